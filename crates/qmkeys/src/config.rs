@@ -1,0 +1,220 @@
+//! Settings: built-in defaults, then a TOML file, then `QMKEYS_*` environment
+//! variables. Each TOML key is the environment name without the prefix, in lower
+//! case (`QMKEYS_UPSTREAM_TIMEOUT_MS` is `upstream_timeout_ms`).
+
+use figment::providers::{Env, Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+pub const ENV_PREFIX: &str = "QMKEYS_";
+/// Names the config file; not a setting itself.
+pub const CONFIG_ENV: &str = "QMKEYS_CONFIG";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address the API listens on.
+    pub listen: SocketAddr,
+    /// Base URL of the QQ Music gateway.
+    pub upstream: Url,
+    /// The envelope's `tips` text.
+    pub tips: String,
+    /// Whole-call limit for one upstream request.
+    pub upstream_timeout_ms: u64,
+    pub upstream_connect_timeout_ms: u64,
+    /// Entries each in-process cache may hold before evicting.
+    pub cache_max_entries: u64,
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `qmkeys=debug`. `RUST_LOG` wins when set.
+    pub log_level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            // A literal that always parses; the fallback only keeps this total.
+            upstream: Url::parse("https://u.y.qq.com").unwrap_or_else(|_| unreachable!()),
+            tips: "欢迎使用 qmkeys".to_owned(),
+            upstream_timeout_ms: 10_000,
+            upstream_connect_timeout_ms: 3_000,
+            cache_max_entries: 200_000,
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("{0}")]
+    Parse(String),
+    #[error("setting `{key}` (env {env}): {problem}")]
+    Invalid { key: &'static str, env: String, problem: String },
+}
+
+impl Settings {
+    /// Loads from the file (if any) and this process's environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::MissingFile(path.to_owned()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        Self::extract(figment.merge(env_provider()))
+    }
+
+    /// Loads from TOML text alone, for tests and tools.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::extract(Figment::new().merge(Toml::string(text)))
+    }
+
+    fn extract(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract_lossy().map_err(|err| {
+            // One line per problem, each naming the key and where it came from.
+            ConfigError::Parse(err.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.upstream.scheme(), "http" | "https") || self.upstream.host_str().is_none() {
+            return Err(invalid("upstream", "must be an http:// or https:// URL with a host"));
+        }
+        for (key, ms) in [
+            ("upstream_timeout_ms", self.upstream_timeout_ms),
+            ("upstream_connect_timeout_ms", self.upstream_connect_timeout_ms),
+        ] {
+            if !(1..=600_000).contains(&ms) {
+                return Err(invalid(key, "must be between 1 and 600000 milliseconds"));
+            }
+        }
+        if self.cache_max_entries == 0 {
+            return Err(invalid("cache_max_entries", "must be at least 1"));
+        }
+        if self.tips.chars().count() > 200 {
+            return Err(invalid("tips", "must be at most 200 characters"));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return Err(invalid("log_level", "is not a valid filter such as `info` or `qmkeys=debug`"));
+        }
+        Ok(())
+    }
+
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    pub fn upstream_connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream_connect_timeout_ms)
+    }
+}
+
+fn invalid(key: &'static str, problem: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        env: format!("{ENV_PREFIX}{}", key.to_uppercase()),
+        problem: problem.to_owned(),
+    }
+}
+
+/// `QMKEYS_*` variables with their values kept as text. figment's own `Env`
+/// would read `QMKEYS_TIPS=123` as a number and then refuse it for a text
+/// setting; `extract_lossy` still reads numbers and booleans out of text where
+/// a setting wants one.
+struct EnvText;
+
+impl Provider for EnvText {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(format!("`{ENV_PREFIX}` environment variable(s)"))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (key, value) in Env::prefixed(ENV_PREFIX).ignore(&["CONFIG"]).iter() {
+            dict.insert(key.as_str().to_lowercase(), Value::from(value));
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+fn env_provider() -> EnvText {
+    EnvText
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let s = Settings::from_toml("").expect("defaults");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.upstream.as_str(), "https://u.y.qq.com/");
+        assert_eq!(s.upstream_timeout_ms, 10_000);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file("q.toml", "listen = \"127.0.0.1:9000\"\ntips = \"from file\"\n")?;
+            jail.set_env("QMKEYS_TIPS", "123");
+            jail.set_env("QMKEYS_UPSTREAM_TIMEOUT_MS", "2500");
+            let s = Settings::load(Some(Path::new("q.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen.port(), 9000);
+            assert_eq!(s.tips, "123");
+            assert_eq!(s.upstream_timeout_ms, 2500);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_naming_the_key() {
+        let err = Settings::from_toml("listen_adress = \"x\"").expect_err("unknown").to_string();
+        assert!(err.contains("listen_adress"), "{err}");
+        Jail::expect_with(|jail| {
+            jail.set_env("QMKEYS_UPSTREM", "http://x");
+            let err = Settings::load(None).expect_err("unknown env").to_string();
+            assert!(err.contains("upstrem"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_key() {
+        for (toml, key) in [
+            ("listen = \"nowhere\"", "listen"),
+            ("upstream = \"ftp://x\"", "upstream"),
+            ("upstream_timeout_ms = 0", "upstream_timeout_ms"),
+            ("upstream_timeout_ms = \"soon\"", "upstream_timeout_ms"),
+            ("log_format = \"xml\"", "log_format"),
+        ] {
+            let err = Settings::from_toml(toml).expect_err(toml).to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let err = Settings::load(Some(Path::new("/nonexistent/qmkeys.toml"))).expect_err("missing");
+        assert!(matches!(err, ConfigError::MissingFile(_)));
+    }
+}

@@ -1,0 +1,32 @@
+//! Types that parse and validate what callers send, so that the rest of the code
+//! never handles a loose string.
+
+mod credential;
+mod music_key;
+mod uin;
+
+pub use credential::{Credential, RefreshSecret};
+pub use music_key::{AccountKind, MusicKey};
+pub use uin::Uin;
+
+/// Why a parameter was refused. The message is shown to API users as it is, so it
+/// names the parameter and says what a valid value looks like.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParamError {
+    pub param: &'static str,
+    pub message: String,
+}
+
+impl ParamError {
+    pub fn new(param: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            param,
+            message: message.into(),
+        }
+    }
+
+    pub fn missing(param: &'static str) -> Self {
+        Self::new(param, format!("缺少参数 {param}"))
+    }
+}

@@ -1,0 +1,148 @@
+//! Every failure the API can answer, mapped once to an HTTP status, a stable
+//! envelope code and a message a user can act on. The README's error table
+//! lists the same codes; a unit test keeps the two in step.
+
+use crate::domain::ParamError;
+use crate::upstream::{Rejection, UpstreamError};
+use axum::http::StatusCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error("route not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request body too large")]
+    BodyTooLarge,
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    #[error("request body unreadable")]
+    BadBody,
+}
+
+/// The parts of an error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorParts {
+    pub status: StatusCode,
+    pub code: i32,
+    pub message: String,
+    /// Seconds, for a `Retry-After` header.
+    pub retry_after: Option<u32>,
+}
+
+impl ErrorParts {
+    fn new(status: StatusCode, code: i32, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl ApiError {
+    pub fn parts(&self) -> ErrorParts {
+        use StatusCode as S;
+        match self {
+            ApiError::Param(e) => ErrorParts::new(S::BAD_REQUEST, 40001, e.message.clone()),
+            ApiError::BadBody => ErrorParts::new(S::BAD_REQUEST, 40002, "请求体无法解析：请使用 application/x-www-form-urlencoded 编码"),
+            ApiError::NotFound => ErrorParts::new(S::NOT_FOUND, 40401, "接口不存在，请检查请求路径"),
+            ApiError::MethodNotAllowed => ErrorParts::new(S::METHOD_NOT_ALLOWED, 40501, "不支持该请求方法，请使用 GET 或 POST"),
+            ApiError::BodyTooLarge => ErrorParts::new(S::PAYLOAD_TOO_LARGE, 41301, "请求体过大"),
+            ApiError::UnsupportedMediaType => ErrorParts::new(
+                S::UNSUPPORTED_MEDIA_TYPE,
+                41501,
+                "不支持的 Content-Type：POST 请求请使用 application/x-www-form-urlencoded",
+            ),
+            ApiError::Upstream(e) => upstream_parts(e),
+        }
+    }
+}
+
+fn upstream_parts(err: &UpstreamError) -> ErrorParts {
+    use StatusCode as S;
+    match err {
+        UpstreamError::Timeout => ErrorParts::new(S::GATEWAY_TIMEOUT, 50401, "QQ音乐接口响应超时，请稍后重试"),
+        UpstreamError::Connect | UpstreamError::Transport => {
+            ErrorParts::new(S::BAD_GATEWAY, 50203, "无法连接QQ音乐接口，请稍后重试")
+        }
+        UpstreamError::Status(_) => ErrorParts::new(S::BAD_GATEWAY, 50201, "QQ音乐接口返回了错误状态，请稍后重试"),
+        UpstreamError::Unreadable(_) | UpstreamError::Gateway(_) => {
+            ErrorParts::new(S::BAD_GATEWAY, 50202, "QQ音乐接口返回了无法识别的数据，请稍后重试")
+        }
+        UpstreamError::Rejected { code, .. } => match Rejection::of(*code) {
+            Rejection::LoginRequired => ErrorParts::new(
+                S::UNAUTHORIZED,
+                40101,
+                "music_key 已过期或无效，且无法刷新：请携带 refresh_key 和 refresh_token，或重新登录获取新的 key",
+            ),
+            Rejection::Restricted => ErrorParts::new(S::FORBIDDEN, 40301, "该账号已被限制或封禁，请在QQ音乐客户端处理后重试"),
+            Rejection::DeviceLimit => ErrorParts::new(S::FORBIDDEN, 40302, "该账号登录的设备过多，请在QQ音乐客户端退出部分设备后重试"),
+            Rejection::Binding => ErrorParts::new(S::FORBIDDEN, 40303, "账号绑定异常，请在QQ音乐客户端检查账号绑定后重试"),
+            Rejection::RateLimited => ErrorParts {
+                retry_after: Some(60),
+                ..ErrorParts::new(S::TOO_MANY_REQUESTS, 42901, "QQ音乐接口请求过于频繁，请稍后重试")
+            },
+            Rejection::RiskControl => ErrorParts::new(
+                S::TOO_MANY_REQUESTS,
+                42902,
+                "QQ音乐触发了安全验证，请在QQ音乐客户端完成验证后重试",
+            ),
+            Rejection::BadLoginParams | Rejection::Signature | Rejection::Other => {
+                ErrorParts::new(S::BAD_GATEWAY, 50204, format!("QQ音乐接口拒绝了请求（错误码 {code}），请稍后重试"))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Every error the API can give, one of each kind, for tests that check them all.
+    pub(crate) fn one_of_each() -> Vec<ApiError> {
+        let mut all = vec![
+            ApiError::Param(ParamError::new("uin", "x")),
+            ApiError::BadBody,
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::BodyTooLarge,
+            ApiError::UnsupportedMediaType,
+            ApiError::Upstream(UpstreamError::Timeout),
+            ApiError::Upstream(UpstreamError::Connect),
+            ApiError::Upstream(UpstreamError::Status(500)),
+            ApiError::Upstream(UpstreamError::Unreadable("x")),
+        ];
+        for code in [1000, 20277, 20279, 20271, 104604, 2001, 20261] {
+            all.push(ApiError::Upstream(UpstreamError::Rejected { call: "Login", code }));
+        }
+        all
+    }
+
+    #[test]
+    fn codes_are_unique_per_meaning_and_agree_with_the_status() {
+        let mut seen = std::collections::HashMap::new();
+        for err in one_of_each() {
+            let parts = err.parts();
+            assert_eq!(parts.code / 100, i32::from(parts.status.as_u16()), "{err:?}");
+            if let Some(previous) = seen.insert(parts.code, parts.message.clone()) {
+                assert_eq!(previous, parts.message, "code {} reused", parts.code);
+            }
+        }
+    }
+
+    #[test]
+    fn readme_error_table_lists_every_code() {
+        let readme = include_str!("../../../../README.md");
+        for err in one_of_each() {
+            let parts = err.parts();
+            let row = format!("| {} | {} |", parts.status.as_u16(), parts.code);
+            assert!(readme.contains(&row), "README lacks the row starting {row}");
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! qmkeys: a self-hosted server that refreshes QQ Music login keys and signs
+//! cover uploads to QQ Music's COS bucket, answering in the 落月API V3 format.
+
+#![forbid(unsafe_code)]
+
+pub mod beijing;
+pub mod cache;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod refresh;
+pub mod startup;
+pub mod telemetry;
+pub mod upstream;
+
+pub use config::Settings;
+pub use startup::Application;

@@ -1,0 +1,74 @@
+use crate::domain::Credential;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// A keyed hash of a whole credential. The cache never holds a raw key as its key,
+/// and without the server's secret nobody can test a guess against it.
+pub type CacheKey = [u8; 32];
+
+#[derive(Clone)]
+pub struct CacheKeyer {
+    secret: [u8; 32],
+}
+
+impl CacheKeyer {
+    pub fn new(secret: [u8; 32]) -> Self {
+        Self { secret }
+    }
+
+    pub fn random() -> Self {
+        Self::new(rand::random())
+    }
+
+    pub fn key_for(&self, cred: &Credential) -> CacheKey {
+        // Hmac accepts keys of any length, so this cannot fail.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else {
+            return [0; 32];
+        };
+        mac.update(&cred.uin.get().to_be_bytes());
+        // Length-prefixed, so no two different credentials share an encoding.
+        for part in [cred.key.expose(), cred.refresh_key_str(), cred.refresh_token_str()] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl std::fmt::Debug for CacheKeyer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheKeyer([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cred(uin: &str, key: &str, rk: Option<&str>, rt: Option<&str>) -> Credential {
+        Credential::parse(Some(uin), Some(key), rk, rt).expect("valid")
+    }
+
+    #[test]
+    fn every_part_of_the_credential_changes_the_key() {
+        let keyer = CacheKeyer::new([7; 32]);
+        let base = keyer.key_for(&cred("123456", "Q_H_L_a", Some("b"), Some("c")));
+        assert_eq!(base, keyer.key_for(&cred("123456", "Q_H_L_a", Some("b"), Some("c"))));
+        for other in [
+            cred("123457", "Q_H_L_a", Some("b"), Some("c")),
+            cred("123456", "Q_H_L_x", Some("b"), Some("c")),
+            cred("123456", "Q_H_L_a", Some("x"), Some("c")),
+            cred("123456", "Q_H_L_a", Some("b"), Some("x")),
+            cred("123456", "Q_H_L_a", Some("bc"), None),
+            cred("123456", "Q_H_L_a", None, Some("bc")),
+        ] {
+            assert_ne!(base, keyer.key_for(&other));
+        }
+    }
+
+    #[test]
+    fn a_different_server_secret_gives_a_different_key() {
+        let c = cred("123456", "Q_H_L_a", None, None);
+        assert_ne!(CacheKeyer::new([1; 32]).key_for(&c), CacheKeyer::new([2; 32]).key_for(&c));
+    }
+}

@@ -1,0 +1,17 @@
+//! Logging. Nothing in qmkeys logs a request's query, body or any credential;
+//! spans carry the method and path only.
+
+use crate::config::{LogFormat, Settings};
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber; a second call (as in tests) is a no-op.
+pub fn init(settings: &Settings) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&settings.log_level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
