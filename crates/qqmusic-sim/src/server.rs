@@ -1,0 +1,112 @@
+//! Serving: a hyper HTTP/1 accept loop around the axum router.
+//!
+//! hyper is driven directly (not `axum::serve`) for the `drop` fault: when a
+//! response carries [`DropConnection`], the service returns an error and
+//! hyper closes the socket without writing a byte of response, which a client
+//! sees as a connection error.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+use tower::ServiceExt as _;
+
+use crate::app::{self, Shared};
+use crate::config::SimConfig;
+
+/// Response extension: close the connection instead of sending this response.
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped on purpose by a fault")]
+struct Dropped;
+
+/// A running simulator. Dropping it stops accepting and closes its connections.
+#[derive(Debug)]
+pub struct Simulator {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Simulator {
+    /// Binds `listen` (use "127.0.0.1:0" in tests) and serves in a background tokio task.
+    pub async fn spawn(listen: &str, config: SimConfig) -> std::io::Result<Simulator> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let router = app::router(Arc::new(Shared::new(config)));
+        let task = tokio::spawn(accept_loop(listener, router));
+        tracing::info!(%addr, "qqmusic-sim listening");
+        Ok(Simulator { addr, task })
+    }
+
+    /// The bound address (with the real port when `listen` asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://IP:PORT`, the `{upstream}` for clients.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Serves until the process ends, for the binary.
+    pub async fn wait(mut self) {
+        // The accept loop only ends when aborted, so this is "forever".
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        // Aborting the loop drops its JoinSet, which aborts every connection.
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, router: Router) {
+    let mut conns = JoinSet::new();
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _peer)) => stream,
+            Err(e) => {
+                // E.g. out of file descriptors: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        while conns.try_join_next().is_some() {}
+        conns.spawn(serve_connection(stream, router.clone()));
+    }
+}
+
+async fn serve_connection(stream: TcpStream, router: Router) {
+    // Small JSON answers: do not let Nagle hold them back.
+    let _ = stream.set_nodelay(true);
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let router = router.clone();
+        async move {
+            let resp = match router.oneshot(req).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            };
+            if resp.extensions().get::<DropConnection>().is_some() {
+                return Err(Dropped);
+            }
+            Ok::<_, Dropped>(resp)
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = conn.await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
