@@ -28,9 +28,11 @@ pub fn format(t: DateTime<Utc>) -> String {
 /// accounts that never had the membership.
 pub fn parse(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
-    let naive = NaiveDateTime::parse_from_str(s, FORMAT)
-        .ok()
-        .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0))?;
+    let naive = NaiveDateTime::parse_from_str(s, FORMAT).ok().or_else(|| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)
+    })?;
     BEIJING
         .from_local_datetime(&naive)
         .single()
@@ -45,9 +47,15 @@ mod tests {
     fn seed_example_round_trips() {
         // From the seed: musickeyCreateTimestamp 1722693959 is "2024-08-03 22:05:59".
         assert_eq!(format_unix(1722693959), "2024-08-03 22:05:59");
-        assert_eq!(parse("2024-08-03 22:05:59").map(|t| t.timestamp()), Some(1722693959));
+        assert_eq!(
+            parse("2024-08-03 22:05:59").map(|t| t.timestamp()),
+            Some(1722693959)
+        );
         // and the VIP end in the seed: "2023-09-15 07:20:45" is 1694733645.
-        assert_eq!(parse("2023-09-15 07:20:45").map(|t| t.timestamp()), Some(1694733645));
+        assert_eq!(
+            parse("2023-09-15 07:20:45").map(|t| t.timestamp()),
+            Some(1694733645)
+        );
     }
 
     #[test]

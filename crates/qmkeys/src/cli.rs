@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "qmkeys", version, about = "QQ Music key refresh and cover-upload signing server")]
+#[command(
+    name = "qmkeys",
+    version,
+    about = "QQ Music key refresh and cover-upload signing server"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,7 +51,10 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         }
     };
     crate::telemetry::init(&settings);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("qmkeys: cannot start the async runtime: {err}");

@@ -64,7 +64,11 @@ pub enum ConfigError {
     #[error("{0}")]
     Parse(String),
     #[error("setting `{key}` (env {env}): {problem}")]
-    Invalid { key: &'static str, env: String, problem: String },
+    Invalid {
+        key: &'static str,
+        env: String,
+        problem: String,
+    },
 }
 
 impl Settings {
@@ -88,19 +92,31 @@ impl Settings {
     fn extract(figment: Figment) -> Result<Self, ConfigError> {
         let settings: Settings = figment.extract_lossy().map_err(|err| {
             // One line per problem, each naming the key and where it came from.
-            ConfigError::Parse(err.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+            ConfigError::Parse(
+                err.into_iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
         })?;
         settings.validate()?;
         Ok(settings)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if !matches!(self.upstream.scheme(), "http" | "https") || self.upstream.host_str().is_none() {
-            return Err(invalid("upstream", "must be an http:// or https:// URL with a host"));
+        if !matches!(self.upstream.scheme(), "http" | "https") || self.upstream.host_str().is_none()
+        {
+            return Err(invalid(
+                "upstream",
+                "must be an http:// or https:// URL with a host",
+            ));
         }
         for (key, ms) in [
             ("upstream_timeout_ms", self.upstream_timeout_ms),
-            ("upstream_connect_timeout_ms", self.upstream_connect_timeout_ms),
+            (
+                "upstream_connect_timeout_ms",
+                self.upstream_connect_timeout_ms,
+            ),
         ] {
             if !(1..=600_000).contains(&ms) {
                 return Err(invalid(key, "must be between 1 and 600000 milliseconds"));
@@ -113,7 +129,10 @@ impl Settings {
             return Err(invalid("tips", "must be at most 200 characters"));
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
-            return Err(invalid("log_level", "is not a valid filter such as `info` or `qmkeys=debug`"));
+            return Err(invalid(
+                "log_level",
+                "is not a valid filter such as `info` or `qmkeys=debug`",
+            ));
         }
         Ok(())
     }
@@ -165,6 +184,14 @@ mod tests {
     use figment::Jail;
 
     #[test]
+    fn the_example_file_parses_and_states_the_defaults() {
+        let example = include_str!("../../../qmkeys.example.toml");
+        let from_example = Settings::from_toml(example).expect("example parses");
+        let defaults = Settings::default();
+        assert_eq!(format!("{from_example:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
     fn defaults_match_the_documented_ones() {
         let s = Settings::from_toml("").expect("defaults");
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
@@ -172,10 +199,15 @@ mod tests {
         assert_eq!(s.upstream_timeout_ms, 10_000);
     }
 
+    // figment's Jail fixes the closure's error type; its size is not ours to choose.
+    #[allow(clippy::result_large_err)]
     #[test]
     fn environment_overrides_the_file() {
         Jail::expect_with(|jail| {
-            jail.create_file("q.toml", "listen = \"127.0.0.1:9000\"\ntips = \"from file\"\n")?;
+            jail.create_file(
+                "q.toml",
+                "listen = \"127.0.0.1:9000\"\ntips = \"from file\"\n",
+            )?;
             jail.set_env("QMKEYS_TIPS", "123");
             jail.set_env("QMKEYS_UPSTREAM_TIMEOUT_MS", "2500");
             let s = Settings::load(Some(Path::new("q.toml"))).map_err(|e| e.to_string())?;
@@ -186,9 +218,12 @@ mod tests {
         });
     }
 
+    #[allow(clippy::result_large_err)]
     #[test]
     fn unknown_keys_are_refused_naming_the_key() {
-        let err = Settings::from_toml("listen_adress = \"x\"").expect_err("unknown").to_string();
+        let err = Settings::from_toml("listen_adress = \"x\"")
+            .expect_err("unknown")
+            .to_string();
         assert!(err.contains("listen_adress"), "{err}");
         Jail::expect_with(|jail| {
             jail.set_env("QMKEYS_UPSTREM", "http://x");

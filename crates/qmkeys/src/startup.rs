@@ -13,7 +13,10 @@ use tokio::net::TcpListener;
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot build the upstream HTTP client: {0}")]
     Client(#[from] reqwest::Error),
 }
@@ -30,24 +33,33 @@ impl Application {
     }
 
     /// As [`Application::build`], with time from `clock` (tests move it by hand).
-    pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> Result<Self, StartupError> {
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: SharedClock,
+    ) -> Result<Self, StartupError> {
         let upstream = UpstreamClient::new(&UpstreamSettings {
             base: settings.upstream.clone(),
             timeout: settings.upstream_timeout(),
             connect_timeout: settings.upstream_connect_timeout(),
         })?;
-        let refresh = RefreshService::new(upstream, CacheKeyer::random(), settings.cache_max_entries, clock.clone());
+        let refresh = RefreshService::new(
+            upstream,
+            CacheKeyer::random(),
+            settings.cache_max_entries,
+            clock.clone(),
+        );
         let state = AppState {
             refresh: Arc::new(refresh),
             stamp: Stamp::new(clock.clone(), settings.tips.as_str()),
             clock,
         };
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: settings.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: settings.listen,
+                    source,
+                })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: settings.listen,
             source,
@@ -65,7 +77,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         tracing::info!(addr = %self.addr, "qmkeys listening");
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)

@@ -91,7 +91,11 @@ where
                 })
             })
             .await?;
-        let source = if entry.is_fresh() { Source::Loaded } else { Source::Coalesced };
+        let source = if entry.is_fresh() {
+            Source::Loaded
+        } else {
+            Source::Coalesced
+        };
         Ok((entry.into_value().value, source))
     }
 
@@ -156,9 +160,15 @@ mod tests {
         let cache = cache(&clock);
         let failed = cache.get_or_load(1, async { Err::<u32, _>("boom") }).await;
         assert!(failed.is_err());
-        let (value, source) = cache.get_or_load(1, async { Ok::<_, &str>(5) }).await.expect("load");
+        let (value, source) = cache
+            .get_or_load(1, async { Ok::<_, &str>(5) })
+            .await
+            .expect("load");
         assert_eq!((value, source), (5, Source::Loaded));
-        let (_, source) = cache.get_or_load(1, async { Ok::<_, &str>(6) }).await.expect("hit");
+        let (_, source) = cache
+            .get_or_load(1, async { Ok::<_, &str>(6) })
+            .await
+            .expect("hit");
         assert_eq!(source, Source::Hit);
     }
 }

@@ -9,7 +9,10 @@ pub struct RefreshSecret(SecretString);
 
 impl RefreshSecret {
     /// An absent or blank value is `None`: upstream treats `""` as "not sent".
-    pub fn parse_optional(param: &'static str, raw: Option<&str>) -> Result<Option<Self>, ParamError> {
+    pub fn parse_optional(
+        param: &'static str,
+        raw: Option<&str>,
+    ) -> Result<Option<Self>, ParamError> {
         let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
             return Ok(None);
         };
@@ -99,7 +102,9 @@ impl Credential {
     }
 
     pub fn refresh_token_str(&self) -> &str {
-        self.refresh_token.as_ref().map_or("", RefreshSecret::expose)
+        self.refresh_token
+            .as_ref()
+            .map_or("", RefreshSecret::expose)
     }
 }
 
@@ -115,15 +120,26 @@ mod tests {
     fn qq_keys_need_6_to_11_digit_uins() {
         assert!(parse("123456", "Q_H_L_x").is_ok());
         assert!(parse("12345678901", "Q_H_L_x").is_ok());
-        assert_eq!(parse("12345", "Q_H_L_x").map_err(|e| e.param).err(), Some("uin"));
-        assert_eq!(parse("123456789012", "Q_H_L_x").map_err(|e| e.param).err(), Some("uin"));
+        assert_eq!(
+            parse("12345", "Q_H_L_x").map_err(|e| e.param).err(),
+            Some("uin")
+        );
+        assert_eq!(
+            parse("123456789012", "Q_H_L_x").map_err(|e| e.param).err(),
+            Some("uin")
+        );
     }
 
     #[test]
     fn wechat_keys_take_ids_up_to_19_digits() {
         assert!(parse("1152921504606846976", "W_X_x").is_ok());
         assert!(parse("12345", "W_X_x").is_ok());
-        assert_eq!(parse("11529215046068469760", "W_X_x").map_err(|e| e.param).err(), Some("uin"));
+        assert_eq!(
+            parse("11529215046068469760", "W_X_x")
+                .map_err(|e| e.param)
+                .err(),
+            Some("uin")
+        );
     }
 
     #[test]
@@ -136,16 +152,23 @@ mod tests {
 
     #[test]
     fn blank_refresh_values_count_as_absent_and_bad_ones_are_named() {
-        let cred = Credential::parse(Some("123456"), Some("Q_H_L_x"), Some(""), Some("  ")).expect("valid");
+        let cred = Credential::parse(Some("123456"), Some("Q_H_L_x"), Some(""), Some("  "))
+            .expect("valid");
         assert!(cred.refresh_key.is_none() && cred.refresh_token.is_none());
-        let err = Credential::parse(Some("123456"), Some("Q_H_L_x"), None, Some("a b")).expect_err("space");
+        let err = Credential::parse(Some("123456"), Some("Q_H_L_x"), None, Some("a b"))
+            .expect_err("space");
         assert_eq!(err.param, "refresh_token");
     }
 
     #[test]
     fn debug_output_hides_every_secret() {
-        let cred = Credential::parse(Some("123456"), Some("Q_H_L_keysecret"), Some("rksecret"), Some("rtsecret"))
-            .expect("valid");
+        let cred = Credential::parse(
+            Some("123456"),
+            Some("Q_H_L_keysecret"),
+            Some("rksecret"),
+            Some("rtsecret"),
+        )
+        .expect("valid");
         let shown = format!("{cred:?}");
         for secret in ["keysecret", "rksecret", "rtsecret"] {
             assert!(!shown.contains(secret), "{shown}");

@@ -71,7 +71,10 @@ impl MusicKey {
             ));
         };
         if raw.len() == kind.key_prefix().len() {
-            return Err(ParamError::new(Self::PARAM, "参数 music_key 不完整：前缀之后没有内容"));
+            return Err(ParamError::new(
+                Self::PARAM,
+                "参数 music_key 不完整：前缀之后没有内容",
+            ));
         }
         if raw.len() > MAX_SECRET_LEN {
             return Err(ParamError::new(
@@ -120,14 +123,30 @@ mod tests {
 
     #[test]
     fn prefix_decides_the_kind() {
-        assert_eq!(MusicKey::parse("Q_H_L_abc-_1").map(|k| k.kind()), Ok(AccountKind::Qq));
-        assert_eq!(MusicKey::parse("W_X_abc").map(|k| k.kind()), Ok(AccountKind::WeChat));
+        assert_eq!(
+            MusicKey::parse("Q_H_L_abc-_1").map(|k| k.kind()),
+            Ok(AccountKind::Qq)
+        );
+        assert_eq!(
+            MusicKey::parse("W_X_abc").map(|k| k.kind()),
+            Ok(AccountKind::WeChat)
+        );
     }
 
     #[test]
     fn refuses_other_shapes_naming_the_parameter() {
         let long = format!("Q_H_L_{}", "a".repeat(MAX_SECRET_LEN));
-        for bad in ["", "abc", "q_h_l_abc", "Q_H_L_", "W_X_", "Q_H_L_a b", "Q_H_L_a;b", "Q_H_L_é", &long] {
+        for bad in [
+            "",
+            "abc",
+            "q_h_l_abc",
+            "Q_H_L_",
+            "W_X_",
+            "Q_H_L_a b",
+            "Q_H_L_a;b",
+            "Q_H_L_é",
+            &long,
+        ] {
             let err = MusicKey::parse(bad).expect_err(bad);
             assert_eq!(err.param, "music_key", "{bad}");
             assert!(err.message.contains("music_key"), "{bad}: {}", err.message);

@@ -15,13 +15,19 @@ impl Uin {
             return Err(ParamError::missing(Self::PARAM));
         }
         if !raw.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParamError::new(Self::PARAM, "参数 uin 必须是纯数字的 QQ 号或微信账号 ID"));
+            return Err(ParamError::new(
+                Self::PARAM,
+                "参数 uin 必须是纯数字的 QQ 号或微信账号 ID",
+            ));
         }
         if raw.starts_with('0') {
             return Err(ParamError::new(Self::PARAM, "参数 uin 不能以 0 开头"));
         }
         if raw.len() > 19 {
-            return Err(ParamError::new(Self::PARAM, "参数 uin 过长：最多 19 位数字"));
+            return Err(ParamError::new(
+                Self::PARAM,
+                "参数 uin 过长：最多 19 位数字",
+            ));
         }
         // At most 19 digits always fits in a u64.
         raw.parse()
@@ -63,7 +69,15 @@ mod tests {
 
     #[test]
     fn refuses_missing_non_numeric_and_too_long_naming_the_parameter() {
-        for bad in ["", "  ", "12a456", "-123456", "+123456", "0123456", "12345678901234567890"] {
+        for bad in [
+            "",
+            "  ",
+            "12a456",
+            "-123456",
+            "+123456",
+            "0123456",
+            "12345678901234567890",
+        ] {
             let err = Uin::parse(bad).expect_err(bad);
             assert_eq!(err.param, "uin", "{bad}");
             assert!(err.message.contains("uin"), "{bad}: {}", err.message);

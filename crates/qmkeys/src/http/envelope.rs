@@ -34,7 +34,12 @@ impl Stamp {
         }
     }
 
-    pub fn envelope<'a, T>(&'a self, code: i32, message: &'a str, data: Option<T>) -> Envelope<'a, T> {
+    pub fn envelope<'a, T>(
+        &'a self,
+        code: i32,
+        message: &'a str,
+        data: Option<T>,
+    ) -> Envelope<'a, T> {
         Envelope {
             code,
             message,
@@ -45,7 +50,13 @@ impl Stamp {
         }
     }
 
-    pub fn respond<T: Serialize>(&self, status: StatusCode, code: i32, message: &str, data: Option<T>) -> Response {
+    pub fn respond<T: Serialize>(
+        &self,
+        status: StatusCode,
+        code: i32,
+        message: &str,
+        data: Option<T>,
+    ) -> Response {
         (status, Json(self.envelope(code, message, data))).into_response()
     }
 }

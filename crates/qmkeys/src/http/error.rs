@@ -50,9 +50,19 @@ impl ApiError {
         use StatusCode as S;
         match self {
             ApiError::Param(e) => ErrorParts::new(S::BAD_REQUEST, 40001, e.message.clone()),
-            ApiError::BadBody => ErrorParts::new(S::BAD_REQUEST, 40002, "请求体无法解析：请使用 application/x-www-form-urlencoded 编码"),
-            ApiError::NotFound => ErrorParts::new(S::NOT_FOUND, 40401, "接口不存在，请检查请求路径"),
-            ApiError::MethodNotAllowed => ErrorParts::new(S::METHOD_NOT_ALLOWED, 40501, "不支持该请求方法，请使用 GET 或 POST"),
+            ApiError::BadBody => ErrorParts::new(
+                S::BAD_REQUEST,
+                40002,
+                "请求体无法解析：请使用 application/x-www-form-urlencoded 编码",
+            ),
+            ApiError::NotFound => {
+                ErrorParts::new(S::NOT_FOUND, 40401, "接口不存在，请检查请求路径")
+            }
+            ApiError::MethodNotAllowed => ErrorParts::new(
+                S::METHOD_NOT_ALLOWED,
+                40501,
+                "不支持该请求方法，请使用 GET 或 POST",
+            ),
             ApiError::BodyTooLarge => ErrorParts::new(S::PAYLOAD_TOO_LARGE, 41301, "请求体过大"),
             ApiError::UnsupportedMediaType => ErrorParts::new(
                 S::UNSUPPORTED_MEDIA_TYPE,
@@ -119,7 +129,10 @@ pub(crate) mod tests {
             ApiError::Upstream(UpstreamError::Unreadable("x")),
         ];
         for code in [1000, 20277, 20279, 20271, 104604, 2001, 20261] {
-            all.push(ApiError::Upstream(UpstreamError::Rejected { call: "Login", code }));
+            all.push(ApiError::Upstream(UpstreamError::Rejected {
+                call: "Login",
+                code,
+            }));
         }
         all
     }
@@ -129,7 +142,11 @@ pub(crate) mod tests {
         let mut seen = std::collections::HashMap::new();
         for err in one_of_each() {
             let parts = err.parts();
-            assert_eq!(parts.code / 100, i32::from(parts.status.as_u16()), "{err:?}");
+            assert_eq!(
+                parts.code / 100,
+                i32::from(parts.status.as_u16()),
+                "{err:?}"
+            );
             if let Some(previous) = seen.insert(parts.code, parts.message.clone()) {
                 assert_eq!(previous, parts.message, "code {} reused", parts.code);
             }

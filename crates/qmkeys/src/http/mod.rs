@@ -34,9 +34,13 @@ impl AppState {
         } else {
             tracing::debug!(status = parts.status.as_u16(), code = parts.code, error = %err, "request refused");
         }
-        let mut response = self.stamp.respond::<()>(parts.status, parts.code, &parts.message, None);
+        let mut response = self
+            .stamp
+            .respond::<()>(parts.status, parts.code, &parts.message, None);
         if let Some(secs) = parts.retry_after {
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -65,6 +69,8 @@ async fn not_found(axum::extract::State(state): axum::extract::State<AppState>) 
     state.fail(&ApiError::NotFound)
 }
 
-async fn method_not_allowed(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+async fn method_not_allowed(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Response {
     state.fail(&ApiError::MethodNotAllowed)
 }

@@ -41,15 +41,24 @@ impl Params {
         Ok(params)
     }
 
-    fn extend<'a>(&mut self, pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>) -> Result<(), ApiError> {
+    fn extend<'a>(
+        &mut self,
+        pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
+    ) -> Result<(), ApiError> {
         for (name, value) in pairs {
             // A parameter given twice is ambiguous: which key did the caller mean?
             if let Some(param) = KNOWN.iter().find(|known| **known == name) {
                 if self.0.contains_key(*param) {
-                    return Err(ParamError::new(param, format!("参数 {param} 重复出现，只能提供一次")).into());
+                    return Err(ParamError::new(
+                        param,
+                        format!("参数 {param} 重复出现，只能提供一次"),
+                    )
+                    .into());
                 }
             }
-            self.0.entry(name.into_owned()).or_insert_with(|| value.into_owned());
+            self.0
+                .entry(name.into_owned())
+                .or_insert_with(|| value.into_owned());
         }
         Ok(())
     }
@@ -60,14 +69,27 @@ impl Params {
 }
 
 /// Parameters that mean something to some route; repeats of others are ignored.
-const KNOWN: &[&str] = &["uin", "music_key", "refresh_key", "refresh_token", "save", "sha1", "md5", "size", "ext"];
+const KNOWN: &[&str] = &[
+    "uin",
+    "music_key",
+    "refresh_key",
+    "refresh_token",
+    "save",
+    "sha1",
+    "md5",
+    "size",
+    "ext",
+];
 
 fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 #[cfg(test)]
@@ -76,7 +98,12 @@ mod tests {
 
     fn form_headers() -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(CONTENT_TYPE, "application/x-www-form-urlencoded; charset=utf-8".parse().expect("static"));
+        h.insert(
+            CONTENT_TYPE,
+            "application/x-www-form-urlencoded; charset=utf-8"
+                .parse()
+                .expect("static"),
+        );
         h
     }
 
@@ -95,8 +122,13 @@ mod tests {
 
     #[test]
     fn a_repeated_parameter_is_refused_by_name() {
-        let err = Params::from_request(&Method::GET, Some("uin=1&uin=2"), &HeaderMap::new(), Ok(Bytes::new()))
-            .expect_err("duplicate");
+        let err = Params::from_request(
+            &Method::GET,
+            Some("uin=1&uin=2"),
+            &HeaderMap::new(),
+            Ok(Bytes::new()),
+        )
+        .expect_err("duplicate");
         match err {
             ApiError::Param(e) => assert_eq!(e.param, "uin"),
             other => panic!("unexpected {other:?}"),
@@ -105,8 +137,13 @@ mod tests {
 
     #[test]
     fn post_bodies_must_be_forms() {
-        let err = Params::from_request(&Method::POST, None, &HeaderMap::new(), Ok(Bytes::from_static(b"{}")))
-            .expect_err("json");
+        let err = Params::from_request(
+            &Method::POST,
+            None,
+            &HeaderMap::new(),
+            Ok(Bytes::from_static(b"{}")),
+        )
+        .expect_err("json");
         assert!(matches!(err, ApiError::UnsupportedMediaType));
     }
 }

@@ -25,7 +25,9 @@ pub async fn refresh(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     match run(&state, &method, query.as_deref(), &headers, body).await {
-        Ok(data) => state.stamp.respond(StatusCode::OK, 200, "请求成功！", Some(data)),
+        Ok(data) => state
+            .stamp
+            .respond(StatusCode::OK, 200, "请求成功！", Some(data)),
         Err(err) => state.fail(&err),
     }
 }
@@ -90,8 +92,16 @@ impl From<&Cookie> for CookieView {
         Self {
             uin: c.uin.get(),
             musickey: c.key.expose().to_owned(),
-            refresh_token: c.refresh_token.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default(),
-            refresh_key: c.refresh_key.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default(),
+            refresh_token: c
+                .refresh_token
+                .as_ref()
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
+            refresh_key: c
+                .refresh_key
+                .as_ref()
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
             create_timestamp: c.created_at,
             create_time: beijing::format_unix(c.created_at),
             expires_in: c.expires_in,
@@ -138,7 +148,11 @@ pub fn end_fields(end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (i64, Strin
     match end {
         Some(end) => {
             let secs = end.timestamp() - now.timestamp();
-            (end.timestamp(), beijing::format(end), secs.div_euclid(86_400))
+            (
+                end.timestamp(),
+                beijing::format(end),
+                secs.div_euclid(86_400),
+            )
         }
         None => (0, String::new(), 0),
     }

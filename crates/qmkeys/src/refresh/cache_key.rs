@@ -27,7 +27,11 @@ impl CacheKeyer {
         };
         mac.update(&cred.uin.get().to_be_bytes());
         // Length-prefixed, so no two different credentials share an encoding.
-        for part in [cred.key.expose(), cred.refresh_key_str(), cred.refresh_token_str()] {
+        for part in [
+            cred.key.expose(),
+            cred.refresh_key_str(),
+            cred.refresh_token_str(),
+        ] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
         }
@@ -53,7 +57,10 @@ mod tests {
     fn every_part_of_the_credential_changes_the_key() {
         let keyer = CacheKeyer::new([7; 32]);
         let base = keyer.key_for(&cred("123456", "Q_H_L_a", Some("b"), Some("c")));
-        assert_eq!(base, keyer.key_for(&cred("123456", "Q_H_L_a", Some("b"), Some("c"))));
+        assert_eq!(
+            base,
+            keyer.key_for(&cred("123456", "Q_H_L_a", Some("b"), Some("c")))
+        );
         for other in [
             cred("123457", "Q_H_L_a", Some("b"), Some("c")),
             cred("123456", "Q_H_L_x", Some("b"), Some("c")),
@@ -69,6 +76,9 @@ mod tests {
     #[test]
     fn a_different_server_secret_gives_a_different_key() {
         let c = cred("123456", "Q_H_L_a", None, None);
-        assert_ne!(CacheKeyer::new([1; 32]).key_for(&c), CacheKeyer::new([2; 32]).key_for(&c));
+        assert_ne!(
+            CacheKeyer::new([1; 32]).key_for(&c),
+            CacheKeyer::new([2; 32]).key_for(&c)
+        );
     }
 }

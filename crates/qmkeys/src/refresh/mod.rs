@@ -52,7 +52,12 @@ pub struct RefreshService {
 }
 
 impl RefreshService {
-    pub fn new(upstream: UpstreamClient, keyer: CacheKeyer, max_entries: u64, clock: SharedClock) -> Self {
+    pub fn new(
+        upstream: UpstreamClient,
+        keyer: CacheKeyer,
+        max_entries: u64,
+        clock: SharedClock,
+    ) -> Self {
         Self {
             upstream,
             cookies: TtlCache::new(COOKIE_TTL, max_entries, clock.clone()),
@@ -71,7 +76,10 @@ impl RefreshService {
         // Only reached once this caller's own credential has proved good.
         let info = match self
             .infos
-            .get_or_load(cookie.uin, self.upstream.vip_status(cookie.uin, &cookie.key))
+            .get_or_load(
+                cookie.uin,
+                self.upstream.vip_status(cookie.uin, &cookie.key),
+            )
             .await
         {
             Ok((info, _)) => Some(info),
@@ -81,16 +89,24 @@ impl RefreshService {
                 None
             }
         };
-        Ok(Refreshed { cookie, info, source })
+        Ok(Refreshed {
+            cookie,
+            info,
+            source,
+        })
     }
 
     async fn login(&self, cred: &Credential) -> Result<Arc<Cookie>, UpstreamError> {
         let grant = self.upstream.login(cred).await?;
         if grant.account.is_some_and(|id| id != cred.uin.get()) {
-            return Err(UpstreamError::Unreadable("Login answered for another account"));
+            return Err(UpstreamError::Unreadable(
+                "Login answered for another account",
+            ));
         }
         if grant.key.kind() != cred.kind() {
-            return Err(UpstreamError::Unreadable("Login answered a key of another account kind"));
+            return Err(UpstreamError::Unreadable(
+                "Login answered a key of another account kind",
+            ));
         }
         tracing::info!(kind = cred.kind().as_str(), "musickey refreshed");
         Ok(Arc::new(Cookie {

@@ -89,7 +89,11 @@ fn call_name(module: &str, method: &str) -> &'static str {
 }
 
 /// Checks the gateway envelope and returns `req_0.data` of a successful call.
-pub(super) fn open_envelope(mut answer: Value, module: &str, method: &str) -> Result<Value, UpstreamError> {
+pub(super) fn open_envelope(
+    mut answer: Value,
+    module: &str,
+    method: &str,
+) -> Result<Value, UpstreamError> {
     let top = answer
         .get("code")
         .and_then(Value::as_i64)
@@ -124,7 +128,11 @@ mod tests {
 
     #[test]
     fn envelope_opens_on_success_and_names_the_failure_otherwise() {
-        let ok = open_envelope(json!({"code":0,"req_0":{"code":0,"data":{"a":1}}}), "m", "f");
+        let ok = open_envelope(
+            json!({"code":0,"req_0":{"code":0,"data":{"a":1}}}),
+            "m",
+            "f",
+        );
         assert_eq!(ok.ok(), Some(json!({"a":1})));
 
         let gateway = open_envelope(json!({"code":500001}), "m", "f");
@@ -139,8 +147,15 @@ mod tests {
         assert_eq!(err.rejection(), Some(Rejection::RateLimited));
         assert_eq!(err.to_string(), "upstream Login answered code 104604");
 
-        for bad in [json!({}), json!({"code":0}), json!({"code":0,"req_0":{"code":0}})] {
-            assert!(matches!(open_envelope(bad, "m", "f"), Err(UpstreamError::Unreadable(_))));
+        for bad in [
+            json!({}),
+            json!({"code":0}),
+            json!({"code":0,"req_0":{"code":0}}),
+        ] {
+            assert!(matches!(
+                open_envelope(bad, "m", "f"),
+                Err(UpstreamError::Unreadable(_))
+            ));
         }
     }
 

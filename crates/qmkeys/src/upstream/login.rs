@@ -54,11 +54,17 @@ impl LoginGrant {
     pub(super) fn from_data(data: &Value) -> Result<Self, UpstreamError> {
         let key = text(data, "musickey");
         // "Success" means a non-empty musickey; a code-0 answer without one is not.
-        let key = MusicKey::parse(key).map_err(|_| UpstreamError::Unreadable("Login answer has no usable musickey"))?;
-        let refresh_key = RefreshSecret::parse_optional("refresh_key", Some(text(data, "refresh_key")))
-            .map_err(|_| UpstreamError::Unreadable("Login answer has an unusable refresh_key"))?;
-        let refresh_token = RefreshSecret::parse_optional("refresh_token", Some(text(data, "refresh_token")))
-            .map_err(|_| UpstreamError::Unreadable("Login answer has an unusable refresh_token"))?;
+        let key = MusicKey::parse(key)
+            .map_err(|_| UpstreamError::Unreadable("Login answer has no usable musickey"))?;
+        let refresh_key =
+            RefreshSecret::parse_optional("refresh_key", Some(text(data, "refresh_key"))).map_err(
+                |_| UpstreamError::Unreadable("Login answer has an unusable refresh_key"),
+            )?;
+        let refresh_token =
+            RefreshSecret::parse_optional("refresh_token", Some(text(data, "refresh_token")))
+                .map_err(|_| {
+                    UpstreamError::Unreadable("Login answer has an unusable refresh_token")
+                })?;
         let account = text(data, "str_musicid")
             .parse::<u64>()
             .ok()
@@ -103,7 +109,8 @@ mod tests {
 
     #[test]
     fn qq_body_is_exactly_the_protocols() {
-        let cred = Credential::parse(Some("1569097443"), Some("Q_H_L_k"), Some("rk"), None).expect("valid");
+        let cred = Credential::parse(Some("1569097443"), Some("Q_H_L_k"), Some("rk"), None)
+            .expect("valid");
         assert_eq!(
             param(&cred),
             json!({"openid":"","access_token":"","refresh_token":"","expired_in":0,
@@ -113,7 +120,8 @@ mod tests {
 
     #[test]
     fn wechat_body_carries_the_id_as_a_string() {
-        let cred = Credential::parse(Some("1152921504606846976"), Some("W_X_k"), None, Some("rt")).expect("valid");
+        let cred = Credential::parse(Some("1152921504606846976"), Some("W_X_k"), None, Some("rt"))
+            .expect("valid");
         assert_eq!(
             param(&cred),
             json!({"openid":"","refresh_token":"rt","str_musicid":"1152921504606846976",
@@ -130,17 +138,29 @@ mod tests {
         assert_eq!(grant.key.expose(), "Q_H_L_new");
         assert_eq!(grant.refresh_key.as_ref().map(|s| s.expose()), Some("rk2"));
         assert!(grant.refresh_token.is_none());
-        assert_eq!((grant.created_at, grant.expires_in), (Some(1722693959), 259200));
+        assert_eq!(
+            (grant.created_at, grant.expires_in),
+            (Some(1722693959), 259200)
+        );
 
         let empty = json!({"musicid":0,"musickey":""});
-        assert!(matches!(LoginGrant::from_data(&empty), Err(UpstreamError::Unreadable(_))));
+        assert!(matches!(
+            LoginGrant::from_data(&empty),
+            Err(UpstreamError::Unreadable(_))
+        ));
     }
 
     #[test]
     fn lifetime_falls_back_to_expired_at_then_to_three_days() {
         let data = json!({"musickey":"Q_H_L_n","musickeyCreateTime":"100","expired_at":400});
-        assert_eq!(LoginGrant::from_data(&data).map(|g| g.expires_in).ok(), Some(300));
+        assert_eq!(
+            LoginGrant::from_data(&data).map(|g| g.expires_in).ok(),
+            Some(300)
+        );
         let data = json!({"musickey":"Q_H_L_n"});
-        assert_eq!(LoginGrant::from_data(&data).map(|g| g.expires_in).ok(), Some(DEFAULT_KEY_LIFETIME_SECS));
+        assert_eq!(
+            LoginGrant::from_data(&data).map(|g| g.expires_in).ok(),
+            Some(DEFAULT_KEY_LIFETIME_SECS)
+        );
     }
 }

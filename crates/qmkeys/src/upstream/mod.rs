@@ -84,16 +84,32 @@ impl UpstreamClient {
             login: true,
         };
         let data = self
-            .call(Route::Unsigned, login::MODULE, login::METHOD, login::param(cred), &caller)
+            .call(
+                Route::Unsigned,
+                login::MODULE,
+                login::METHOD,
+                login::param(cred),
+                &caller,
+            )
             .await?;
         LoginGrant::from_data(&data)
     }
 
     /// `VipLogin.VipLoginInter.vip_login_base`, made with the new key after a refresh.
     pub async fn vip_status(&self, uin: Uin, key: &MusicKey) -> Result<VipStatus, UpstreamError> {
-        let caller = Caller { uin, key, login: false };
+        let caller = Caller {
+            uin,
+            key,
+            login: false,
+        };
         let data = self
-            .call(Route::Unsigned, vip::MODULE, vip::METHOD, json!({}), &caller)
+            .call(
+                Route::Unsigned,
+                vip::MODULE,
+                vip::METHOD,
+                json!({}),
+                &caller,
+            )
             .await?;
         Ok(VipStatus::from_data(&data))
     }
@@ -121,8 +137,8 @@ impl UpstreamClient {
             return Err(UpstreamError::Status(status.as_u16()));
         }
         let bytes = read_limited(response).await?;
-        let answer: Value =
-            serde_json::from_slice(&bytes).map_err(|_| UpstreamError::Unreadable("answer is not JSON"))?;
+        let answer: Value = serde_json::from_slice(&bytes)
+            .map_err(|_| UpstreamError::Unreadable("answer is not JSON"))?;
         error::open_envelope(answer, module, method)
     }
 
@@ -132,7 +148,10 @@ impl UpstreamClient {
         comm.insert("cv".into(), "2201".into());
         comm.insert("chid".into(), "0".into());
         comm.insert("uin".into(), caller.uin.to_string().into());
-        comm.insert("g_tk".into(), hash33(caller.key.expose()).to_string().into());
+        comm.insert(
+            "g_tk".into(),
+            hash33(caller.key.expose()).to_string().into(),
+        );
         comm.insert("guid".into(), self.guid.clone().into());
         if caller.login {
             comm.insert("tmeLoginType".into(), caller.key.kind().login_type().into());
@@ -184,8 +203,8 @@ fn headers(caller: &Caller<'_>) -> Result<HeaderMap, UpstreamError> {
     );
     // MusicKey only admits visible ASCII without ';' or ',', so this cannot fail
     // for a parsed key; mark it sensitive so no debug output ever prints it.
-    let mut value =
-        HeaderValue::from_str(&cookie).map_err(|_| UpstreamError::Unreadable("key cannot go into a cookie"))?;
+    let mut value = HeaderValue::from_str(&cookie)
+        .map_err(|_| UpstreamError::Unreadable("key cannot go into a cookie"))?;
     value.set_sensitive(true);
     headers.insert(COOKIE, value);
     Ok(headers)
@@ -193,7 +212,11 @@ fn headers(caller: &Caller<'_>) -> Result<HeaderMap, UpstreamError> {
 
 async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
     let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(UpstreamError::from_transport)? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(UpstreamError::from_transport)?
+    {
         if out.len() + chunk.len() > MAX_ANSWER_BYTES {
             return Err(UpstreamError::Unreadable("answer is too large"));
         }

@@ -67,6 +67,9 @@ mod tests {
 
     #[test]
     fn zzc_changes_with_one_byte() {
-        assert_ne!(zzc_sign(br#"{"foo":"bar","num":1}"#), zzc_sign(br#"{"foo":"bar","num":2}"#));
+        assert_ne!(
+            zzc_sign(br#"{"foo":"bar","num":1}"#),
+            zzc_sign(br#"{"foo":"bar","num":2}"#)
+        );
     }
 }

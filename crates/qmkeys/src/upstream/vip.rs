@@ -23,7 +23,12 @@ impl VipStatus {
     pub(super) fn from_data(data: &Value) -> Self {
         let identity = data.get("identity").unwrap_or(&Value::Null);
         let flag = |name: &str| integer(identity, name);
-        let end = |name: &str| identity.get(name).and_then(Value::as_str).and_then(beijing::parse);
+        let end = |name: &str| {
+            identity
+                .get(name)
+                .and_then(Value::as_str)
+                .and_then(beijing::parse)
+        };
         Self {
             vip: flag("LMFlag").or_else(|| flag("vip")) == Some(1),
             vip_end: end("LMEnd"),
@@ -44,7 +49,10 @@ mod tests {
             "HugeVip":0,"HugeVipStart":"","HugeVipEnd":"2023-08-22 07:29:39"}});
         let status = VipStatus::from_data(&data);
         assert!(status.vip && !status.svip);
-        assert_eq!(status.vip_end.map(|t| beijing::format(t)).as_deref(), Some("2025-09-15 07:20:45"));
+        assert_eq!(
+            status.vip_end.map(beijing::format).as_deref(),
+            Some("2025-09-15 07:20:45")
+        );
         assert_eq!(status.svip_end.map(|t| t.timestamp()), Some(1692660579));
     }
 
@@ -53,7 +61,10 @@ mod tests {
         let data = json!({"identity":{"vip":1,"LMEnd":"","HugeVipEnd":""}});
         assert_eq!(
             VipStatus::from_data(&data),
-            VipStatus { vip: true, ..VipStatus::default() }
+            VipStatus {
+                vip: true,
+                ..VipStatus::default()
+            }
         );
         assert_eq!(VipStatus::from_data(&json!({})), VipStatus::default());
     }

@@ -1,0 +1,153 @@
+//! The real `qmkeys` binary, as an operator runs it.
+
+use qqmusic_sim::{SimConfig, Simulator};
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn qmkeys() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qmkeys"));
+    // Only what each test sets: no stray QMKEYS_* from the machine.
+    cmd.env_clear().stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+#[test]
+fn serve_refuses_an_unknown_setting_and_names_it() {
+    let out = qmkeys()
+        .args(["serve"])
+        .env("QMKEYS_LISTN", "127.0.0.1:1")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("listn"), "{stderr}");
+}
+
+#[test]
+fn serve_refuses_a_bad_value_and_names_the_key() {
+    let out = qmkeys()
+        .args(["serve"])
+        .env("QMKEYS_UPSTREAM_TIMEOUT_MS", "soon")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("upstream_timeout_ms"), "{stderr}");
+}
+
+#[tokio::test]
+async fn serve_answers_a_refresh_and_exits_cleanly_on_sigterm() {
+    let sim = Simulator::spawn("127.0.0.1:0", SimConfig::default())
+        .await
+        .expect("sim");
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("qmkeys-bin-{port}"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("qmkeys.toml");
+    std::fs::write(
+        &config,
+        format!("listen = \"127.0.0.1:{port}\"\ntips = \"from file\"\n"),
+    )
+    .expect("config");
+    let mut child = qmkeys()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("QMKEYS_UPSTREAM", sim.base_url())
+        .env("QMKEYS_TIPS", "from env")
+        .env("QMKEYS_LOG_LEVEL", "trace")
+        .spawn()
+        .expect("starts");
+    // Drain stderr as it comes: trace logging would fill the pipe and stall the server.
+    let mut stderr = child.stderr.take().expect("piped");
+    let logs = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).map(|_| text)
+    });
+
+    let http = reqwest::Client::new();
+    let account: Value = http
+        .post(format!("{}/_sim/accounts", sim.base_url()))
+        .json(&serde_json::json!({"kind": "qq"}))
+        .send()
+        .await
+        .expect("sim")
+        .json()
+        .await
+        .expect("json");
+    let url = format!("http://127.0.0.1:{port}/music/tencent/cookie/refresh");
+    let secret = |field: &str| account[field].as_str().expect(field).to_owned();
+    let query = [
+        ("uin", account["uin"].as_u64().expect("uin").to_string()),
+        ("music_key", secret("musickey")),
+        ("refresh_key", secret("refresh_key")),
+        ("refresh_token", secret("refresh_token")),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body: Value = loop {
+        match http.get(&url).query(&query).send().await {
+            Ok(response) => break response.json().await.expect("json"),
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(err) => panic!("server never answered: {err}"),
+        }
+    };
+    assert_eq!(body["code"], 200, "{body}");
+    assert_eq!(body["tips"], "from env", "environment overrides the file");
+    assert_eq!(body["pid"], child.id());
+    // A refused request goes through the error path's logging too.
+    let bad = [
+        ("uin", query[0].1.clone()),
+        ("music_key", format!("{}x", query[1].1)),
+    ];
+    let refused = http.get(&url).query(&bad).send().await.expect("answers");
+    assert_eq!(refused.status(), 401);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+
+    let logs = logs.join().expect("reader").expect("utf-8 logs");
+    assert!(
+        logs.contains("qmkeys listening"),
+        "logs were captured: {logs}"
+    );
+    let cookie = &body["data"]["cookie"];
+    let mut secrets = vec![
+        secret("musickey"),
+        secret("refresh_key"),
+        secret("refresh_token"),
+        bad[1].1.clone(),
+    ];
+    for field in ["musickey", "refresh_key", "refresh_token"] {
+        secrets.extend(
+            cookie[field]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    for s in &secrets {
+        assert!(!logs.contains(s.as_str()), "a secret reached the trace log");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

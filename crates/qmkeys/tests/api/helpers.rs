@@ -1,0 +1,195 @@
+use qmkeys::clock::ManualClock;
+use qmkeys::{Application, Settings};
+use qqmusic_sim::{SimConfig, Simulator};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub sim: Simulator,
+    pub clock: ManualClock,
+}
+
+/// A simulator account as its admin API hands it out.
+#[derive(Debug, Clone)]
+pub struct SimAccount {
+    pub uin: String,
+    pub musickey: String,
+    pub refresh_key: String,
+    pub refresh_token: String,
+}
+
+impl SimAccount {
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("uin", self.uin.clone()),
+            ("music_key", self.musickey.clone()),
+        ]
+    }
+
+    pub fn params_with_refresh(&self) -> Vec<(&'static str, String)> {
+        let mut p = self.params();
+        p.push(("refresh_key", self.refresh_key.clone()));
+        p.push(("refresh_token", self.refresh_token.clone()));
+        p
+    }
+}
+
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> i64 {
+        self.body["code"].as_i64().unwrap_or(i64::MIN)
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+
+    pub fn musickey(&self) -> &str {
+        self.body["data"]["cookie"]["musickey"]
+            .as_str()
+            .unwrap_or_default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let sim = Simulator::spawn("127.0.0.1:0", SimConfig::default())
+        .await
+        .expect("simulator starts");
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        upstream: sim.base_url().parse().expect("sim url"),
+        upstream_timeout_ms: 2_000,
+        tips: "测试".into(),
+        ..Settings::default()
+    };
+    tweak(&mut settings);
+    let clock = ManualClock::starting_now();
+    let app = Application::build_with_clock(settings, Arc::new(clock.clone()))
+        .await
+        .expect("app builds");
+    let base = format!("http://{}", app.addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        base,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client"),
+        sim,
+        clock,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str, params: &[(&str, String)]) -> Answer {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(params)
+            .send()
+            .await
+            .expect("request sent");
+        answer(response).await
+    }
+
+    pub async fn refresh(&self, params: &[(&str, String)]) -> Answer {
+        self.get("/music/tencent/cookie/refresh", params).await
+    }
+
+    pub async fn refresh_post(&self, params: &[(&str, String)]) -> Answer {
+        let response = self
+            .http
+            .post(format!("{}/music/tencent/cookie/refresh", self.base))
+            .form(params)
+            .send()
+            .await
+            .expect("request sent");
+        answer(response).await
+    }
+
+    pub async fn sim_account(&self, kind: &str) -> SimAccount {
+        self.sim_account_with(json!({ "kind": kind })).await
+    }
+
+    pub async fn sim_account_with(&self, body: Value) -> SimAccount {
+        let v = self.sim_post("/_sim/accounts", body).await;
+        let text = |k: &str| v[k].as_str().map(str::to_owned).expect(k);
+        SimAccount {
+            uin: v["uin"].as_u64().expect("uin").to_string(),
+            musickey: text("musickey"),
+            refresh_key: text("refresh_key"),
+            refresh_token: text("refresh_token"),
+        }
+    }
+
+    pub async fn sim_post(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.sim.base_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("sim reachable");
+        assert!(
+            response.status().is_success(),
+            "sim {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    pub async fn sim_get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.sim.base_url()))
+            .send()
+            .await
+            .expect("sim reachable")
+            .json()
+            .await
+            .expect("sim answers JSON")
+    }
+
+    /// How many times upstream received `module.method`.
+    pub async fn calls(&self, target: &str) -> u64 {
+        self.sim_get("/_sim/stats").await[target]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    pub async fn logins(&self) -> u64 {
+        self.calls(LOGIN).await
+    }
+
+    pub async fn fault(&self, fault: Value) {
+        self.sim_post("/_sim/faults", fault).await;
+    }
+}
+
+pub const LOGIN: &str = "music.login.LoginServer.Login";
+pub const VIP: &str = "VipLogin.VipLoginInter.vip_login_base";
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}

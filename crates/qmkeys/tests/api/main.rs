@@ -1,0 +1,8 @@
+//! Integration tests: qmkeys and the simulator on random loopback ports, talking
+//! real HTTP. One binary, so the suite links once.
+
+mod binary;
+mod helpers;
+mod refresh;
+mod refresh_caching;
+mod refresh_errors;

@@ -1,0 +1,250 @@
+use crate::helpers::{spawn_app, spawn_app_with, LOGIN};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn refresh_returns_400_naming_the_parameter_for_each_bad_input() {
+    let app = spawn_app().await;
+    let qq_key = "Q_H_L_abcdef".to_owned();
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (vec![("music_key", qq_key.clone())], "uin"),
+        (
+            vec![("uin", "".into()), ("music_key", qq_key.clone())],
+            "uin",
+        ),
+        (
+            vec![("uin", "12345abc".into()), ("music_key", qq_key.clone())],
+            "uin",
+        ),
+        (
+            vec![("uin", "12345".into()), ("music_key", qq_key.clone())],
+            "uin",
+        ),
+        (
+            vec![
+                ("uin", "123456789012".into()),
+                ("music_key", qq_key.clone()),
+            ],
+            "uin",
+        ),
+        (
+            vec![
+                ("uin", "12345678901234567890".into()),
+                ("music_key", "W_X_abc".into()),
+            ],
+            "uin",
+        ),
+        (vec![("uin", "123456".into())], "music_key"),
+        (
+            vec![("uin", "123456".into()), ("music_key", "abcdef".into())],
+            "music_key",
+        ),
+        (
+            vec![("uin", "123456".into()), ("music_key", "Q_H_L_".into())],
+            "music_key",
+        ),
+        (
+            vec![("uin", "123456".into()), ("music_key", "Q_H_L_a b".into())],
+            "music_key",
+        ),
+        (
+            vec![
+                ("uin", "123456".into()),
+                ("music_key", qq_key.clone()),
+                ("refresh_key", "a;b".into()),
+            ],
+            "refresh_key",
+        ),
+        (
+            vec![
+                ("uin", "123456".into()),
+                ("music_key", qq_key.clone()),
+                ("uin", "654321".into()),
+            ],
+            "uin",
+        ),
+    ];
+    for (params, named) in cases {
+        let answer = app.refresh(&params).await;
+        assert_eq!(answer.status, 400, "{params:?}");
+        assert_eq!(answer.code(), 40001, "{params:?}");
+        assert!(
+            answer.message().contains(named),
+            "{params:?}: {}",
+            answer.message()
+        );
+        assert!(answer.body["data"].is_null());
+    }
+    assert_eq!(app.logins().await, 0, "nothing invalid reaches upstream");
+}
+
+#[tokio::test]
+async fn refresh_returns_401_when_key_is_expired_and_no_refresh_token() {
+    let app = spawn_app().await;
+    let account = app.sim_account("qq").await;
+    app.sim_post(&format!("/_sim/accounts/{}/expire", account.uin), json!({}))
+        .await;
+
+    let answer = app.refresh(&account.params()).await;
+
+    assert_eq!(answer.status, 401, "{:?}", answer.body);
+    assert_eq!(answer.code(), 40101);
+    assert!(
+        answer.message().contains("refresh_token"),
+        "the message says how to fix it"
+    );
+    assert!(answer.body["data"].is_null());
+}
+
+#[tokio::test]
+async fn refresh_returns_401_for_a_logged_out_account_even_with_refresh_tokens() {
+    let app = spawn_app().await;
+    let account = app.sim_account("qq").await;
+    app.sim_post(&format!("/_sim/accounts/{}/logout", account.uin), json!({}))
+        .await;
+
+    let answer = app.refresh(&account.params_with_refresh()).await;
+
+    assert_eq!(answer.status, 401, "{:?}", answer.body);
+    assert_eq!(answer.code(), 40101);
+}
+
+#[tokio::test]
+async fn refresh_returns_403_for_a_banned_account() {
+    let app = spawn_app().await;
+    let account = app.sim_account("qq").await;
+    app.sim_post(&format!("/_sim/accounts/{}/ban", account.uin), json!({}))
+        .await;
+
+    let answer = app.refresh(&account.params()).await;
+
+    assert_eq!(
+        (answer.status, answer.code()),
+        (403, 40301),
+        "{:?}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn each_upstream_fault_maps_to_its_status_and_code_in_bounded_time() {
+    let timeout_ms = 500;
+    let app = spawn_app_with(|s| s.upstream_timeout_ms = timeout_ms).await;
+    let account = app.sim_account("qq").await;
+    let cases = [
+        (json!({"delay_ms": 1500}), 504, 50401),
+        (json!({"http_status": 500}), 502, 50201),
+        (json!({"garbage": true}), 502, 50202),
+        (json!({"drop": true}), 502, 50203),
+        (json!({"code": 104604}), 429, 42901),
+        (json!({"code": 2001}), 429, 42902),
+        (json!({"code": 1000}), 401, 40101),
+        (json!({"code": 104401}), 401, 40101),
+        (json!({"code": 20277}), 403, 40301),
+        (json!({"code": 20450}), 403, 40301),
+        (json!({"code": 20279}), 403, 40302),
+        (json!({"code": 20272}), 403, 40303),
+        (json!({"code": 20261}), 502, 50204),
+    ];
+    for (fault, status, code) in cases {
+        let mut armed = fault.clone();
+        armed["target"] = json!(LOGIN);
+        app.fault(armed).await;
+        let started = Instant::now();
+        let answer = app.refresh(&account.params()).await;
+        let took = started.elapsed();
+        assert_eq!(
+            (answer.status, answer.code()),
+            (status, code),
+            "{fault}: {:?}",
+            answer.body
+        );
+        assert!(answer.body["data"].is_null(), "{fault}");
+        assert!(!answer.message().is_empty(), "{fault}");
+        assert!(
+            took < Duration::from_millis(timeout_ms + 1_000),
+            "{fault} took {took:?}"
+        );
+    }
+    let rate_limited = {
+        app.fault(json!({"target": LOGIN, "code": 104604})).await;
+        app.refresh(&account.params()).await
+    };
+    assert!(rate_limited.headers.contains_key("retry-after"));
+    // And the server is healthy afterwards.
+    assert_eq!(app.refresh(&account.params()).await.status, 200);
+}
+
+#[tokio::test]
+async fn refresh_returns_502_when_upstream_cannot_be_reached() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let app =
+        spawn_app_with(|s| s.upstream = format!("http://127.0.0.1:{port}").parse().expect("url"))
+            .await;
+
+    let answer = app
+        .refresh(&[("uin", "123456".into()), ("music_key", "Q_H_L_abc".into())])
+        .await;
+
+    assert_eq!(
+        (answer.status, answer.code()),
+        (502, 50203),
+        "{:?}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_the_envelope() {
+    let app = spawn_app().await;
+
+    let missing = app.get("/nope", &[]).await;
+    assert_eq!((missing.status, missing.code()), (404, 40401));
+    assert_eq!(missing.body["tips"], "测试");
+
+    let response = app
+        .http
+        .put(format!("{}/music/tencent/cookie/refresh", app.base))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 405);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["code"], 40501);
+}
+
+#[tokio::test]
+async fn a_json_post_is_refused_with_415_and_an_oversized_form_with_413() {
+    let app = spawn_app().await;
+    let url = format!("{}/music/tencent/cookie/refresh", app.base);
+
+    let json_post = app
+        .http
+        .post(&url)
+        .json(&json!({"uin": 123456}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(json_post.status(), 415);
+    let body: serde_json::Value = json_post.json().await.expect("json");
+    assert_eq!(body["code"], 41501);
+
+    let big = app
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "uin=123456&music_key=Q_H_L_{}",
+            "a".repeat(64 * 1024)
+        ))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(big.status(), 413);
+    let body: serde_json::Value = big.json().await.expect("json");
+    assert_eq!(body["code"], 41301);
+}
