@@ -175,6 +175,11 @@ pub async fn clear_faults(State(sim): State<AppState>) -> ApiResult {
     Ok(Json(json!({ "cleared": cleared })))
 }
 
+/// `GET /_sim/cos/objects`
+pub async fn cos_objects(State(sim): State<AppState>) -> ApiResult {
+    Ok(Json(json!(sim.uploads()?.list())))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Advance {

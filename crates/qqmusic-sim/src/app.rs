@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -14,7 +14,8 @@ use crate::error::{lock, SimError};
 use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::state::Accounts;
-use crate::{admin, gateway};
+use crate::uploads::Uploads;
+use crate::{admin, cos, gateway};
 
 pub struct Shared {
     pub config: SimConfig,
@@ -22,6 +23,7 @@ pub struct Shared {
     pub accounts: Mutex<Accounts>,
     pub faults: Mutex<Faults>,
     pub journal: Mutex<Journal>,
+    pub uploads: Mutex<Uploads>,
 }
 
 impl Shared {
@@ -32,6 +34,7 @@ impl Shared {
             accounts: Mutex::default(),
             faults: Mutex::default(),
             journal: Mutex::default(),
+            uploads: Mutex::default(),
         }
     }
 
@@ -45,6 +48,10 @@ impl Shared {
 
     pub fn journal(&self) -> Result<std::sync::MutexGuard<'_, Journal>, SimError> {
         lock(&self.journal, "journal")
+    }
+
+    pub fn uploads(&self) -> Result<std::sync::MutexGuard<'_, Uploads>, SimError> {
+        lock(&self.uploads, "uploads")
     }
 }
 
@@ -68,6 +75,10 @@ pub fn router(shared: AppState) -> Router {
             post(admin::arm_fault).delete(admin::clear_faults),
         )
         .route("/_sim/clock", get(admin::clock).post(admin::advance_clock))
+        .route("/_sim/cos/objects", get(admin::cos_objects))
+        .route("/cos/{bucket}", any(cos::bucket))
+        .route("/cos/{bucket}/", any(cos::bucket))
+        .route("/cos/{bucket}/{*key}", any(cos::bucket))
         .fallback(not_found)
         .with_state(shared)
 }

@@ -14,5 +14,6 @@ pub const BANNED: i64 = 20277;
 /// Simulator's choice: no handler for this module.method.
 pub const UNKNOWN_METHOD: i64 = 404;
 /// Simulator's choice: the body, or one sub-request in it, is not the expected
-/// JSON shape; also used for internal errors inside one sub-request.
+/// JSON shape (an InitUpload / FinishUpload param included); also used for
+/// internal errors inside one sub-request.
 pub const BAD_REQUEST: i64 = 500_001;

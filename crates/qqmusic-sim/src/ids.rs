@@ -53,6 +53,30 @@ pub fn encrypt_uin() -> String {
     pick(ALNUM, 16)
 }
 
+/// A temporary SecretID: `AKID` plus 36 chars of `[A-Za-z0-9_-]`, like the
+/// seed's, so a client that mangles `_` or `-` in q-ak shows.
+pub fn secret_id() -> String {
+    format!("AKID{}", pick(KEY_ALPHABET, 36))
+}
+
+pub fn secret_key() -> String {
+    pick(ALNUM, 32)
+}
+
+/// A session token that always holds `-`, `_`, `+`, `/` and `=`: each needs
+/// care (Encode turns `+/=` into `%2B%2F%3D`), so encoding bugs always show.
+pub fn session_token() -> String {
+    const TOKEN_ALPHABET: &[u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/";
+    let part = || pick(TOKEN_ALPHABET, 24);
+    format!("{}-{}_{}+{}/{}=", part(), part(), part(), part(), part())
+}
+
+/// A COS request id, sent as `x-cos-request-id` and in XML errors.
+pub fn cos_request_id() -> String {
+    pick(ALNUM, 40)
+}
+
 /// `bytes` random bytes as lower-case hex.
 pub fn lower_hex(bytes: usize) -> String {
     let mut rng = rand::thread_rng();
@@ -73,6 +97,19 @@ mod tests {
             assert!(rest.bytes().all(|c| KEY_ALPHABET.contains(&c)), "{key}");
         }
         assert_ne!(musickey(Kind::Qq), musickey(Kind::Qq));
+    }
+
+    #[test]
+    fn session_tokens_always_hold_every_character_that_needs_encoding() {
+        for _ in 0..50 {
+            let t = session_token();
+            assert!(
+                ['-', '_', '+', '/', '='].iter().all(|c| t.contains(*c)),
+                "{t}"
+            );
+        }
+        assert!(secret_id().starts_with("AKID"));
+        assert_ne!(session_token(), session_token());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! What the gateway received: a capped request log and per-method call counts.
+//! What the simulator received: a capped request log and per-method call
+//! counts, for the gateway and the COS bucket alike.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -8,13 +9,25 @@ use serde_json::Value;
 /// Oldest entries are dropped past this many, so a long soak cannot eat memory.
 pub const LOG_CAP: usize = 10_000;
 
+/// One log entry, serialized with `"kind": "gateway" | "cos"`.
 #[derive(Debug, Clone, Serialize)]
-pub struct LoggedRequest {
-    pub path: String,
-    pub query: String,
-    pub cookie: String,
-    /// The body parsed as JSON, or the raw text as a JSON string when it is not JSON.
-    pub body: Value,
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum LoggedRequest {
+    Gateway {
+        path: String,
+        query: String,
+        cookie: String,
+        /// The body parsed as JSON, or the raw text as a JSON string when it is not JSON.
+        body: Value,
+    },
+    /// A bucket PUT: no body (objects may be large), every header.
+    Cos {
+        method: String,
+        path: String,
+        query: String,
+        /// Lowercase names; repeated headers joined with ", ".
+        headers: BTreeMap<String, String>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -31,7 +44,8 @@ impl Journal {
         self.log.push_back(entry);
     }
 
-    /// Counts one received sub-request for `target` ("module.method").
+    /// Counts one received sub-request for `target` ("module.method"), or
+    /// one bucket request ("cos.PutObject").
     pub fn count(&mut self, target: &str) {
         *self.stats.entry(target.to_owned()).or_insert(0) += 1;
     }
@@ -59,7 +73,7 @@ mod tests {
     fn the_log_keeps_only_the_newest_entries_past_the_cap() {
         let mut j = Journal::default();
         for i in 0..LOG_CAP + 3 {
-            j.record(LoggedRequest {
+            j.record(LoggedRequest::Gateway {
                 path: "/p".into(),
                 query: i.to_string(),
                 cookie: String::new(),
@@ -68,6 +82,7 @@ mod tests {
         }
         let log = j.requests();
         assert_eq!(log.len(), LOG_CAP);
-        assert_eq!(log.first().map(|e| e.query.as_str()), Some("3"));
+        let first = log.first().map(|e| serde_json::json!(e));
+        assert_eq!(first.map(|e| e["query"].clone()), Some(Value::from("3")));
     }
 }

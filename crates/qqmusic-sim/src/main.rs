@@ -1,5 +1,5 @@
-//! `qqmusic-sim --listen ADDR [--key-lifetime-secs N]`: runs the simulator
-//! until interrupted.
+//! `qqmusic-sim --listen ADDR [--key-lifetime-secs N]
+//! [--upload-credential-lifetime-secs N]`: runs the simulator until interrupted.
 
 #![forbid(unsafe_code)]
 
@@ -18,6 +18,9 @@ struct Args {
     /// Lifetime of issued musickeys, in seconds (keyExpiresIn).
     #[arg(long, default_value_t = 259_200)]
     key_lifetime_secs: u64,
+    /// Lifetime of InitUpload temporary credentials, in seconds.
+    #[arg(long, default_value_t = 21_600)]
+    upload_credential_lifetime_secs: u64,
 }
 
 #[tokio::main]
@@ -32,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let config = SimConfig {
         key_lifetime: Duration::from_secs(args.key_lifetime_secs),
+        upload_credential_lifetime: Duration::from_secs(args.upload_credential_lifetime_secs),
     };
     let sim = Simulator::spawn(&args.listen, config).await?;
     println!("{}", sim.base_url());

@@ -74,12 +74,16 @@ pub struct LoginAttempt<'a> {
     pub refresh_token: &'a str,
 }
 
-/// Snapshot of what VIP status needs, so the lock is not held while answering.
+/// Snapshot of the account a key logs in as, so the lock is not held while
+/// answering.
 #[derive(Debug, Clone)]
 pub struct VipView {
     pub uin: u64,
     pub vip_end: Option<i64>,
     pub svip_end: Option<i64>,
+    /// Banned accounts still authenticate (VIP status answers for them);
+    /// calls that act for the account refuse them with 20277.
+    pub banned: bool,
 }
 
 #[derive(Debug, Default)]
@@ -170,6 +174,7 @@ impl Accounts {
             uin: account.uin,
             vip_end: account.vip_end,
             svip_end: account.svip_end,
+            banned: account.banned,
         })
     }
 

@@ -2,11 +2,14 @@
 //! `POST /cgi-bin/musics.fcg?sign=S&_=MS` (zzc-signed).
 //!
 //! One body carries several sub-requests; each is dispatched by
-//! `module.method` to a handler in [`ROUTES`]. New endpoints (InitUpload,
-//! FinishUpload, ...) are a new module plus one line there.
+//! `module.method` to a handler in [`ROUTES`]. New endpoints are a new
+//! module plus one entry there.
 
 mod creds;
 mod login;
+mod session;
+mod upload;
+mod upload_params;
 mod vip;
 
 use std::collections::HashMap;
@@ -49,6 +52,9 @@ pub struct Route {
     pub method: &'static str,
     pub handle: fn(&Call<'_>) -> Result<Reply, SimError>,
     pub failure: fn() -> Value,
+    /// Served only on musics.fcg: on musicu.fcg it answers 2000, as if the
+    /// sign were missing (PROTOCOL.md section 5: InitUpload is "signed").
+    pub signed_only: bool,
 }
 
 pub const ROUTES: &[Route] = &[
@@ -57,12 +63,28 @@ pub const ROUTES: &[Route] = &[
         method: "Login",
         handle: login::handle,
         failure: login::failure,
+        signed_only: false,
     },
     Route {
         module: "VipLogin.VipLoginInter",
         method: "vip_login_base",
         handle: vip::handle,
         failure: vip::failure,
+        signed_only: false,
+    },
+    Route {
+        module: "music.filesys.FileSystem",
+        method: "InitUpload",
+        handle: upload::init,
+        failure: upload::init_failure,
+        signed_only: true,
+    },
+    Route {
+        module: "music.filesys.FileSystem",
+        method: "FinishUpload",
+        handle: upload::finish,
+        failure: upload::finish_failure,
+        signed_only: false,
     },
 ];
 
@@ -134,7 +156,7 @@ async fn handle(
     let start_ts = sim.clock.now_ms();
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let cookie = creds::cookie_header(headers);
-    sim.journal()?.record(LoggedRequest {
+    sim.journal()?.record(LoggedRequest::Gateway {
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or_default().to_owned(),
         cookie,
@@ -198,13 +220,12 @@ async fn handle(
                     creds: &creds,
                     param,
                 };
-                dispatch(
-                    &call,
-                    module,
-                    method,
-                    fired.codes.get(target).copied(),
+                let gate = Gate {
+                    fault_code: fired.codes.get(target).copied(),
+                    signed,
                     sign_ok,
-                )?
+                };
+                dispatch(&call, module, method, &gate)?
             }
         };
         out.insert(
@@ -239,14 +260,24 @@ async fn apply_transport_faults(fired: &Fired) -> Option<Response> {
     None
 }
 
-/// A code fault beats a bad sign, which beats the handler.
-fn dispatch(
-    call: &Call<'_>,
-    module: &str,
-    method: &str,
+/// What decides a sub-request before its handler runs.
+#[derive(Clone, Copy)]
+struct Gate {
     fault_code: Option<i64>,
+    /// Arrived on musics.fcg.
+    signed: bool,
+    /// The sign is right, or the route is unsigned.
     sign_ok: bool,
-) -> Result<Reply, SimError> {
+}
+
+/// A code fault beats a bad sign (or a signed-only method on musicu.fcg),
+/// which beats the handler.
+fn dispatch(call: &Call<'_>, module: &str, method: &str, gate: &Gate) -> Result<Reply, SimError> {
+    let Gate {
+        fault_code,
+        signed,
+        sign_ok,
+    } = *gate;
     let Some(route) = route(module, method) else {
         let code = fault_code.unwrap_or(if sign_ok {
             codes::UNKNOWN_METHOD
@@ -264,7 +295,7 @@ fn dispatch(
             data: (route.failure)(),
         });
     }
-    if !sign_ok {
+    if !sign_ok || (route.signed_only && !signed) {
         return Ok(Reply {
             code: codes::BAD_SIGN,
             data: (route.failure)(),

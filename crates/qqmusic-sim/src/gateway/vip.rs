@@ -91,6 +91,7 @@ mod tests {
             uin: 1,
             vip_end: Some(now + 1),
             svip_end: Some(now),
+            banned: false,
         };
         let s = status(&v, now);
         assert_eq!(s["identity"]["LMFlag"], 1);

@@ -134,6 +134,7 @@ async fn an_expired_key_with_another_accounts_refresh_pair_is_refused() {
 async fn a_key_expires_once_the_sim_clock_passes_its_lifetime() {
     let config = SimConfig {
         key_lifetime: Duration::from_secs(60),
+        ..Default::default()
     };
     let h = Harness::with_config(config).await;
     let a = h.qq().await;

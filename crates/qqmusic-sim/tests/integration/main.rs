@@ -1,8 +1,12 @@
 //! Integration tests: a real simulator on 127.0.0.1:0, driven over HTTP.
 
 mod admin;
+mod bucket;
 mod common;
+mod cors;
+mod cos_client;
 mod faults;
 mod gateway;
 mod login;
+mod upload;
 mod vip;
