@@ -3,16 +3,19 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod beijing;
 pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cos;
 pub mod domain;
 pub mod http;
 pub mod refresh;
 pub mod startup;
 pub mod telemetry;
+pub mod upload;
 pub mod upstream;
 
 pub use config::Settings;

@@ -4,10 +4,12 @@
 mod credential;
 mod music_key;
 mod uin;
+mod upload;
 
 pub use credential::{Credential, RefreshSecret};
 pub use music_key::{AccountKind, MusicKey};
 pub use uin::Uin;
+pub use upload::{FileMd5, FileSha1, FileSize, ImageExt, UploadFile};
 
 /// Why a parameter was refused. The message is shown to API users as it is, so it
 /// names the parameter and says what a valid value looks like.

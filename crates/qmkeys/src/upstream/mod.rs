@@ -4,16 +4,18 @@
 //! parameters and read answers for each call qmkeys makes.
 
 mod error;
+mod filesys;
 mod login;
 mod sign;
 mod vip;
 
 pub use error::{Rejection, UpstreamError};
+pub use filesys::{CosCredential, UploadGrant};
 pub use login::LoginGrant;
 pub use sign::{hash33, zzc_sign};
 pub use vip::VipStatus;
 
-use crate::domain::{Credential, MusicKey, Uin};
+use crate::domain::{Credential, MusicKey, Uin, UploadFile};
 use rand::Rng;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, COOKIE, ORIGIN, REFERER};
 use serde_json::{json, Map, Value};
@@ -37,8 +39,7 @@ pub struct UpstreamSettings {
 enum Route {
     /// `musicu.fcg`, unsigned.
     Unsigned,
-    /// `musics.fcg?sign=..&_=..`, zzc-signed. InitUpload (the COS issue) needs it.
-    #[allow(dead_code)]
+    /// `musics.fcg?sign=..&_=..`, zzc-signed.
     Signed,
 }
 
@@ -112,6 +113,31 @@ impl UpstreamClient {
             )
             .await?;
         Ok(VipStatus::from_data(&data))
+    }
+
+    /// `music.filesys.FileSystem.InitUpload`: a temporary COS credential and an
+    /// object key for one file, made as the upload account `cred`.
+    pub async fn init_upload(
+        &self,
+        cred: &Credential,
+        file: &UploadFile,
+    ) -> Result<UploadGrant, UpstreamError> {
+        let caller = Caller {
+            uin: cred.uin,
+            key: &cred.key,
+            login: false,
+        };
+        let param = filesys::init_param(file);
+        let data = self
+            .call(
+                Route::Signed,
+                filesys::MODULE,
+                filesys::INIT_UPLOAD,
+                param,
+                &caller,
+            )
+            .await?;
+        UploadGrant::from_data(&data)
     }
 
     async fn call(
