@@ -2,6 +2,8 @@
 //! variables. Each TOML key is the environment name without the prefix, in lower
 //! case (`QMKEYS_UPSTREAM_TIMEOUT_MS` is `upstream_timeout_ms`).
 
+use crate::domain::{Credential, ParamError};
+use crate::upload::EndpointTemplate;
 use figment::providers::{Env, Format, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
@@ -39,6 +41,57 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// A tracing filter, e.g. `info` or `qmkeys=debug`. `RUST_LOG` wins when set.
     pub log_level: String,
+    /// Upload endpoint; `{bucket}` and `{region}` come from InitUpload.
+    pub cos_endpoint: String,
+    /// Base of the CDN address answered for an uploaded cover.
+    pub cdn_base: Url,
+    /// Largest file `/tool/cos/sign` signs, in bytes.
+    pub cos_max_upload_bytes: u64,
+    /// Upload accounts, `[[accounts]]` tables in the file.
+    pub accounts: Vec<AccountSetting>,
+}
+
+/// One `[[accounts]]` entry. Debug hides the secrets.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSetting {
+    /// A number, or a string for WeChat ids beyond TOML's integer range.
+    pub uin: UinSetting,
+    pub musickey: String,
+    #[serde(default)]
+    pub refresh_key: String,
+    #[serde(default)]
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum UinSetting {
+    Number(u64),
+    Text(String),
+}
+
+impl std::fmt::Debug for AccountSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountSetting")
+            .field("uin", &self.uin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccountSetting {
+    pub fn credential(&self) -> Result<Credential, ParamError> {
+        let uin = match &self.uin {
+            UinSetting::Number(n) => n.to_string(),
+            UinSetting::Text(s) => s.clone(),
+        };
+        Credential::parse(
+            Some(&uin),
+            Some(&self.musickey),
+            Some(&self.refresh_key),
+            Some(&self.refresh_token),
+        )
+    }
 }
 
 impl Default for Settings {
@@ -53,6 +106,10 @@ impl Default for Settings {
             cache_max_entries: 200_000,
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
+            cos_endpoint: EndpointTemplate::DEFAULT.to_owned(),
+            cdn_base: Url::parse("https://music-file.y.qq.com").unwrap_or_else(|_| unreachable!()),
+            cos_max_upload_bytes: 20 * 1024 * 1024,
+            accounts: Vec::new(),
         }
     }
 }
@@ -63,6 +120,8 @@ pub enum ConfigError {
     MissingFile(PathBuf),
     #[error("{0}")]
     Parse(String),
+    #[error("setting `accounts[{index}]`: {problem}")]
+    Account { index: usize, problem: String },
     #[error("setting `{key}` (env {env}): {problem}")]
     Invalid {
         key: &'static str,
@@ -134,7 +193,46 @@ impl Settings {
                 "is not a valid filter such as `info` or `qmkeys=debug`",
             ));
         }
+        EndpointTemplate::parse(&self.cos_endpoint)
+            .map_err(|problem| invalid("cos_endpoint", &problem))?;
+        if !matches!(self.cdn_base.scheme(), "http" | "https") || self.cdn_base.query().is_some() {
+            return Err(invalid(
+                "cdn_base",
+                "must be an http:// or https:// URL without a query",
+            ));
+        }
+        if !(1..=5 * 1024 * 1024 * 1024).contains(&self.cos_max_upload_bytes) {
+            return Err(invalid(
+                "cos_max_upload_bytes",
+                "must be between 1 and 5 GiB (COS's single PUT limit)",
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (index, account) in self.accounts.iter().enumerate() {
+            let cred = account.credential().map_err(|e| ConfigError::Account {
+                index,
+                problem: format!("{}: {}", account_field(e.param), e.message),
+            })?;
+            if !seen.insert(cred.uin) {
+                return Err(ConfigError::Account {
+                    index,
+                    problem: format!("uin {} is listed twice", cred.uin),
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// The upload accounts, already checked by `validate`.
+    pub fn account_credentials(&self) -> Vec<Credential> {
+        self.accounts
+            .iter()
+            .filter_map(|a| a.credential().ok())
+            .collect()
+    }
+
+    pub fn cos_endpoint_template(&self) -> EndpointTemplate {
+        EndpointTemplate::parse(&self.cos_endpoint).unwrap_or_default()
     }
 
     pub fn upstream_timeout(&self) -> Duration {
@@ -143,6 +241,15 @@ impl Settings {
 
     pub fn upstream_connect_timeout(&self) -> Duration {
         Duration::from_millis(self.upstream_connect_timeout_ms)
+    }
+}
+
+/// The config file's name for a field the API calls `music_key`.
+fn account_field(param: &str) -> &str {
+    if param == "music_key" {
+        "musickey"
+    } else {
+        param
     }
 }
 
@@ -244,6 +351,41 @@ mod tests {
         ] {
             let err = Settings::from_toml(toml).expect_err(toml).to_string();
             assert!(err.contains(key), "{toml}: {err}");
+        }
+    }
+
+    #[test]
+    fn accounts_are_read_from_tables_and_wechat_ids_may_be_strings() {
+        let s = Settings::from_toml(
+            "[[accounts]]\nuin = 123456789\nmusickey = \"Q_H_L_a\"\nrefresh_key = \"rk\"\n\n\
+             [[accounts]]\nuin = \"9999999999999999999\"\nmusickey = \"W_X_b\"\n",
+        )
+        .expect("valid");
+        let creds = s.account_credentials();
+        assert_eq!(creds.len(), 2);
+        assert_eq!(creds[0].refresh_key_str(), "rk");
+        assert_eq!(creds[1].uin.get(), 9_999_999_999_999_999_999);
+        assert!(
+            !format!("{s:?}").contains("Q_H_L_a"),
+            "Debug hides account keys"
+        );
+    }
+
+    #[test]
+    fn bad_accounts_are_refused_naming_the_entry_and_field() {
+        for (toml, expect) in [
+            ("[[accounts]]\nuin = 1\nmusickey = \"Q_H_L_a\"", "accounts[0]"),
+            ("[[accounts]]\nuin = 123456\nmusickey = \"nope\"", "musickey"),
+            ("[[accounts]]\nuin = 123456\nmusickey = \"Q_H_L_a\"\nmusic_key = \"x\"", "music_key"),
+            (
+                "[[accounts]]\nuin = 123456\nmusickey = \"Q_H_L_a\"\n[[accounts]]\nuin = 123456\nmusickey = \"Q_H_L_b\"",
+                "twice",
+            ),
+            ("cos_endpoint = \"ftp://{bucket}\"", "cos_endpoint"),
+            ("cos_max_upload_bytes = 0", "cos_max_upload_bytes"),
+        ] {
+            let err = Settings::from_toml(toml).expect_err(toml).to_string();
+            assert!(err.contains(expect), "{toml}: {err}");
         }
     }
 

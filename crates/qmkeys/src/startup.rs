@@ -1,9 +1,11 @@
 //! Wiring: settings in, a bound listener and a router out.
 
+use crate::accounts::AccountPool;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, envelope::Stamp, AppState};
 use crate::refresh::{CacheKeyer, RefreshService};
+use crate::upload::{UploadService, UploadSettings};
 use crate::upstream::{UpstreamClient, UpstreamSettings};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -42,6 +44,23 @@ impl Application {
             timeout: settings.upstream_timeout(),
             connect_timeout: settings.upstream_connect_timeout(),
         })?;
+        let accounts = AccountPool::new(settings.account_credentials());
+        if accounts.is_empty() {
+            tracing::warn!(
+                "no [[accounts]] configured: /tool/cos/sign will answer 503 until one is added"
+            );
+        }
+        let uploads = UploadService::new(
+            upstream.clone(),
+            accounts,
+            UploadSettings {
+                endpoint: settings.cos_endpoint_template(),
+                cdn_base: settings.cdn_base.clone(),
+                max_size: settings.cos_max_upload_bytes,
+            },
+            settings.cache_max_entries,
+            clock.clone(),
+        );
         let refresh = RefreshService::new(
             upstream,
             CacheKeyer::random(),
@@ -50,6 +69,7 @@ impl Application {
         );
         let state = AppState {
             refresh: Arc::new(refresh),
+            uploads: Arc::new(uploads),
             stamp: Stamp::new(clock.clone(), settings.tips.as_str()),
             clock,
         };

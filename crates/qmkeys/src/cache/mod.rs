@@ -65,6 +65,10 @@ where
         }
     }
 
+    pub async fn invalidate(&self, key: &K) {
+        self.inner.invalidate(key).await;
+    }
+
     pub async fn insert(&self, key: K, value: V) {
         let expires_at = self.expiry();
         self.inner.insert(key, Stamped { value, expires_at }).await;

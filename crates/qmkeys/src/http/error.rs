@@ -3,6 +3,7 @@
 //! lists the same codes; a unit test keeps the two in step.
 
 use crate::domain::ParamError;
+use crate::upload::SignError;
 use crate::upstream::{Rejection, UpstreamError};
 use axum::http::StatusCode;
 
@@ -12,6 +13,8 @@ pub enum ApiError {
     Param(#[from] ParamError),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    #[error(transparent)]
+    Sign(#[from] SignError),
     #[error("route not found")]
     NotFound,
     #[error("method not allowed")]
@@ -70,7 +73,32 @@ impl ApiError {
                 "不支持的 Content-Type：POST 请求请使用 application/x-www-form-urlencoded",
             ),
             ApiError::Upstream(e) => upstream_parts(e),
+            ApiError::Sign(SignError::NoAccount) => ErrorParts::new(
+                S::SERVICE_UNAVAILABLE,
+                50301,
+                "没有可用的上传账号：请管理员在配置文件中添加 [[accounts]]（uin、musickey、refresh_key、refresh_token）后重启",
+            ),
+            ApiError::Sign(SignError::Account(e)) => upload_account_parts(e),
         }
+    }
+}
+
+/// Failures of the server's own upload account are the operator's to fix, so
+/// they get codes of their own; the rest mean what they mean for a refresh.
+fn upload_account_parts(err: &UpstreamError) -> ErrorParts {
+    use StatusCode as S;
+    match err.rejection() {
+        Some(Rejection::LoginRequired) => ErrorParts::new(
+            S::UNAUTHORIZED,
+            40102,
+            "上传账号的 key 已失效且无法自动刷新：请管理员更新该账号的 musickey、refresh_key 和 refresh_token",
+        ),
+        Some(Rejection::Restricted | Rejection::DeviceLimit | Rejection::Binding) => ErrorParts::new(
+            S::FORBIDDEN,
+            40304,
+            "上传账号被限制、封禁或设备超限：请管理员在QQ音乐客户端处理该账号，或换用其他账号",
+        ),
+        _ => upstream_parts(err),
     }
 }
 

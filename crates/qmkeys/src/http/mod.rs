@@ -1,5 +1,6 @@
 //! The HTTP face of qmkeys: one router listing every route, the envelope, errors.
 
+pub mod cos_sign;
 pub mod envelope;
 pub mod error;
 pub mod params;
@@ -7,6 +8,7 @@ pub mod refresh;
 
 use crate::clock::SharedClock;
 use crate::refresh::RefreshService;
+use crate::upload::UploadService;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header::RETRY_AFTER;
 use axum::http::HeaderValue;
@@ -22,6 +24,7 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub refresh: Arc<RefreshService>,
+    pub uploads: Arc<UploadService>,
     pub stamp: Stamp,
     pub clock: SharedClock,
 }
@@ -53,6 +56,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(refresh::PATH, get(refresh::refresh).post(refresh::refresh))
+        .route(cos_sign::PATH, get(cos_sign::sign))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(params::MAX_FORM_BYTES))

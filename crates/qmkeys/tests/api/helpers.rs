@@ -1,4 +1,5 @@
 use qmkeys::clock::ManualClock;
+use qmkeys::config::{AccountSetting, UinSetting};
 use qmkeys::{Application, Settings};
 use qqmusic_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
@@ -27,6 +28,15 @@ impl SimAccount {
             ("uin", self.uin.clone()),
             ("music_key", self.musickey.clone()),
         ]
+    }
+
+    pub fn setting(&self) -> AccountSetting {
+        AccountSetting {
+            uin: UinSetting::Text(self.uin.clone()),
+            musickey: self.musickey.clone(),
+            refresh_key: self.refresh_key.clone(),
+            refresh_token: self.refresh_token.clone(),
+        }
     }
 
     pub fn params_with_refresh(&self) -> Vec<(&'static str, String)> {
@@ -65,14 +75,33 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_accounts(0, tweak).await.0
+}
+
+/// An app with `n` QQ upload accounts that exist in its simulator, uploading to
+/// the simulator's bucket.
+pub async fn spawn_app_with_accounts(
+    n: usize,
+    tweak: impl FnOnce(&mut Settings),
+) -> (TestApp, Vec<SimAccount>) {
     let sim = Simulator::spawn("127.0.0.1:0", SimConfig::default())
         .await
         .expect("simulator starts");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client");
+    let mut accounts = Vec::new();
+    for _ in 0..n {
+        accounts.push(create_sim_account(&http, &sim.base_url(), json!({"kind": "qq"})).await);
+    }
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().expect("addr"),
         upstream: sim.base_url().parse().expect("sim url"),
         upstream_timeout_ms: 2_000,
         tips: "测试".into(),
+        cos_endpoint: format!("{}/cos/{{bucket}}", sim.base_url()),
+        accounts: accounts.iter().map(SimAccount::setting).collect(),
         ..Settings::default()
     };
     tweak(&mut settings);
@@ -82,14 +111,34 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("app builds");
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
+    let app = TestApp {
         base,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("client"),
+        http,
         sim,
         clock,
+    };
+    (app, accounts)
+}
+
+async fn create_sim_account(http: &reqwest::Client, sim: &str, body: Value) -> SimAccount {
+    let response = http
+        .post(format!("{sim}/_sim/accounts"))
+        .json(&body)
+        .send()
+        .await
+        .expect("sim reachable");
+    assert!(
+        response.status().is_success(),
+        "sim account: {}",
+        response.status()
+    );
+    let v: Value = response.json().await.expect("json");
+    let text = |k: &str| v[k].as_str().map(str::to_owned).expect(k);
+    SimAccount {
+        uin: v["uin"].as_u64().expect("uin").to_string(),
+        musickey: text("musickey"),
+        refresh_key: text("refresh_key"),
+        refresh_token: text("refresh_token"),
     }
 }
 
@@ -125,14 +174,7 @@ impl TestApp {
     }
 
     pub async fn sim_account_with(&self, body: Value) -> SimAccount {
-        let v = self.sim_post("/_sim/accounts", body).await;
-        let text = |k: &str| v[k].as_str().map(str::to_owned).expect(k);
-        SimAccount {
-            uin: v["uin"].as_u64().expect("uin").to_string(),
-            musickey: text("musickey"),
-            refresh_key: text("refresh_key"),
-            refresh_token: text("refresh_token"),
-        }
+        create_sim_account(&self.http, &self.sim.base_url(), body).await
     }
 
     pub async fn sim_post(&self, path: &str, body: Value) -> Value {
@@ -179,6 +221,7 @@ impl TestApp {
 }
 
 pub const LOGIN: &str = "music.login.LoginServer.Login";
+pub const INIT_UPLOAD: &str = "music.filesys.FileSystem.InitUpload";
 pub const VIP: &str = "VipLogin.VipLoginInter.vip_login_base";
 
 async fn answer(response: reqwest::Response) -> Answer {

@@ -2,6 +2,8 @@
 //! real HTTP. One binary, so the suite links once.
 
 mod binary;
+mod cos_property;
+mod cos_sign;
 mod helpers;
 mod refresh;
 mod refresh_caching;

@@ -1,0 +1,196 @@
+//! Signing a cover upload: an upload account obtains a temporary COS credential
+//! and object key (InitUpload), and qmkeys signs a PUT of the file with it.
+
+mod endpoint;
+
+pub use endpoint::EndpointTemplate;
+
+use crate::accounts::AccountPool;
+use crate::cache::TtlCache;
+use crate::clock::SharedClock;
+use crate::cos::{self, KeyTime, SignRequest};
+use crate::domain::{FileSha1, FileSize, ImageExt, UploadFile};
+use crate::upstream::{Rejection, UploadGrant, UpstreamClient, UpstreamError};
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+/// A reused InitUpload answer must still cover one full signature lifetime.
+const REUSE_MIN_REMAINING: i64 = KeyTime::LIFETIME + KeyTime::BACKDATE;
+/// Upper bound on how long an InitUpload answer is kept; upstream's are ~6 h.
+const GRANT_CACHE_TTL: Duration = Duration::from_secs(12 * 3600);
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SignError {
+    #[error("no upload account is configured")]
+    NoAccount,
+    /// A failure of the upload account's own calls (InitUpload, or the Login
+    /// that refreshes it).
+    #[error("upload account call failed: {0}")]
+    Account(UpstreamError),
+}
+
+/// A PUT the caller can send as it is.
+#[derive(Debug, Clone)]
+pub struct SignedUpload {
+    pub url: String,
+    pub host: String,
+    pub content_length: String,
+    pub content_md5: String,
+    pub token: String,
+    pub authorization: String,
+    pub cdn: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadSettings {
+    pub endpoint: EndpointTemplate,
+    pub cdn_base: Url,
+    pub max_size: u64,
+}
+
+/// What identifies one InitUpload answer: the same file gets the same object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct GrantKey {
+    sha1: FileSha1,
+    size: FileSize,
+    ext: ImageExt,
+}
+
+pub struct UploadService {
+    upstream: UpstreamClient,
+    accounts: AccountPool,
+    grants: TtlCache<GrantKey, Arc<UploadGrant>>,
+    settings: UploadSettings,
+    clock: SharedClock,
+}
+
+impl UploadService {
+    pub fn new(
+        upstream: UpstreamClient,
+        accounts: AccountPool,
+        settings: UploadSettings,
+        max_entries: u64,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            upstream,
+            accounts,
+            grants: TtlCache::new(GRANT_CACHE_TTL, max_entries, clock.clone()),
+            settings,
+            clock,
+        }
+    }
+
+    pub fn max_size(&self) -> u64 {
+        self.settings.max_size
+    }
+
+    pub fn accounts(&self) -> &AccountPool {
+        &self.accounts
+    }
+
+    pub async fn sign(&self, file: &UploadFile) -> Result<SignedUpload, SignError> {
+        let grant = self.grant(file).await?;
+        let now = self.clock.unix();
+        // A fresh grant always covers the window; a cached one was checked in grant().
+        let key_time =
+            KeyTime::for_upload(now, grant.credential.expires).ok_or(SignError::Account(
+                UpstreamError::Unreadable("InitUpload gave an expired credential"),
+            ))?;
+        let url =
+            self.settings
+                .endpoint
+                .object_url(&grant.bucket, &grant.region, &grant.object_key);
+        let url = url.ok_or(SignError::Account(UpstreamError::Unreadable(
+            "InitUpload gave a bucket the endpoint template cannot address",
+        )))?;
+        let host = host_header(&url);
+        let path = percent_encoding::percent_decode_str(url.path()).decode_utf8_lossy();
+        let content_length = file.size.get().to_string();
+        let content_md5 = file.md5.content_md5();
+        let token = grant.credential.token();
+        // Exactly what the browser will send, with the host and path of `url`.
+        let headers = [
+            ("host", host.as_str()),
+            ("content-length", content_length.as_str()),
+            ("content-md5", content_md5.as_str()),
+            ("x-cos-security-token", token),
+        ];
+        let request = SignRequest {
+            method: "PUT",
+            path: &path,
+            params: &[],
+            headers: &headers,
+        };
+        let signed = cos::sign(
+            &request,
+            &grant.credential.secret_id,
+            grant.credential.secret_key(),
+            key_time,
+        );
+        Ok(SignedUpload {
+            url: url.to_string(),
+            host,
+            content_length,
+            content_md5,
+            token: token.to_owned(),
+            authorization: signed.authorization,
+            cdn: format!(
+                "{}/{}",
+                self.settings.cdn_base.as_str().trim_end_matches('/'),
+                grant.object_key
+            ),
+        })
+    }
+
+    /// An InitUpload answer for this file: reused while it still covers a whole
+    /// signature lifetime, else a new one (one call for concurrent requests).
+    async fn grant(&self, file: &UploadFile) -> Result<Arc<UploadGrant>, SignError> {
+        let key = GrantKey {
+            sha1: file.sha1.clone(),
+            size: file.size,
+            ext: file.ext,
+        };
+        if let Some(grant) = self.grants.get(&key).await {
+            if grant.credential.expires - self.clock.unix() >= REUSE_MIN_REMAINING {
+                return Ok(grant);
+            }
+            self.grants.invalidate(&key).await;
+        }
+        let (grant, _) = self
+            .grants
+            .get_or_load(key, async { self.init_upload(file).await.map(Arc::new) })
+            .await
+            .map_err(|err| (*err).clone())?;
+        Ok(grant)
+    }
+
+    async fn init_upload(&self, file: &UploadFile) -> Result<UploadGrant, SignError> {
+        let account = self.accounts.next().ok_or(SignError::NoAccount)?;
+        let seen = account.snapshot();
+        match self.upstream.init_upload(&seen.cred, file).await {
+            Err(err) if err.rejection() == Some(Rejection::LoginRequired) => {
+                // The key expired: rotate it once, then try again with the new one.
+                let cred = account
+                    .refresh_after(&seen, &self.upstream)
+                    .await
+                    .map_err(SignError::Account)?;
+                self.upstream
+                    .init_upload(&cred, file)
+                    .await
+                    .map_err(SignError::Account)
+            }
+            other => other.map_err(SignError::Account),
+        }
+    }
+}
+
+/// `Host` as a browser sends it for `url`: the port only when it is not the default.
+fn host_header(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
