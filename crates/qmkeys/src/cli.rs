@@ -1,5 +1,6 @@
 //! The `qmkeys` command line.
 
+use crate::cli_accounts::AccountsCommand;
 use crate::config::{Settings, CONFIG_ENV};
 use crate::startup::Application;
 use clap::{Parser, Subcommand};
@@ -25,6 +26,14 @@ enum Command {
         #[arg(long, env = CONFIG_ENV)]
         config: Option<PathBuf>,
     },
+    /// Manage upload accounts in the store (`QMKEYS_DB`).
+    Accounts {
+        /// TOML settings file; `QMKEYS_*` environment variables override it.
+        #[arg(long, env = CONFIG_ENV, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
 }
 
 /// Exit codes a script can rely on.
@@ -39,6 +48,13 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => serve(config),
+        Command::Accounts { config, command } => match Settings::load(config.as_deref()) {
+            Ok(settings) => crate::cli_accounts::run(&settings, command),
+            Err(err) => {
+                eprintln!("qmkeys: invalid configuration: {err}");
+                ExitCode::from(exit::CONFIG)
+            }
+        },
     }
 }
 

@@ -7,6 +7,7 @@ use crate::upload::EndpointTemplate;
 use figment::providers::{Env, Format, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,21 @@ pub struct Settings {
     pub cos_max_upload_bytes: u64,
     /// Upload accounts, `[[accounts]]` tables in the file.
     pub accounts: Vec<AccountSetting>,
+    /// Whether `save=true` on the refresh endpoint may add accounts
+    /// (the issue's `accounts.allow_save`; `[[accounts]]` is a list in TOML, so
+    /// the flag sits beside it).
+    pub accounts_allow_save: bool,
+    /// Refresh an upload account when less than this share of its key's
+    /// lifetime is left.
+    pub accounts_refresh_share: f64,
+    /// How often the background task looks for keys that are due.
+    pub accounts_check_interval_ms: u64,
+    /// The SQLite file that keeps upload accounts across restarts.
+    pub db: PathBuf,
+    /// Encrypts keys and tokens at rest when set (at least 16 characters).
+    pub secret_key: Option<SecretString>,
+    /// Enables `GET /admin/accounts` behind `Authorization: Bearer <token>`.
+    pub admin_token: Option<SecretString>,
 }
 
 /// One `[[accounts]]` entry. Debug hides the secrets.
@@ -110,6 +126,12 @@ impl Default for Settings {
             cdn_base: Url::parse("https://music-file.y.qq.com").unwrap_or_else(|_| unreachable!()),
             cos_max_upload_bytes: 20 * 1024 * 1024,
             accounts: Vec::new(),
+            accounts_allow_save: false,
+            accounts_refresh_share: 1.0 / 3.0,
+            accounts_check_interval_ms: 30_000,
+            db: PathBuf::from("qmkeys.db"),
+            secret_key: None,
+            admin_token: None,
         }
     }
 }
@@ -207,6 +229,35 @@ impl Settings {
                 "must be between 1 and 5 GiB (COS's single PUT limit)",
             ));
         }
+        if !(self.accounts_refresh_share > 0.0 && self.accounts_refresh_share < 1.0) {
+            return Err(invalid(
+                "accounts_refresh_share",
+                "must be between 0 and 1, e.g. 0.3333",
+            ));
+        }
+        if !(10..=86_400_000).contains(&self.accounts_check_interval_ms) {
+            return Err(invalid(
+                "accounts_check_interval_ms",
+                "must be between 10 and 86400000 milliseconds",
+            ));
+        }
+        if self.db.as_os_str().is_empty() {
+            return Err(invalid("db", "must be a file path"));
+        }
+        if self
+            .secret_key
+            .as_ref()
+            .is_some_and(|k| k.expose_secret().chars().count() < 16)
+        {
+            return Err(invalid("secret_key", "must be at least 16 characters"));
+        }
+        if self
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().chars().count() < 16)
+        {
+            return Err(invalid("admin_token", "must be at least 16 characters"));
+        }
         let mut seen = std::collections::HashSet::new();
         for (index, account) in self.accounts.iter().enumerate() {
             let cred = account.credential().map_err(|e| ConfigError::Account {
@@ -237,6 +288,10 @@ impl Settings {
 
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    pub fn accounts_check_interval(&self) -> Duration {
+        Duration::from_millis(self.accounts_check_interval_ms)
     }
 
     pub fn upstream_connect_timeout(&self) -> Duration {
@@ -387,6 +442,21 @@ mod tests {
             let err = Settings::from_toml(toml).expect_err(toml).to_string();
             assert!(err.contains(expect), "{toml}: {err}");
         }
+    }
+
+    #[test]
+    fn secrets_in_settings_never_show_in_debug_output() {
+        let s = Settings::from_toml(
+            "secret_key = \"0123456789abcdef-secret\"\nadmin_token = \"0123456789abcdef-admin\"",
+        )
+        .expect("valid");
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("-secret") && !shown.contains("-admin"),
+            "{shown}"
+        );
+        let short = Settings::from_toml("secret_key = \"short\"").expect_err("short key");
+        assert!(short.to_string().contains("secret_key"));
     }
 
     #[test]

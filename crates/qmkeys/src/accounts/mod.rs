@@ -1,43 +1,86 @@
-//! Upload accounts: the server's own QQ Music logins, used in turn to obtain COS
-//! upload credentials, and refreshed when upstream says their key has expired.
+//! Upload accounts: the server's own QQ Music logins. They live in a store,
+//! are used in turn for InitUpload, and are kept alive by refreshing each key
+//! before it expires (see [`keeper`]).
 
+pub mod keeper;
+mod schedule;
+pub mod sqlite;
+pub mod store;
+
+pub use store::{AccountStore, Health, StoreError, StoredAccount};
+
+use crate::clock::SharedClock;
 use crate::domain::{Credential, Uin};
-use crate::upstream::{UpstreamClient, UpstreamError};
+use crate::refresh::Cookie;
+use crate::upstream::{Rejection, UpstreamClient, UpstreamError};
+use schedule::Schedule;
+use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-/// One account and its current credential.
+/// Why a refresh did not give a usable credential.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RefreshFailure {
+    /// Upstream says the account cannot be used any more; it is now unhealthy.
+    #[error("account is dead: {0}")]
+    Dead(UpstreamError),
+    /// Worth trying again later; the account stays in use.
+    #[error("refresh failed for now: {0}")]
+    Transient(UpstreamError),
+    /// The new key could not be committed, so it is not used.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl RefreshFailure {
+    pub fn upstream(&self) -> Option<&UpstreamError> {
+        match self {
+            RefreshFailure::Dead(e) | RefreshFailure::Transient(e) => Some(e),
+            RefreshFailure::Store(_) => None,
+        }
+    }
+}
+
+/// Answers that mean the account itself is finished, not that upstream is busy.
+pub fn is_fatal(err: &UpstreamError) -> bool {
+    matches!(
+        err.rejection(),
+        Some(
+            Rejection::LoginRequired
+                | Rejection::Restricted
+                | Rejection::DeviceLimit
+                | Rejection::Binding
+        )
+    )
+}
+
+/// Outcome names as stored and shown; never carry a secret.
+fn outcome_of(err: &UpstreamError) -> String {
+    match err {
+        UpstreamError::Rejected { code, .. } => format!("upstream code {code}"),
+        UpstreamError::Timeout => "timeout".into(),
+        UpstreamError::Connect | UpstreamError::Transport => "connection failed".into(),
+        UpstreamError::Status(s) => format!("upstream HTTP {s}"),
+        UpstreamError::Unreadable(_) | UpstreamError::Gateway(_) => "unreadable answer".into(),
+    }
+}
+
+/// One account: the in-memory mirror of its stored record.
 pub struct Account {
     uin: Uin,
-    current: RwLock<Versioned>,
+    record: RwLock<StoredAccount>,
     /// Held while a Login for this account is in flight: a second Login would
     /// rotate the key again and waste the first.
     refreshing: tokio::sync::Mutex<()>,
-}
-
-#[derive(Clone)]
-struct Versioned {
-    cred: Credential,
-    /// Bumped on every rotation, so a caller can tell whether the key it saw
-    /// failing is still the current one.
-    generation: u64,
-}
-
-/// A credential as read at one moment, with its generation.
-#[derive(Clone, Debug)]
-pub struct Snapshot {
-    pub cred: Credential,
-    pub generation: u64,
+    schedule: Mutex<Schedule>,
 }
 
 impl Account {
-    fn new(cred: Credential) -> Self {
+    fn new(record: StoredAccount) -> Self {
         Self {
-            uin: cred.uin,
-            current: RwLock::new(Versioned {
-                cred,
-                generation: 0,
-            }),
+            uin: record.uin(),
+            schedule: Mutex::new(Schedule::for_record(&record)),
+            record: RwLock::new(record),
             refreshing: tokio::sync::Mutex::new(()),
         }
     }
@@ -46,93 +89,327 @@ impl Account {
         self.uin
     }
 
-    pub fn snapshot(&self) -> Snapshot {
-        // The lock guards a plain value that is replaced whole, so a poisoned
-        // lock still holds a consistent credential.
-        let v = self.current.read().unwrap_or_else(PoisonError::into_inner);
-        Snapshot {
-            cred: v.cred.clone(),
-            generation: v.generation,
+    pub fn snapshot(&self) -> StoredAccount {
+        // Records are replaced whole, so even a poisoned lock holds a consistent one.
+        self.record
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn is_healthy(&self) -> bool {
+        self.snapshot().health == Health::Healthy
+    }
+
+    fn replace(&self, record: StoredAccount) {
+        *self.schedule.lock().unwrap_or_else(PoisonError::into_inner) =
+            Schedule::for_record(&record);
+        *self.record.write().unwrap_or_else(PoisonError::into_inner) = record;
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Refresh when less than this share of a key's lifetime is left.
+    pub refresh_share: f64,
+}
+
+/// All upload accounts, handed out in turn.
+pub struct AccountPool {
+    accounts: RwLock<Vec<Arc<Account>>>,
+    next: AtomicUsize,
+    store: Arc<dyn AccountStore>,
+    upstream: UpstreamClient,
+    clock: SharedClock,
+    settings: PoolSettings,
+}
+
+impl AccountPool {
+    /// Loads the store, after letting the config file's accounts seed it: a
+    /// config entry is written when it is new or has changed since it last
+    /// seeded the store; otherwise the stored (newer) credential wins.
+    pub async fn open(
+        store: Arc<dyn AccountStore>,
+        seeds: Vec<Credential>,
+        upstream: UpstreamClient,
+        clock: SharedClock,
+        settings: PoolSettings,
+    ) -> Result<Self, StoreError> {
+        let stored = store.load_all().await?;
+        for cred in seeds {
+            let seed = fingerprint(&cred);
+            let existing = stored.iter().find(|a| a.uin() == cred.uin);
+            match existing {
+                Some(row) if row.seed.as_deref() == Some(seed.as_str()) => {
+                    tracing::info!(account = %mask(cred.uin), "keeping the stored credential: it is newer than the config file's");
+                }
+                _ => {
+                    let mut record = StoredAccount::new(cred);
+                    record.seed = Some(seed);
+                    if let Some(row) = existing {
+                        tracing::info!(account = %mask(row.uin()), "config entry changed: it replaces the stored credential");
+                        record.previous = Some(row.cred.clone());
+                        record.generation = row.generation + 1;
+                    }
+                    store.put(&record).await?;
+                }
+            }
+        }
+        let pool = Self {
+            accounts: RwLock::new(Vec::new()),
+            next: AtomicUsize::new(0),
+            store,
+            upstream,
+            clock,
+            settings,
+        };
+        pool.sync().await?;
+        Ok(pool)
+    }
+
+    /// Brings the in-memory list in line with the store (accounts added or
+    /// removed by the CLI, or rotated by another process).
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        let stored = self.store.load_all().await?;
+        let mut accounts = self
+            .accounts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        accounts.retain(|a| stored.iter().any(|s| s.uin() == a.uin));
+        for record in stored {
+            match accounts.iter().find(|a| a.uin == record.uin()) {
+                Some(account) if account.snapshot().generation < record.generation => {
+                    account.replace(record)
+                }
+                Some(_) => {}
+                None => accounts.push(Arc::new(Account::new(record))),
+            }
+        }
+        accounts.sort_by_key(|a| a.uin);
+        Ok(())
+    }
+
+    pub fn all(&self) -> Vec<Arc<Account>> {
+        self.accounts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.accounts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+
+    /// Healthy accounts, starting from the next in round-robin order.
+    pub fn healthy_in_turn(&self) -> Vec<Arc<Account>> {
+        let all = self.all();
+        if all.is_empty() {
+            return all;
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % all.len();
+        all.iter()
+            .cycle()
+            .skip(start)
+            .take(all.len())
+            .filter(|a| a.is_healthy())
+            .cloned()
+            .collect()
+    }
+
+    pub fn store(&self) -> &Arc<dyn AccountStore> {
+        &self.store
+    }
+
+    /// Rotates `account`'s key with Login, unless it was rotated since
+    /// `seen_generation`. The new credential is committed to the store before
+    /// it is returned; if the commit fails it is not used at all.
+    pub async fn refresh(
+        &self,
+        account: &Account,
+        seen_generation: u64,
+    ) -> Result<Credential, RefreshFailure> {
+        let _one_at_a_time = account.refreshing.lock().await;
+        let current = account.snapshot();
+        if current.generation != seen_generation {
+            return Ok(current.cred);
+        }
+        let mut result = self.upstream.login(&current.cred).await;
+        if let (Err(err), Some(previous)) = (&result, &current.previous) {
+            // A key that went bad right after a rotation: the one before it may
+            // still refresh.
+            if err.rejection() == Some(Rejection::LoginRequired) {
+                result = self.upstream.login(previous).await;
+            }
+        }
+        let at = self.clock.unix();
+        match result {
+            Ok(grant) => {
+                let created = grant.created_at.unwrap_or(at);
+                let next = StoredAccount {
+                    cred: Credential {
+                        uin: current.cred.uin,
+                        key: grant.key,
+                        // Upstream sometimes sends no new refresh values; the old
+                        // ones may still be good, and dropping them could strand the account.
+                        refresh_key: grant.refresh_key.or(current.cred.refresh_key.clone()),
+                        refresh_token: grant.refresh_token.or(current.cred.refresh_token.clone()),
+                    },
+                    previous: Some(current.cred.clone()),
+                    created_at: Some(created),
+                    expires_at: Some(created.saturating_add(grant.expires_in)),
+                    last_refresh_at: Some(at),
+                    last_outcome: Some("refreshed".into()),
+                    health: Health::Healthy,
+                    generation: current.generation + 1,
+                    seed: current.seed.clone(),
+                };
+                match self.store.commit_rotation(&next, current.generation).await {
+                    Ok(true) => {
+                        tracing::info!(account = %mask(account.uin), "upload account key rotated and stored");
+                        let cred = next.cred.clone();
+                        account.replace(next);
+                        Ok(cred)
+                    }
+                    Ok(false) => {
+                        // Another process rotated it first; use what it stored.
+                        let _ = self.sync().await;
+                        Ok(account.snapshot().cred)
+                    }
+                    Err(err) => {
+                        tracing::error!(account = %mask(account.uin), error = %err, "rotated key could not be stored; keeping the previous one");
+                        Err(RefreshFailure::Store(err.to_string()))
+                    }
+                }
+            }
+            Err(err) if is_fatal(&err) => {
+                self.mark_dead(account, &err).await;
+                Err(RefreshFailure::Dead(err))
+            }
+            Err(err) => {
+                let outcome = outcome_of(&err);
+                tracing::warn!(account = %mask(account.uin), outcome, "upload account refresh failed; will retry");
+                account
+                    .schedule
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .failed(at);
+                self.note(account, at, &outcome, Health::Healthy).await;
+                Err(RefreshFailure::Transient(err))
+            }
         }
     }
 
-    /// Rotates the key with Login unless someone already did since `seen` was read.
-    /// Returns the credential to retry with.
-    pub async fn refresh_after(
-        &self,
-        seen: &Snapshot,
-        upstream: &UpstreamClient,
-    ) -> Result<Credential, UpstreamError> {
-        let _one_at_a_time = self.refreshing.lock().await;
-        let now = self.snapshot();
-        if now.generation != seen.generation {
-            return Ok(now.cred);
-        }
-        let grant = upstream.login(&now.cred).await?;
-        let old = now.cred;
-        let cred = Credential {
-            uin: old.uin,
-            key: grant.key,
-            // Keep the old refresh values when upstream sends none: they may
-            // still be good, and dropping them could strand the account.
-            refresh_key: grant.refresh_key.or(old.refresh_key),
-            refresh_token: grant.refresh_token.or(old.refresh_token),
-        };
-        {
-            let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-            current.cred = cred.clone();
-            current.generation += 1;
-        }
-        tracing::info!(account = %mask(self.uin), "upload account key rotated");
-        Ok(cred)
+    /// Takes an account out of use after an answer that means it is finished.
+    pub async fn mark_dead(&self, account: &Account, err: &UpstreamError) {
+        let outcome = outcome_of(err);
+        tracing::warn!(account = %mask(account.uin), outcome, "upload account is unusable; marked unhealthy");
+        self.note(account, self.clock.unix(), &outcome, Health::Unhealthy)
+            .await;
     }
+
+    async fn note(&self, account: &Account, at: i64, outcome: &str, health: Health) {
+        {
+            let mut record = account
+                .record
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            record.last_refresh_at = Some(at);
+            record.last_outcome = Some(outcome.to_owned());
+            record.health = health;
+        }
+        if let Err(err) = self
+            .store
+            .record_outcome(account.uin, at, outcome, health)
+            .await
+        {
+            tracing::error!(account = %mask(account.uin), error = %err, "could not store a refresh outcome");
+        }
+    }
+
+    /// Adds or updates an account from a caller's successful refresh
+    /// (`save=true`). Committed before it returns.
+    pub async fn save(&self, cookie: &Cookie) -> Result<(), StoreError> {
+        let existing = self.all().into_iter().find(|a| a.uin == cookie.uin);
+        let _one_at_a_time = match &existing {
+            Some(account) => Some(account.refreshing.lock().await),
+            None => None,
+        };
+        let previous = existing.as_ref().map(|a| a.snapshot());
+        let record = StoredAccount {
+            cred: Credential {
+                uin: cookie.uin,
+                key: cookie.key.clone(),
+                refresh_key: cookie.refresh_key.clone(),
+                refresh_token: cookie.refresh_token.clone(),
+            },
+            previous: previous.as_ref().map(|p| p.cred.clone()),
+            created_at: Some(cookie.created_at),
+            expires_at: Some(cookie.expires_at()),
+            last_refresh_at: Some(self.clock.unix()),
+            last_outcome: Some("saved by a caller".into()),
+            health: Health::Healthy,
+            generation: previous.as_ref().map_or(0, |p| p.generation + 1),
+            seed: previous.and_then(|p| p.seed),
+        };
+        self.store.put(&record).await?;
+        match &existing {
+            Some(account) => account.replace(record),
+            None => {
+                let mut accounts = self
+                    .accounts
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                accounts.push(Arc::new(Account::new(record)));
+                accounts.sort_by_key(|a| a.uin);
+            }
+        }
+        tracing::info!(account = %mask(cookie.uin), "account saved for uploads");
+        Ok(())
+    }
+
+    /// Accounts whose key should be refreshed now.
+    pub fn due(&self) -> Vec<Arc<Account>> {
+        let now = self.clock.unix();
+        self.all()
+            .into_iter()
+            .filter(|a| {
+                let record = a.snapshot();
+                record.health == Health::Healthy
+                    && a.schedule
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .is_due(&record, now, self.settings.refresh_share)
+            })
+            .collect()
+    }
+}
+
+/// Identifies a config-file credential without keeping it.
+fn fingerprint(cred: &Credential) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        cred.key.expose(),
+        cred.refresh_key_str(),
+        cred.refresh_token_str(),
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 /// A uin as logs and admin views show it: enough to tell accounts apart.
 pub fn mask(uin: Uin) -> String {
-    let s = uin.to_string();
+    mask_text(&uin.to_string())
+}
+
+pub(crate) fn mask_text(s: &str) -> String {
     match (s.get(..2), s.get(s.len().saturating_sub(2)..)) {
         (Some(head), Some(tail)) if s.len() >= 6 => format!("{head}***{tail}"),
         _ => "***".to_owned(),
-    }
-}
-
-/// The configured accounts, handed out in turn.
-pub struct AccountPool {
-    accounts: Vec<Arc<Account>>,
-    next: AtomicUsize,
-}
-
-impl AccountPool {
-    pub fn new(creds: impl IntoIterator<Item = Credential>) -> Self {
-        Self {
-            accounts: creds
-                .into_iter()
-                .map(|c| Arc::new(Account::new(c)))
-                .collect(),
-            next: AtomicUsize::new(0),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.accounts.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.accounts.len()
-    }
-
-    /// The next account in round-robin order.
-    pub fn next(&self) -> Option<Arc<Account>> {
-        if self.accounts.is_empty() {
-            return None;
-        }
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.accounts.len();
-        self.accounts.get(i).cloned()
-    }
-
-    pub fn get(&self, uin: Uin) -> Option<Arc<Account>> {
-        self.accounts.iter().find(|a| a.uin == uin).cloned()
     }
 }
 
@@ -140,24 +417,28 @@ impl AccountPool {
 mod tests {
     use super::*;
 
-    fn cred(uin: &str) -> Credential {
-        Credential::parse(Some(uin), Some("Q_H_L_k"), None, None).expect("valid")
-    }
-
-    #[test]
-    fn accounts_are_used_in_turn() {
-        let pool = AccountPool::new([cred("111111"), cred("222222")]);
-        let order: Vec<u64> = (0..4)
-            .filter_map(|_| pool.next())
-            .map(|a| a.uin().get())
-            .collect();
-        assert_eq!(order, [111111, 222222, 111111, 222222]);
-        assert!(AccountPool::new([]).next().is_none());
-    }
-
     #[test]
     fn masked_uins_show_only_the_ends() {
         assert_eq!(mask(Uin::from(1569097443)), "15***43");
         assert_eq!(mask(Uin::from(12345)), "***");
+    }
+
+    #[test]
+    fn dead_and_transient_answers_are_told_apart() {
+        let rejected = |code| UpstreamError::Rejected {
+            call: "Login",
+            code,
+        };
+        for code in [1000, 104401, 20277, 20279, 20272] {
+            assert!(is_fatal(&rejected(code)), "{code}");
+        }
+        for err in [
+            rejected(104604),
+            rejected(2001),
+            UpstreamError::Timeout,
+            UpstreamError::Status(502),
+        ] {
+            assert!(!is_fatal(&err), "{err}");
+        }
     }
 }

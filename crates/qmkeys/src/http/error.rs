@@ -25,6 +25,15 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("request body unreadable")]
     BadBody,
+    #[error("save=true is not enabled on this server")]
+    SaveDisabled,
+    #[error("admin token missing or wrong")]
+    AdminUnauthorized,
+    #[error("account store failed: {0}")]
+    Store(String),
+    /// The key rotated but could not be saved as the caller asked.
+    #[error("refreshed, but saving the account failed: {0}")]
+    SaveFailed(String),
 }
 
 /// The parts of an error answer.
@@ -77,6 +86,31 @@ impl ApiError {
                 S::SERVICE_UNAVAILABLE,
                 50301,
                 "没有可用的上传账号：请管理员在配置文件中添加 [[accounts]]（uin、musickey、refresh_key、refresh_token）后重启",
+            ),
+            ApiError::Sign(SignError::NoHealthyAccount) => ErrorParts::new(
+                S::SERVICE_UNAVAILABLE,
+                50302,
+                "所有上传账号都已失效（已退出登录、被封禁或受限）：请管理员用 qmkeys accounts add 或配置文件更新账号",
+            ),
+            ApiError::Sign(SignError::Store(_)) | ApiError::Store(_) => ErrorParts::new(
+                S::INTERNAL_SERVER_ERROR,
+                50001,
+                "服务器账号存储异常，请稍后重试或联系管理员",
+            ),
+            ApiError::SaveFailed(_) => ErrorParts::new(
+                S::INTERNAL_SERVER_ERROR,
+                50002,
+                "新的 key 已生成，但保存账号失败：请在 1 分钟内用同样的参数重试，会取回同一个新 key 并再次尝试保存",
+            ),
+            ApiError::SaveDisabled => ErrorParts::new(
+                S::FORBIDDEN,
+                40305,
+                "本服务器未开启 save 功能（accounts_allow_save），请去掉 save=true 或联系管理员开启",
+            ),
+            ApiError::AdminUnauthorized => ErrorParts::new(
+                S::UNAUTHORIZED,
+                40103,
+                "需要管理员令牌：请在请求头中携带 Authorization: Bearer <QMKEYS_ADMIN_TOKEN>",
             ),
             ApiError::Sign(SignError::Account(e)) => upload_account_parts(e),
         }
@@ -162,6 +196,20 @@ pub(crate) mod tests {
                 code,
             }));
         }
+        all.push(ApiError::Sign(SignError::NoAccount));
+        all.push(ApiError::Sign(SignError::NoHealthyAccount));
+        for code in [1000, 20277] {
+            all.push(ApiError::Sign(SignError::Account(
+                UpstreamError::Rejected {
+                    call: "InitUpload",
+                    code,
+                },
+            )));
+        }
+        all.push(ApiError::Store("x".into()));
+        all.push(ApiError::SaveFailed("x".into()));
+        all.push(ApiError::SaveDisabled);
+        all.push(ApiError::AdminUnauthorized);
         all
     }
 

@@ -1,11 +1,13 @@
 //! The HTTP face of qmkeys: one router listing every route, the envelope, errors.
 
+pub mod admin;
 pub mod cos_sign;
 pub mod envelope;
 pub mod error;
 pub mod params;
 pub mod refresh;
 
+use crate::accounts::AccountPool;
 use crate::clock::SharedClock;
 use crate::refresh::RefreshService;
 use crate::upload::UploadService;
@@ -18,6 +20,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use envelope::Stamp;
 use error::ApiError;
+use secrecy::SecretString;
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 
@@ -25,6 +28,11 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub refresh: Arc<RefreshService>,
     pub uploads: Arc<UploadService>,
+    pub accounts: Arc<AccountPool>,
+    /// `accounts_allow_save`: whether `save=true` may add accounts.
+    pub allow_save: bool,
+    /// `GET /admin/accounts` exists only when this is set.
+    pub admin_token: Option<SecretString>,
     pub stamp: Stamp,
     pub clock: SharedClock,
 }
@@ -57,6 +65,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(refresh::PATH, get(refresh::refresh).post(refresh::refresh))
         .route(cos_sign::PATH, get(cos_sign::sign))
+        .route(admin::ACCOUNTS_PATH, get(admin::accounts))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(params::MAX_FORM_BYTES))

@@ -4,7 +4,7 @@ use super::error::ApiError;
 use super::params::Params;
 use super::AppState;
 use crate::beijing;
-use crate::domain::Credential;
+use crate::domain::{Credential, ParamError};
 use crate::refresh::{Cookie, Refreshed};
 use crate::upstream::VipStatus;
 use axum::body::Bytes;
@@ -46,8 +46,30 @@ async fn run(
         params.get("refresh_key"),
         params.get("refresh_token"),
     )?;
+    let save = parse_save(params.get("save"))?;
+    // Refused before the Login, so a refused request burns no key.
+    if save && !state.allow_save {
+        return Err(ApiError::SaveDisabled);
+    }
     let refreshed = state.refresh.refresh(&cred).await?;
+    if save {
+        // Committed before the answer: what the caller is told is saved, is.
+        state
+            .accounts
+            .save(&refreshed.cookie)
+            .await
+            .map_err(|e| ApiError::SaveFailed(e.to_string()))?;
+    }
     Ok(RefreshData::new(&refreshed, state.stamp_now()))
+}
+
+/// `save` as the public API takes it: true/false, 1/0; absent means false.
+fn parse_save(raw: Option<&str>) -> Result<bool, ParamError> {
+    match raw.map(str::trim).unwrap_or_default() {
+        "" | "false" | "0" => Ok(false),
+        "true" | "1" => Ok(true),
+        _ => Err(ParamError::new("save", "参数 save 只能是 true 或 false")),
+    }
 }
 
 #[derive(Debug, Serialize)]

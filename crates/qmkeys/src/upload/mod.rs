@@ -5,7 +5,7 @@ mod endpoint;
 
 pub use endpoint::EndpointTemplate;
 
-use crate::accounts::AccountPool;
+use crate::accounts::{is_fatal, mask, Account, AccountPool, RefreshFailure};
 use crate::cache::TtlCache;
 use crate::clock::SharedClock;
 use crate::cos::{self, KeyTime, SignRequest};
@@ -24,6 +24,11 @@ const GRANT_CACHE_TTL: Duration = Duration::from_secs(12 * 3600);
 pub enum SignError {
     #[error("no upload account is configured")]
     NoAccount,
+    #[error("every upload account is unhealthy")]
+    NoHealthyAccount,
+    /// A rotated key could not be committed, so it was not used.
+    #[error("{0}")]
+    Store(String),
     /// A failure of the upload account's own calls (InitUpload, or the Login
     /// that refreshes it).
     #[error("upload account call failed: {0}")]
@@ -59,7 +64,7 @@ struct GrantKey {
 
 pub struct UploadService {
     upstream: UpstreamClient,
-    accounts: AccountPool,
+    accounts: Arc<AccountPool>,
     grants: TtlCache<GrantKey, Arc<UploadGrant>>,
     settings: UploadSettings,
     clock: SharedClock,
@@ -68,7 +73,7 @@ pub struct UploadService {
 impl UploadService {
     pub fn new(
         upstream: UpstreamClient,
-        accounts: AccountPool,
+        accounts: Arc<AccountPool>,
         settings: UploadSettings,
         max_entries: u64,
         clock: SharedClock,
@@ -86,7 +91,7 @@ impl UploadService {
         self.settings.max_size
     }
 
-    pub fn accounts(&self) -> &AccountPool {
+    pub fn accounts(&self) -> &Arc<AccountPool> {
         &self.accounts
     }
 
@@ -166,23 +171,62 @@ impl UploadService {
         Ok(grant)
     }
 
+    /// InitUpload with the healthy accounts in turn: one that fails is
+    /// skipped for this request and the next is tried.
     async fn init_upload(&self, file: &UploadFile) -> Result<UploadGrant, SignError> {
-        let account = self.accounts.next().ok_or(SignError::NoAccount)?;
-        let seen = account.snapshot();
-        match self.upstream.init_upload(&seen.cred, file).await {
-            Err(err) if err.rejection() == Some(Rejection::LoginRequired) => {
-                // The key expired: rotate it once, then try again with the new one.
-                let cred = account
-                    .refresh_after(&seen, &self.upstream)
-                    .await
-                    .map_err(SignError::Account)?;
-                self.upstream
-                    .init_upload(&cred, file)
-                    .await
-                    .map_err(SignError::Account)
-            }
-            other => other.map_err(SignError::Account),
+        let accounts = self.accounts.healthy_in_turn();
+        if accounts.is_empty() {
+            return Err(if self.accounts.is_empty() {
+                SignError::NoAccount
+            } else {
+                SignError::NoHealthyAccount
+            });
         }
+        let mut last = SignError::NoHealthyAccount;
+        for account in accounts {
+            match self.init_upload_as(&account, file).await {
+                Ok(grant) => return Ok(grant),
+                Err(err) => {
+                    tracing::warn!(account = %mask(account.uin()), error = %err, "upload account failed; trying the next");
+                    last = err;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    async fn init_upload_as(
+        &self,
+        account: &Account,
+        file: &UploadFile,
+    ) -> Result<UploadGrant, SignError> {
+        let seen = account.snapshot();
+        let err = match self.upstream.init_upload(&seen.cred, file).await {
+            Ok(grant) => return Ok(grant),
+            Err(err) => err,
+        };
+        if err.rejection() != Some(Rejection::LoginRequired) {
+            if is_fatal(&err) {
+                self.accounts.mark_dead(account, &err).await;
+            }
+            return Err(SignError::Account(err));
+        }
+        // The key expired: rotate it once, then try again with the new one.
+        let cred = self
+            .accounts
+            .refresh(account, seen.generation)
+            .await
+            .map_err(|failure| match failure {
+                RefreshFailure::Dead(e) | RefreshFailure::Transient(e) => SignError::Account(e),
+                RefreshFailure::Store(e) => SignError::Store(e),
+            })?;
+        let retried = self.upstream.init_upload(&cred, file).await;
+        if let Err(err) = &retried {
+            if is_fatal(err) {
+                self.accounts.mark_dead(account, err).await;
+            }
+        }
+        retried.map_err(SignError::Account)
     }
 }
 

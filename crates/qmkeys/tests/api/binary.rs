@@ -5,14 +5,14 @@ use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn qmkeys() -> Command {
+pub fn qmkeys() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_qmkeys"));
     // Only what each test sets: no stray QMKEYS_* from the machine.
     cmd.env_clear().stdout(Stdio::null()).stderr(Stdio::piped());
     cmd
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -62,6 +62,7 @@ async fn serve_answers_a_refresh_and_exits_cleanly_on_sigterm() {
         .arg(&config)
         .env("QMKEYS_UPSTREAM", sim.base_url())
         .env("QMKEYS_TIPS", "from env")
+        .env("QMKEYS_DB", dir.join("qmkeys.db"))
         .env("QMKEYS_LOG_LEVEL", "trace")
         .spawn()
         .expect("starts");
@@ -150,4 +151,59 @@ async fn serve_answers_a_refresh_and_exits_cleanly_on_sigterm() {
         assert!(!logs.contains(s.as_str()), "a secret reached the trace log");
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn accounts_cli_adds_lists_and_removes_without_showing_a_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("qmkeys.db");
+    let run = |args: &[&str]| {
+        qmkeys()
+            .env("QMKEYS_DB", &db)
+            .args(["accounts"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .output()
+            .expect("runs")
+    };
+
+    let added = run(&[
+        "add",
+        "--uin",
+        "123456789",
+        "--key",
+        "Q_H_L_clitestsecret",
+        "--refresh-token",
+        "rt-clisecret",
+    ]);
+    assert_eq!(
+        added.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+
+    let listed = run(&["list"]);
+    let out = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.status.code(), Some(0));
+    assert!(
+        out.contains("123456789") && out.contains("qq") && out.contains("healthy"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("clitestsecret") && !out.contains("rt-clisecret"),
+        "{out}"
+    );
+
+    let bad = run(&["add", "--uin", "123456789", "--key", "nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--music-key"));
+
+    assert_eq!(
+        run(&["remove", "--uin", "123456789"]).status.code(),
+        Some(0)
+    );
+    let missing = run(&["remove", "--uin", "123456789"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&run(&["list"]).stdout).contains("123456789"));
 }

@@ -329,8 +329,18 @@ async fn two_upload_accounts_are_used_in_turn() {
         .filter(|r| r["body"]["req_0"]["method"] == "InitUpload")
         .filter_map(|r| r["body"]["comm"]["uin"].as_str().map(str::to_owned))
         .collect();
-    let (a, b) = (accounts[0].uin.clone(), accounts[1].uin.clone());
-    assert_eq!(uins, [a.clone(), b.clone(), a, b]);
+    assert_eq!(uins.len(), 4);
+    assert_ne!(uins[0], uins[1]);
+    assert_eq!(
+        (&uins[0], &uins[1]),
+        (&uins[2], &uins[3]),
+        "strictly in turn"
+    );
+    let mut both: Vec<String> = accounts.iter().map(|a| a.uin.clone()).collect();
+    both.sort();
+    let mut seen = vec![uins[0].clone(), uins[1].clone()];
+    seen.sort();
+    assert_eq!(seen, both);
 }
 
 #[tokio::test]
@@ -381,9 +391,9 @@ async fn init_upload_faults_map_like_the_refresh_endpoint() {
     let (app, _) = spawn_app_with_accounts(1, |s| s.upstream_timeout_ms = 500).await;
     for (fault, status, code) in [
         (json!({"code": 104604}), 429, 42901),
-        (json!({"code": 20277}), 403, 40304),
         (json!({"http_status": 502}), 502, 50201),
         (json!({"delay_ms": 1500}), 504, 50401),
+        (json!({"code": 20277}), 403, 40304),
     ] {
         let mut armed = fault.clone();
         armed["target"] = json!(INIT_UPLOAD);
@@ -401,5 +411,11 @@ async fn init_upload_faults_map_like_the_refresh_endpoint() {
         0,
         "only an expired key triggers a Login"
     );
-    assert_eq!(app.sign(&TestFile::random(32).params()).await.status, 200);
+    let after = app.sign(&TestFile::random(32).params()).await;
+    assert_eq!(
+        (after.status, after.code()),
+        (503, 50302),
+        "{:?}",
+        after.body
+    );
 }

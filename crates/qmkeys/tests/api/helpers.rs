@@ -11,6 +11,10 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub sim: Simulator,
     pub clock: ManualClock,
+    pub settings: Settings,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Holds the database; removed when the app is dropped.
+    _dir: tempfile::TempDir,
 }
 
 /// A simulator account as its admin API hands it out.
@@ -95,7 +99,11 @@ pub async fn spawn_app_with_accounts(
     for _ in 0..n {
         accounts.push(create_sim_account(&http, &sim.base_url(), json!({"kind": "qq"})).await);
     }
+    let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings {
+        db: dir.path().join("qmkeys.db"),
+        // Tests that want the background refresher turn it up.
+        accounts_check_interval_ms: 3_600_000,
         listen: "127.0.0.1:0".parse().expect("addr"),
         upstream: sim.base_url().parse().expect("sim url"),
         upstream_timeout_ms: 2_000,
@@ -106,18 +114,28 @@ pub async fn spawn_app_with_accounts(
     };
     tweak(&mut settings);
     let clock = ManualClock::starting_now();
-    let app = Application::build_with_clock(settings, Arc::new(clock.clone()))
-        .await
-        .expect("app builds");
-    let base = format!("http://{}", app.addr());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (base, server) = start(&settings, &clock).await;
     let app = TestApp {
         base,
         http,
         sim,
         clock,
+        settings,
+        server,
+        _dir: dir,
     };
     (app, accounts)
+}
+
+async fn start(
+    settings: &Settings,
+    clock: &ManualClock,
+) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let app = Application::build_with_clock(settings.clone(), Arc::new(clock.clone()))
+        .await
+        .expect("app builds");
+    let base = format!("http://{}", app.addr());
+    (base, tokio::spawn(app.run_until(std::future::pending())))
 }
 
 async fn create_sim_account(http: &reqwest::Client, sim: &str, body: Value) -> SimAccount {
@@ -143,6 +161,27 @@ async fn create_sim_account(http: &reqwest::Client, sim: &str, body: Value) -> S
 }
 
 impl TestApp {
+    /// Stops the server (and its background refresher) and starts a new one
+    /// on the same database, simulator and clock.
+    pub async fn restart(&mut self) {
+        self.server.abort();
+        let _ = (&mut self.server).await;
+        let (base, server) = start(&self.settings, &self.clock).await;
+        self.base = base;
+        self.server = server;
+    }
+
+    /// The store as the server left it, read with the server's own settings.
+    pub async fn stored_accounts(&self) -> Vec<qmkeys::accounts::StoredAccount> {
+        use qmkeys::accounts::AccountStore;
+        use secrecy::ExposeSecret;
+        let secret = self.settings.secret_key.as_ref().map(|k| k.expose_secret());
+        let sealer = qmkeys::secrets::Sealer::new(secret, "account-store");
+        let store = qmkeys::accounts::sqlite::SqliteStore::open(&self.settings.db, sealer)
+            .expect("open store");
+        store.load_all().await.expect("load")
+    }
+
     pub async fn get(&self, path: &str, params: &[(&str, String)]) -> Answer {
         let response = self
             .http

@@ -1,9 +1,11 @@
 //! Integration tests: qmkeys and the simulator on random loopback ports, talking
 //! real HTTP. One binary, so the suite links once.
 
+mod accounts;
 mod binary;
 mod cos_property;
 mod cos_sign;
+mod crash;
 mod helpers;
 mod refresh;
 mod refresh_caching;

@@ -1,0 +1,45 @@
+//! The background task that keeps upload accounts alive: it refreshes each
+//! key before it expires, and picks up accounts added or removed elsewhere.
+
+use super::{mask, AccountPool};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Aborts the task when dropped, so the refresher never outlives its server.
+pub struct Keeper(tokio::task::JoinHandle<()>);
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Checks every `every`, starting one interval after start.
+pub fn spawn(pool: Arc<AccountPool>, every: Duration) -> Keeper {
+    Keeper(tokio::spawn(async move {
+        let mut store_down = false;
+        loop {
+            tokio::time::sleep(every).await;
+            match pool.sync().await {
+                Ok(()) if store_down => {
+                    tracing::info!("account store reachable again");
+                    store_down = false;
+                }
+                Ok(()) => {}
+                Err(err) if !store_down => {
+                    // Said once per outage, not on every tick.
+                    tracing::error!(error = %err, "account store unreachable; using the accounts in memory");
+                    store_down = true;
+                }
+                Err(_) => {}
+            }
+            for account in pool.due() {
+                let seen = account.snapshot().generation;
+                // Each failure was logged, stored and scheduled by refresh().
+                if pool.refresh(&account, seen).await.is_ok() {
+                    tracing::debug!(account = %mask(account.uin()), "kept alive");
+                }
+            }
+        }
+    }))
+}

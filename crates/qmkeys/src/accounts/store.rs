@@ -1,0 +1,115 @@
+//! Where upload accounts live between restarts. Behind a trait so a shared
+//! backend (Redis) can replace the embedded one without touching callers.
+
+use crate::domain::{Credential, Uin};
+use crate::secrets::SealError;
+
+/// Whether an account may be used for signing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Healthy,
+    /// Upstream said the account is dead (logged out, banned, restricted).
+    Unhealthy,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        if s == "unhealthy" {
+            Health::Unhealthy
+        } else {
+            Health::Healthy
+        }
+    }
+}
+
+/// One account as stored: its credential, the one before it, and what
+/// happened at the last refresh.
+#[derive(Debug, Clone)]
+pub struct StoredAccount {
+    pub cred: Credential,
+    /// The credential the last rotation replaced; kept so that an account whose
+    /// new key turns out bad can still be refreshed with the old one.
+    pub previous: Option<Credential>,
+    /// Unix seconds; unknown for a key that came from the config file.
+    pub created_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub last_refresh_at: Option<i64>,
+    pub last_outcome: Option<String>,
+    pub health: Health,
+    /// Bumped on every rotation; a rotation commits only over the generation
+    /// it started from, so two refreshers cannot both win.
+    pub generation: u64,
+    /// Fingerprint of the config-file credential that seeded this row, so a
+    /// changed config entry can be told from an unchanged one.
+    pub seed: Option<String>,
+}
+
+impl StoredAccount {
+    pub fn new(cred: Credential) -> Self {
+        Self {
+            cred,
+            previous: None,
+            created_at: None,
+            expires_at: None,
+            last_refresh_at: None,
+            last_outcome: None,
+            health: Health::Healthy,
+            generation: 0,
+            seed: None,
+        }
+    }
+
+    pub fn uin(&self) -> Uin {
+        self.cred.uin
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("account store: {0}")]
+    Backend(String),
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    #[error("account store holds a record it cannot read: {0}")]
+    Corrupt(String),
+}
+
+#[async_trait::async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    async fn load_all(&self) -> Result<Vec<StoredAccount>, StoreError>;
+
+    /// Inserts or overwrites the whole record; committed when it returns.
+    async fn put(&self, account: &StoredAccount) -> Result<(), StoreError>;
+
+    /// Writes `account` only if the stored generation is still `expected`.
+    /// `Ok(false)` means someone else rotated it first. Committed when it returns.
+    async fn commit_rotation(
+        &self,
+        account: &StoredAccount,
+        expected: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a refresh attempt that did not rotate the key.
+    async fn record_outcome(
+        &self,
+        uin: Uin,
+        at: i64,
+        outcome: &str,
+        health: Health,
+    ) -> Result<(), StoreError>;
+
+    async fn remove(&self, uin: Uin) -> Result<bool, StoreError>;
+
+    /// Cheap check that the store answers, for readiness.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Where the data lives, for messages (never includes a secret).
+    fn describe(&self) -> String;
+}

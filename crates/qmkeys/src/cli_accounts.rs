@@ -1,0 +1,164 @@
+//! `qmkeys accounts list|add|remove`: the upload-account store from a shell.
+//! Works on the same database file as the server (SQLite allows both at once);
+//! a running server picks changes up at its next check.
+
+use crate::accounts::sqlite::SqliteStore;
+use crate::accounts::{AccountStore, Health, StoredAccount};
+use crate::beijing;
+use crate::config::Settings;
+use crate::domain::{Credential, Uin};
+use crate::secrets::Sealer;
+use clap::Subcommand;
+use secrecy::ExposeSecret;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// List accounts: uin, kind, expiry, last refresh, outcome, health. Never a key.
+    List,
+    /// Add an account, or replace its credential if the uin is already stored.
+    Add {
+        #[arg(long)]
+        uin: String,
+        /// The musickey (Q_H_L_… or W_X_…). Note that arguments are visible to
+        /// other users of the machine while the command runs.
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        refresh_key: Option<String>,
+        #[arg(long)]
+        refresh_token: Option<String>,
+    },
+    /// Remove an account.
+    Remove {
+        #[arg(long)]
+        uin: String,
+    },
+}
+
+/// Exit codes a script can rely on.
+pub mod exit {
+    /// `remove` found no such account.
+    pub const NOT_FOUND: u8 = 1;
+    /// Bad settings or arguments.
+    pub const USAGE: u8 = 2;
+    /// The store could not be read or written.
+    pub const STORE: u8 = 3;
+}
+
+pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            return fail(
+                exit::STORE,
+                &format!("cannot start the async runtime: {err}"),
+            )
+        }
+    };
+    let secret = settings.secret_key.as_ref().map(|k| k.expose_secret());
+    let store = match SqliteStore::open(&settings.db, Sealer::new(secret, "account-store")) {
+        Ok(store) => store,
+        Err(err) => return fail(exit::STORE, &err.to_string()),
+    };
+    runtime.block_on(async move {
+        match command {
+            AccountsCommand::List => list(&store).await,
+            AccountsCommand::Add {
+                uin,
+                key,
+                refresh_key,
+                refresh_token,
+            } => {
+                let cred = Credential::parse(
+                    Some(&uin),
+                    Some(&key),
+                    refresh_key.as_deref(),
+                    refresh_token.as_deref(),
+                );
+                match cred {
+                    Ok(cred) => add(&store, cred).await,
+                    Err(e) => fail(
+                        exit::USAGE,
+                        &format!("--{}: {}", e.param.replace('_', "-"), e.message),
+                    ),
+                }
+            }
+            AccountsCommand::Remove { uin } => match Uin::parse(&uin) {
+                Ok(uin) => remove(&store, uin).await,
+                Err(e) => fail(exit::USAGE, &format!("--uin: {}", e.message)),
+            },
+        }
+    })
+}
+
+async fn list(store: &SqliteStore) -> ExitCode {
+    let accounts = match store.load_all().await {
+        Ok(a) => a,
+        Err(err) => return fail(exit::STORE, &err.to_string()),
+    };
+    let time = |t: Option<i64>| t.map(beijing::format_unix).unwrap_or_else(|| "-".into());
+    println!(
+        "{:<20} {:<4} {:<19}  {:<19}  {:<9}  LAST OUTCOME",
+        "UIN", "KIND", "EXPIRES", "LAST REFRESH", "HEALTH"
+    );
+    for a in &accounts {
+        println!(
+            "{:<20} {:<4} {:<19}  {:<19}  {:<9}  {}",
+            a.uin(),
+            a.cred.kind().as_str(),
+            time(a.expires_at),
+            time(a.last_refresh_at),
+            a.health.as_str(),
+            a.last_outcome.as_deref().unwrap_or("-"),
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+async fn add(store: &SqliteStore, cred: Credential) -> ExitCode {
+    let existing = match store.load_all().await {
+        Ok(all) => all.into_iter().find(|a| a.uin() == cred.uin),
+        Err(err) => return fail(exit::STORE, &err.to_string()),
+    };
+    let uin = cred.uin;
+    let mut record = StoredAccount::new(cred);
+    record.health = Health::Healthy;
+    if let Some(old) = &existing {
+        // A newer generation, so a running server takes it at its next check.
+        record.previous = Some(old.cred.clone());
+        record.generation = old.generation + 1;
+        record.seed = old.seed.clone();
+    }
+    match store.put(&record).await {
+        Ok(()) => {
+            let verb = if existing.is_some() {
+                "updated"
+            } else {
+                "added"
+            };
+            println!("{verb} account {uin}; a running server refreshes it at its next check");
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(exit::STORE, &err.to_string()),
+    }
+}
+
+async fn remove(store: &SqliteStore, uin: Uin) -> ExitCode {
+    match store.remove(uin).await {
+        Ok(true) => {
+            println!("removed account {uin}");
+            ExitCode::SUCCESS
+        }
+        Ok(false) => fail(exit::NOT_FOUND, &format!("no account with uin {uin}")),
+        Err(err) => fail(exit::STORE, &err.to_string()),
+    }
+}
+
+fn fail(code: u8, message: &str) -> ExitCode {
+    eprintln!("qmkeys accounts: {message}");
+    ExitCode::from(code)
+}

@@ -1,0 +1,78 @@
+//! `GET /admin/accounts`: the upload accounts, without a single secret.
+//! Exists only when `QMKEYS_ADMIN_TOKEN` is set.
+
+use super::error::ApiError;
+use super::AppState;
+use crate::accounts::mask;
+use crate::beijing;
+use axum::extract::State;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+pub const ACCOUNTS_PATH: &str = "/admin/accounts";
+
+pub async fn accounts(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(token) = &state.admin_token else {
+        return state.fail(&ApiError::NotFound);
+    };
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Constant time, so the token cannot be guessed a byte at a time.
+    if !bool::from(presented.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
+        return state.fail(&ApiError::AdminUnauthorized);
+    }
+    let accounts: Vec<AccountView> = state
+        .accounts
+        .all()
+        .iter()
+        .map(|a| AccountView::from(&a.snapshot()))
+        .collect();
+    state.stamp.respond(
+        StatusCode::OK,
+        200,
+        "请求成功！",
+        Some(AdminAccounts { accounts }),
+    )
+}
+
+#[derive(Debug, Serialize)]
+pub struct AdminAccounts {
+    pub accounts: Vec<AccountView>,
+}
+
+/// What an operator may see of an account. There is deliberately no field
+/// that could carry a key or token.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    pub uin: String,
+    pub kind: &'static str,
+    pub expires_timestamp: Option<i64>,
+    pub expires_time: Option<String>,
+    pub last_refresh_timestamp: Option<i64>,
+    pub last_refresh_time: Option<String>,
+    pub last_outcome: Option<String>,
+    pub health: &'static str,
+}
+
+impl From<&crate::accounts::StoredAccount> for AccountView {
+    fn from(a: &crate::accounts::StoredAccount) -> Self {
+        Self {
+            uin: mask(a.uin()),
+            kind: a.cred.kind().as_str(),
+            expires_timestamp: a.expires_at,
+            expires_time: a.expires_at.map(beijing::format_unix),
+            last_refresh_timestamp: a.last_refresh_at,
+            last_refresh_time: a.last_refresh_at.map(beijing::format_unix),
+            last_outcome: a.last_outcome.clone(),
+            health: a.health.as_str(),
+        }
+    }
+}
