@@ -34,6 +34,32 @@ enum Command {
         #[command(subcommand)]
         command: AccountsCommand,
     },
+    /// Refresh a music key straight against QQ Music, without a server.
+    ///
+    /// Exit codes: 0 done, 2 bad arguments or settings, 3 refused (bad
+    /// parameter, expired key, restricted account), 4 QQ Music failed or
+    /// unreachable (retry later).
+    Refresh {
+        /// TOML settings file; `QMKEYS_*` environment variables override it.
+        #[arg(long, env = CONFIG_ENV)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        args: crate::cli_refresh::RefreshArgs,
+    },
+    /// Hash a cover image, get a signed upload for it, print it, and with
+    /// --upload send the file to the bucket.
+    ///
+    /// Signs with the configured upload accounts (as `serve`), or asks a
+    /// running server with --server. Exit codes: 0 done, 2 bad arguments,
+    /// settings or unreadable file, 3 refused, 4 server or QQ Music failed or
+    /// unreachable, 5 the bucket refused the upload.
+    CosSign {
+        /// TOML settings file; `QMKEYS_*` environment variables override it.
+        #[arg(long, env = CONFIG_ENV)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        args: crate::cli_cos_sign::CosSignArgs,
+    },
 }
 
 /// Exit codes a script can rely on.
@@ -50,6 +76,25 @@ pub fn main() -> ExitCode {
         Command::Serve { config } => serve(config),
         Command::Accounts { config, command } => match Settings::load(config.as_deref()) {
             Ok(settings) => crate::cli_accounts::run(&settings, command),
+            Err(err) => {
+                eprintln!("qmkeys: invalid configuration: {err}");
+                ExitCode::from(exit::CONFIG)
+            }
+        },
+        Command::Refresh { config, args } => match Settings::load(config.as_deref()) {
+            Ok(settings) => crate::cli_refresh::run(&settings, args),
+            Err(err) => {
+                eprintln!("qmkeys: invalid configuration: {err}");
+                ExitCode::from(exit::CONFIG)
+            }
+        },
+        // With --server the settings are not needed: a bad one must not stop it.
+        Command::CosSign { config, args } if args.server.is_some() => {
+            let _ = config;
+            crate::cli_cos_sign::run(None, args)
+        }
+        Command::CosSign { config, args } => match Settings::load(config.as_deref()) {
+            Ok(settings) => crate::cli_cos_sign::run(Some(&settings), args),
             Err(err) => {
                 eprintln!("qmkeys: invalid configuration: {err}");
                 ExitCode::from(exit::CONFIG)

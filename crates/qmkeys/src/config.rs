@@ -65,6 +65,14 @@ pub struct Settings {
     pub secret_key: Option<SecretString>,
     /// Enables `GET /admin/accounts` behind `Authorization: Bearer <token>`.
     pub admin_token: Option<SecretString>,
+    /// Shares caches, the one-Login rule, InitUpload reuse and the account
+    /// store between instances. May hold a password, so it is never printed.
+    pub redis_url: Option<SecretString>,
+    /// The longest qmkeys waits for one Redis call before falling back.
+    pub redis_timeout_ms: u64,
+    /// Origins whose pages may call the API: `["*"]` (any, the default), a
+    /// list, or `[]` for none. In the environment: one comma-separated string.
+    pub cors_allowed_origins: crate::http::cors::OriginList,
 }
 
 /// One `[[accounts]]` entry. Debug hides the secrets.
@@ -132,6 +140,9 @@ impl Default for Settings {
             db: PathBuf::from("qmkeys.db"),
             secret_key: None,
             admin_token: None,
+            redis_url: None,
+            redis_timeout_ms: 250,
+            cors_allowed_origins: crate::http::cors::OriginList::any(),
         }
     }
 }
@@ -258,6 +269,33 @@ impl Settings {
         {
             return Err(invalid("admin_token", "must be at least 16 characters"));
         }
+        self.cors_allowed_origins
+            .check()
+            .map_err(|problem| invalid("cors_allowed_origins", &problem))?;
+        if let Some(url) = &self.redis_url {
+            let url = url.expose_secret();
+            if !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("unix://"))
+            {
+                return Err(invalid(
+                    "redis_url",
+                    "must start with redis://, rediss:// or unix://",
+                ));
+            }
+            if self.secret_key.is_none() {
+                return Err(invalid(
+                    "redis_url",
+                    "needs QMKEYS_SECRET_KEY too (the same on every instance): it keys the shared caches and encrypts what is stored in Redis",
+                ));
+            }
+        }
+        if !(10..=10_000).contains(&self.redis_timeout_ms) {
+            return Err(invalid(
+                "redis_timeout_ms",
+                "must be between 10 and 10000 milliseconds",
+            ));
+        }
         let mut seen = std::collections::HashSet::new();
         for (index, account) in self.accounts.iter().enumerate() {
             let cred = account.credential().map_err(|e| ConfigError::Account {
@@ -288,6 +326,10 @@ impl Settings {
 
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    pub fn redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_timeout_ms)
     }
 
     pub fn accounts_check_interval(&self) -> Duration {

@@ -21,6 +21,22 @@ pub enum SealError {
     WrongKey,
 }
 
+fn cipher(material: &[u8], salt: &[u8], context: &str) -> XChaCha20Poly1305 {
+    let hk = Hkdf::<Sha256>::new(Some(salt), material);
+    let mut key = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's output limit.
+    let _ = hk.expand(context.as_bytes(), &mut key);
+    XChaCha20Poly1305::new(&key.into())
+}
+
+/// 32 bytes for `purpose`, derived from the server secret.
+pub fn derive_key(secret: &str, purpose: &str) -> [u8; 32] {
+    let hk = Hkdf::<Sha256>::new(Some(b"qmkeys derived keys v1"), secret.as_bytes());
+    let mut key = [0u8; 32];
+    let _ = hk.expand(purpose.as_bytes(), &mut key);
+    key
+}
+
 #[derive(Clone)]
 pub struct Sealer {
     cipher: Option<XChaCha20Poly1305>,
@@ -38,14 +54,19 @@ impl Sealer {
     /// `context` separates uses (the SQLite store, Redis) so one key never
     /// serves two purposes.
     pub fn new(secret_key: Option<&str>, context: &str) -> Self {
-        let cipher = secret_key.map(|secret| {
-            let hk = Hkdf::<Sha256>::new(Some(b"qmkeys secrets at rest v1"), secret.as_bytes());
-            let mut key = [0u8; 32];
-            // 32 bytes is far below HKDF-SHA256's output limit.
-            let _ = hk.expand(context.as_bytes(), &mut key);
-            XChaCha20Poly1305::new(&key.into())
-        });
-        Self { cipher }
+        Self {
+            cipher: secret_key
+                .map(|secret| cipher(secret.as_bytes(), b"qmkeys secrets at rest v1", context)),
+        }
+    }
+
+    /// A sealer whose key is derived from `material` (e.g. a caller's whole
+    /// credential) with `salt` (a server secret): only someone holding both
+    /// can open what it seals.
+    pub fn derived(material: &[u8], salt: &[u8], context: &str) -> Self {
+        Self {
+            cipher: Some(cipher(material, salt, context)),
+        }
     }
 
     pub fn is_encrypting(&self) -> bool {

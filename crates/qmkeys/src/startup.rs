@@ -1,12 +1,16 @@
 //! Wiring: settings in, a bound listener and a router out.
 
+use crate::accounts::redis_store::RedisStore;
 use crate::accounts::sqlite::SqliteStore;
 use crate::accounts::{keeper, AccountPool, AccountStore, PoolSettings, StoreError};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, envelope::Stamp, AppState};
+use crate::refresh::SharedRefresh;
 use crate::refresh::{CacheKeyer, RefreshService};
 use crate::secrets::Sealer;
+use crate::shared::Redis;
+use crate::upload::SharedGrants;
 use crate::upload::{UploadService, UploadSettings};
 use crate::upstream::{UpstreamClient, UpstreamSettings};
 use secrecy::ExposeSecret;
@@ -46,45 +50,16 @@ impl Application {
         settings: Settings,
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
-        let upstream = UpstreamClient::new(&UpstreamSettings {
-            base: settings.upstream.clone(),
-            timeout: settings.upstream_timeout(),
-            connect_timeout: settings.upstream_connect_timeout(),
-        })?;
-        let accounts = AccountPool::open(
-            open_store(&settings)?,
-            settings.account_credentials(),
-            upstream.clone(),
-            clock.clone(),
-            PoolSettings {
-                refresh_share: settings.accounts_refresh_share,
-            },
-        )
-        .await
-        .map_err(StartupError::Store)?;
-        let accounts = Arc::new(accounts);
+        let upstream = upstream_client(&settings)?;
+        let backends = backends(&settings)?;
+        let (accounts, uploads) =
+            upload_service(&settings, upstream.clone(), clock.clone(), &backends).await?;
         if accounts.is_empty() {
             tracing::warn!(
                 "no upload account configured: /tool/cos/sign answers 503 until one is added"
             );
         }
-        let uploads = UploadService::new(
-            upstream.clone(),
-            accounts.clone(),
-            UploadSettings {
-                endpoint: settings.cos_endpoint_template(),
-                cdn_base: settings.cdn_base.clone(),
-                max_size: settings.cos_max_upload_bytes,
-            },
-            settings.cache_max_entries,
-            clock.clone(),
-        );
-        let refresh = RefreshService::new(
-            upstream,
-            CacheKeyer::random(),
-            settings.cache_max_entries,
-            clock.clone(),
-        );
+        let refresh = refresh_service(&settings, upstream, clock.clone(), &backends);
         let keeper = keeper::spawn(accounts.clone(), settings.accounts_check_interval());
         let state = AppState {
             refresh: Arc::new(refresh),
@@ -94,6 +69,7 @@ impl Application {
             admin_token: settings.admin_token.clone(),
             stamp: Stamp::new(clock.clone(), settings.tips.as_str()),
             clock,
+            site: Arc::new(http::web::Site::new(&settings)),
         };
         let listener =
             TcpListener::bind(settings.listen)
@@ -139,8 +115,130 @@ impl Application {
     }
 }
 
-fn open_store(settings: &Settings) -> Result<Arc<dyn AccountStore>, StartupError> {
+// The pieces below are what `serve` is made of; the one-shot CLI commands
+// (`qmkeys refresh`, `qmkeys cos-sign`) build theirs with the same functions,
+// so a command behaves exactly as the server with the same settings.
+
+/// The client for the QQ Music gateway.
+pub fn upstream_client(settings: &Settings) -> Result<UpstreamClient, StartupError> {
+    Ok(UpstreamClient::new(&UpstreamSettings {
+        base: settings.upstream.clone(),
+        timeout: settings.upstream_timeout(),
+        connect_timeout: settings.upstream_connect_timeout(),
+    })?)
+}
+
+/// What the services share beyond this process: Redis (when configured), the
+/// cache-key secret and how long a refresh may hold a lease.
+#[derive(Clone)]
+pub struct Backends {
+    redis: Option<Redis>,
+    keyer: CacheKeyer,
+    lease_ttl: std::time::Duration,
+}
+
+pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {
+    let redis = match &settings.redis_url {
+        // Connects lazily: Redis being down at start is an outage, not a failure.
+        Some(url) => Some(
+            Redis::connect(url.expose_secret(), settings.redis_timeout())
+                .map_err(|e| StartupError::Store(StoreError::Backend(e.to_string())))?,
+        ),
+        None => None,
+    };
     let secret = settings.secret_key.as_ref().map(|k| k.expose_secret());
+    if redis.is_some() {
+        tracing::info!(
+            "sharing caches, Login leases, InitUpload answers and the account store through Redis"
+        );
+    }
+    Ok(Backends {
+        redis,
+        // Shared cache keys need the same secret on every instance; alone, any will do.
+        keyer: secret.map_or_else(CacheKeyer::random, CacheKeyer::from_secret),
+        lease_ttl: settings.upstream_timeout() * 2 + std::time::Duration::from_secs(5),
+    })
+}
+
+/// Refreshing callers' keys.
+pub fn refresh_service(
+    settings: &Settings,
+    upstream: UpstreamClient,
+    clock: SharedClock,
+    backends: &Backends,
+) -> RefreshService {
+    let service = RefreshService::new(
+        upstream,
+        backends.keyer.clone(),
+        settings.cache_max_entries,
+        clock,
+    );
+    match &backends.redis {
+        Some(redis) => service.with_shared(
+            SharedRefresh::new(redis.clone(), backends.keyer.clone(), backends.lease_ttl),
+            backends.lease_ttl,
+        ),
+        None => service,
+    }
+}
+
+/// The upload accounts (the store opened and seeded from the settings) and
+/// the signing service that uses them.
+pub async fn upload_service(
+    settings: &Settings,
+    upstream: UpstreamClient,
+    clock: SharedClock,
+    backends: &Backends,
+) -> Result<(Arc<AccountPool>, UploadService), StartupError> {
+    let accounts = AccountPool::open(
+        open_store(settings, backends.redis.as_ref())?,
+        settings.account_credentials(),
+        upstream.clone(),
+        clock.clone(),
+        PoolSettings {
+            refresh_share: settings.accounts_refresh_share,
+            lease_ttl: backends.lease_ttl,
+        },
+    )
+    .await
+    .map_err(StartupError::Store)?;
+    let accounts = Arc::new(accounts);
+    let uploads = UploadService::new(
+        upstream,
+        accounts.clone(),
+        UploadSettings {
+            endpoint: settings.cos_endpoint_template(),
+            cdn_base: settings.cdn_base.clone(),
+            max_size: settings.cos_max_upload_bytes,
+        },
+        settings.cache_max_entries,
+        clock,
+    );
+    let uploads = match &backends.redis {
+        Some(redis) => {
+            let secret = settings.secret_key.as_ref().map(|k| k.expose_secret());
+            let sealer = Sealer::new(secret, "init-upload cache");
+            uploads.with_shared(SharedGrants::new(
+                redis.clone(),
+                backends.keyer.clone(),
+                sealer,
+            ))
+        }
+        None => uploads,
+    };
+    Ok((accounts, uploads))
+}
+
+fn open_store(
+    settings: &Settings,
+    redis: Option<&Redis>,
+) -> Result<Arc<dyn AccountStore>, StartupError> {
+    let secret = settings.secret_key.as_ref().map(|k| k.expose_secret());
+    if let Some(redis) = redis {
+        // Validation requires a secret key alongside Redis.
+        let sealer = Sealer::new(secret, "account-store");
+        return Ok(Arc::new(RedisStore::new(redis.clone(), sealer)));
+    }
     if secret.is_none() {
         tracing::warn!(
             db = %settings.db.display(),

@@ -3,6 +3,8 @@
 //! before it expires (see [`keeper`]).
 
 pub mod keeper;
+mod record;
+pub mod redis_store;
 mod schedule;
 pub mod sqlite;
 pub mod store;
@@ -112,6 +114,9 @@ impl Account {
 pub struct PoolSettings {
     /// Refresh when less than this share of a key's lifetime is left.
     pub refresh_share: f64,
+    /// How long one refresh may hold an account's lease (and how long another
+    /// waits for it): longer than a Login can take.
+    pub lease_ttl: std::time::Duration,
 }
 
 /// All upload accounts, handed out in turn.
@@ -122,6 +127,8 @@ pub struct AccountPool {
     upstream: UpstreamClient,
     clock: SharedClock,
     settings: PoolSettings,
+    /// The config file's accounts, until they have been written to the store.
+    pending_seeds: Mutex<Option<Vec<Credential>>>,
 }
 
 impl AccountPool {
@@ -135,26 +142,6 @@ impl AccountPool {
         clock: SharedClock,
         settings: PoolSettings,
     ) -> Result<Self, StoreError> {
-        let stored = store.load_all().await?;
-        for cred in seeds {
-            let seed = fingerprint(&cred);
-            let existing = stored.iter().find(|a| a.uin() == cred.uin);
-            match existing {
-                Some(row) if row.seed.as_deref() == Some(seed.as_str()) => {
-                    tracing::info!(account = %mask(cred.uin), "keeping the stored credential: it is newer than the config file's");
-                }
-                _ => {
-                    let mut record = StoredAccount::new(cred);
-                    record.seed = Some(seed);
-                    if let Some(row) = existing {
-                        tracing::info!(account = %mask(row.uin()), "config entry changed: it replaces the stored credential");
-                        record.previous = Some(row.cred.clone());
-                        record.generation = row.generation + 1;
-                    }
-                    store.put(&record).await?;
-                }
-            }
-        }
         let pool = Self {
             accounts: RwLock::new(Vec::new()),
             next: AtomicUsize::new(0),
@@ -162,15 +149,66 @@ impl AccountPool {
             upstream,
             clock,
             settings,
+            pending_seeds: Mutex::new(Some(seeds)),
         };
-        pool.sync().await?;
+        if let Err(err) = pool.sync().await {
+            // A shared store (Redis) that is down at start is an outage, not a
+            // failure: the keeper seeds and loads the accounts once it answers.
+            if let StoreError::Backend(_) = err {
+                tracing::error!(store = %pool.store.describe(), error = %err, "account store unreachable at start; upload accounts load when it answers");
+            } else {
+                return Err(err);
+            }
+        }
         Ok(pool)
     }
 
+    /// Writes the config file's accounts into the store: a new entry is
+    /// written; an unchanged one leaves the stored (newer) credential alone; a
+    /// changed one replaces it.
+    async fn seed(&self, seeds: &[Credential], stored: &[StoredAccount]) -> Result<(), StoreError> {
+        for cred in seeds {
+            let seed = fingerprint(cred);
+            let existing = stored.iter().find(|a| a.uin() == cred.uin);
+            match existing {
+                Some(row) if row.seed.as_deref() == Some(seed.as_str()) => {
+                    tracing::info!(account = %mask(cred.uin), "keeping the stored credential: it is newer than the config file's");
+                }
+                _ => {
+                    let mut record = StoredAccount::new(cred.clone());
+                    record.seed = Some(seed);
+                    if let Some(row) = existing {
+                        tracing::info!(account = %mask(row.uin()), "config entry changed: it replaces the stored credential");
+                        record.previous = Some(row.cred.clone());
+                        record.generation = row.generation + 1;
+                    }
+                    self.store.put(&record).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Brings the in-memory list in line with the store (accounts added or
-    /// removed by the CLI, or rotated by another process).
+    /// removed by the CLI, or rotated by another process), seeding it first if
+    /// that has not happened yet.
     pub async fn sync(&self) -> Result<(), StoreError> {
-        let stored = self.store.load_all().await?;
+        let mut stored = self.store.load_all().await?;
+        let seeds = self
+            .pending_seeds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(seeds) = seeds {
+            if let Err(err) = self.seed(&seeds, &stored).await {
+                *self
+                    .pending_seeds
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(seeds);
+                return Err(err);
+            }
+            stored = self.store.load_all().await?;
+        }
         let mut accounts = self
             .accounts
             .write()
@@ -232,10 +270,49 @@ impl AccountPool {
         seen_generation: u64,
     ) -> Result<Credential, RefreshFailure> {
         let _one_at_a_time = account.refreshing.lock().await;
-        let current = account.snapshot();
-        if current.generation != seen_generation {
-            return Ok(current.cred);
+        let deadline = tokio::time::Instant::now() + self.settings.lease_ttl;
+        let lease = loop {
+            // Another process may have rotated it already: then use its key.
+            self.adopt_stored(account).await;
+            let current = account.snapshot();
+            if current.generation != seen_generation {
+                return Ok(current.cred);
+            }
+            match self
+                .store
+                .try_lease(account.uin, self.settings.lease_ttl)
+                .await
+            {
+                Ok(Some(lease)) => break Some(lease),
+                Ok(None) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Ok(None) => return Err(RefreshFailure::Transient(UpstreamError::Timeout)),
+                // Store unreachable: go ahead; the commit decides whether the key is used.
+                Err(_) => break None,
+            }
+        };
+        let result = self.rotate(account, account.snapshot()).await;
+        if let Some(lease) = lease {
+            self.store.release_lease(lease).await;
         }
+        result
+    }
+
+    /// Takes a newer stored record (rotated by another process) into memory.
+    async fn adopt_stored(&self, account: &Account) {
+        if let Ok(Some(stored)) = self.store.get(account.uin).await {
+            if stored.generation > account.snapshot().generation {
+                account.replace(stored);
+            }
+        }
+    }
+
+    async fn rotate(
+        &self,
+        account: &Account,
+        current: StoredAccount,
+    ) -> Result<Credential, RefreshFailure> {
         let mut result = self.upstream.login(&current.cred).await;
         if let (Err(err), Some(previous)) = (&result, &current.previous) {
             // A key that went bad right after a rotation: the one before it may

@@ -1,9 +1,11 @@
 //! The embedded account store: one SQLite file, WAL mode, `synchronous=FULL`
 //! so a returned write survives a crash or power loss.
 
+use super::record::{self, FIELDS};
 use super::store::{AccountStore, Health, StoreError, StoredAccount};
-use crate::domain::{Credential, Uin};
+use crate::domain::Uin;
 use crate::secrets::Sealer;
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -70,118 +72,33 @@ fn backend(e: &rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// Sealed columns are bound to their row and column name.
-fn aad(uin: &str, column: &str) -> String {
-    format!("{uin}:{column}")
-}
-
-struct SealedRow {
-    uin: String,
-    kind: &'static str,
-    secrets: [String; 3],
-    previous: Option<[String; 3]>,
-}
-
-const SECRET_COLUMNS: [&str; 3] = ["musickey", "refresh_key", "refresh_token"];
-const PREV_COLUMNS: [&str; 3] = ["prev_musickey", "prev_refresh_key", "prev_refresh_token"];
-
-fn seal_row(sealer: &Sealer, a: &StoredAccount) -> SealedRow {
-    let uin = a.uin().to_string();
-    let seal = |cred: &Credential, columns: [&str; 3]| {
-        let values = [
-            cred.key.expose(),
-            cred.refresh_key_str(),
-            cred.refresh_token_str(),
-        ];
-        [0, 1, 2].map(|i| sealer.seal(&aad(&uin, columns[i]), values[i]))
-    };
-    SealedRow {
-        secrets: seal(&a.cred, SECRET_COLUMNS),
-        previous: a.previous.as_ref().map(|p| seal(p, PREV_COLUMNS)),
-        kind: a.cred.kind().as_str(),
-        uin,
-    }
-}
-
 fn read_row(row: &Row<'_>, sealer: &Sealer) -> Result<StoredAccount, StoreError> {
-    let get =
-        |i: usize| -> Result<Option<String>, StoreError> { row.get(i).map_err(|e| backend(&e)) };
-    let num = |i: usize| -> Result<Option<i64>, StoreError> { row.get(i).map_err(|e| backend(&e)) };
-    let uin: String = get(0)?.unwrap_or_default();
-    let open = |i: usize, column: &str| -> Result<Option<String>, StoreError> {
-        get(i)?
-            .map(|v| {
-                sealer
-                    .open(&aad(&uin, column), &v)
-                    .map_err(StoreError::from)
-            })
-            .transpose()
+    let text = |field: &str| -> Option<String> {
+        let i = FIELDS.iter().position(|f| *f == field)?;
+        match row.get_ref(i).ok()? {
+            ValueRef::Null => None,
+            ValueRef::Integer(n) => Some(n.to_string()),
+            ValueRef::Real(n) => Some(n.to_string()),
+            ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        }
     };
-    let cred = |key: Option<String>, rk: Option<String>, rt: Option<String>| {
-        Credential::parse(Some(&uin), key.as_deref(), rk.as_deref(), rt.as_deref()).map_err(|e| {
-            StoreError::Corrupt(format!("account {}: {}", super::mask_text(&uin), e.param))
-        })
-    };
-    let current = cred(
-        open(1, "musickey")?,
-        open(2, "refresh_key")?,
-        open(3, "refresh_token")?,
-    )?;
-    let previous = match open(4, "prev_musickey")? {
-        Some(key) => Some(cred(
-            Some(key),
-            open(5, "prev_refresh_key")?,
-            open(6, "prev_refresh_token")?,
-        )?),
-        None => None,
-    };
-    Ok(StoredAccount {
-        cred: current,
-        previous,
-        created_at: num(7)?,
-        expires_at: num(8)?,
-        last_refresh_at: num(9)?,
-        last_outcome: get(10)?,
-        health: Health::parse(&get(11)?.unwrap_or_default()),
-        generation: num(12)?.and_then(|g| u64::try_from(g).ok()).unwrap_or(0),
-        seed: get(13)?,
-    })
+    record::decode(sealer, text)
 }
 
-const SELECT: &str = "SELECT uin, musickey, refresh_key, refresh_token, prev_musickey, prev_refresh_key, \
-     prev_refresh_token, created_at, expires_at, last_refresh_at, last_outcome, health, generation, seed \
-     FROM accounts";
+fn select() -> String {
+    format!("SELECT {} FROM accounts", FIELDS.join(", "))
+}
 
 fn write(conn: &Connection, sealer: &Sealer, a: &StoredAccount) -> Result<(), StoreError> {
-    let row = seal_row(sealer, a);
-    let [prev_key, prev_rk, prev_rt] = match row.previous {
-        Some([k, rk, rt]) => [Some(k), Some(rk), Some(rt)],
-        None => [None, None, None],
-    };
-    let [key, rk, rt] = row.secrets;
-    conn.execute(
-        "INSERT OR REPLACE INTO accounts (uin, kind, musickey, refresh_key, refresh_token, prev_musickey, \
-         prev_refresh_key, prev_refresh_token, created_at, expires_at, last_refresh_at, last_outcome, health, \
-         generation, seed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
-            row.uin,
-            row.kind,
-            key,
-            rk,
-            rt,
-            prev_key,
-            prev_rk,
-            prev_rt,
-            a.created_at,
-            a.expires_at,
-            a.last_refresh_at,
-            a.last_outcome,
-            a.health.as_str(),
-            i64::try_from(a.generation).unwrap_or(i64::MAX),
-            a.seed,
-        ],
-    )
-    .map_err(|e| backend(&e))?;
+    let values = record::encode(sealer, a);
+    let placeholders: Vec<String> = (1..=FIELDS.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT OR REPLACE INTO accounts ({}) VALUES ({})",
+        FIELDS.join(", "),
+        placeholders.join(", ")
+    );
+    conn.execute(&sql, rusqlite::params_from_iter(values.iter()))
+        .map_err(|e| backend(&e))?;
     Ok(())
 }
 
@@ -189,7 +106,7 @@ fn write(conn: &Connection, sealer: &Sealer, a: &StoredAccount) -> Result<(), St
 impl AccountStore for SqliteStore {
     async fn load_all(&self) -> Result<Vec<StoredAccount>, StoreError> {
         self.with(|conn, sealer| {
-            let mut stmt = conn.prepare(SELECT).map_err(|e| backend(&e))?;
+            let mut stmt = conn.prepare(&select()).map_err(|e| backend(&e))?;
             let mut rows = stmt.query([]).map_err(|e| backend(&e))?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(|e| backend(&e))? {
@@ -198,6 +115,10 @@ impl AccountStore for SqliteStore {
             Ok(out)
         })
         .await
+    }
+
+    async fn get(&self, uin: Uin) -> Result<Option<StoredAccount>, StoreError> {
+        Ok(self.load_all().await?.into_iter().find(|a| a.uin() == uin))
     }
 
     async fn put(&self, account: &StoredAccount) -> Result<(), StoreError> {
@@ -278,6 +199,7 @@ impl AccountStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Credential;
 
     fn account(uin: &str, key: &str) -> StoredAccount {
         StoredAccount::new(

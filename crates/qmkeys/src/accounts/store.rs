@@ -3,6 +3,8 @@
 
 use crate::domain::{Credential, Uin};
 use crate::secrets::SealError;
+use crate::shared::Lease;
+use std::time::Duration;
 
 /// Whether an account may be used for signing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +87,8 @@ pub enum StoreError {
 pub trait AccountStore: Send + Sync + 'static {
     async fn load_all(&self) -> Result<Vec<StoredAccount>, StoreError>;
 
+    async fn get(&self, uin: Uin) -> Result<Option<StoredAccount>, StoreError>;
+
     /// Inserts or overwrites the whole record; committed when it returns.
     async fn put(&self, account: &StoredAccount) -> Result<(), StoreError>;
 
@@ -112,4 +116,13 @@ pub trait AccountStore: Send + Sync + 'static {
 
     /// Where the data lives, for messages (never includes a secret).
     fn describe(&self) -> String;
+
+    /// The right to refresh `uin` for `ttl`, across every process sharing the
+    /// store. `None` when another holds it. A store used by one process needs
+    /// no lease: the pool's own lock suffices.
+    async fn try_lease(&self, _uin: Uin, _ttl: Duration) -> Result<Option<Lease>, StoreError> {
+        Ok(Some(Lease::local()))
+    }
+
+    async fn release_lease(&self, _lease: Lease) {}
 }

@@ -48,12 +48,6 @@ where
         Self { inner, ttl, clock }
     }
 
-    fn expiry(&self) -> DateTime<Utc> {
-        let ttl = chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::MAX);
-        let now = self.clock.now();
-        now.checked_add_signed(ttl).unwrap_or(now)
-    }
-
     /// A live entry, or `None`; a stale entry is dropped on the way.
     pub async fn get(&self, key: &K) -> Option<V> {
         let stamped = self.inner.get(key).await?;
@@ -81,6 +75,18 @@ where
         E: Send + Sync + 'static,
         F: Future<Output = Result<V, E>>,
     {
+        let expires_at = self.expiry();
+        self.get_or_load_until(key, async { load.await.map(|v| (v, expires_at)) })
+            .await
+    }
+
+    /// As [`TtlCache::get_or_load`], for values that bring their own expiry
+    /// (one read from a shared cache has already lived part of its life).
+    pub async fn get_or_load_until<E, F>(&self, key: K, load: F) -> Result<(V, Source), Arc<E>>
+    where
+        E: Send + Sync + 'static,
+        F: Future<Output = Result<(V, DateTime<Utc>), E>>,
+    {
         if let Some(value) = self.get(&key).await {
             return Ok((value, Source::Hit));
         }
@@ -88,11 +94,8 @@ where
             .inner
             .entry(key)
             .or_try_insert_with(async {
-                let value = load.await?;
-                Ok(Stamped {
-                    value,
-                    expires_at: self.expiry(),
-                })
+                let (value, expires_at) = load.await?;
+                Ok(Stamped { value, expires_at })
             })
             .await?;
         let source = if entry.is_fresh() {
@@ -101,6 +104,13 @@ where
             Source::Coalesced
         };
         Ok((entry.into_value().value, source))
+    }
+
+    /// When a value stored now would expire.
+    pub fn expiry(&self) -> DateTime<Utc> {
+        let ttl = chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::MAX);
+        let now = self.clock.now();
+        now.checked_add_signed(ttl).unwrap_or(now)
     }
 
     pub fn entry_count(&self) -> u64 {

@@ -1,6 +1,7 @@
 //! `GET /admin/accounts`: the upload accounts, without a single secret.
 //! Exists only when `QMKEYS_ADMIN_TOKEN` is set.
 
+use super::envelope::Envelope;
 use super::error::ApiError;
 use super::AppState;
 use crate::accounts::mask;
@@ -15,6 +16,17 @@ use subtle::ConstantTimeEq;
 
 pub const ACCOUNTS_PATH: &str = "/admin/accounts";
 
+/// List the upload accounts (no key or token in the answer).
+///
+/// Exists only when the server sets `admin_token`; otherwise 404.
+#[utoipa::path(
+    get,
+    path = "/admin/accounts",
+    tag = "admin",
+    operation_id = "adminAccounts",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "上传账号列表 / the upload accounts (`code` 200)", body = Envelope<AdminAccounts>)),
+)]
 pub async fn accounts(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(token) = &state.admin_token else {
         return state.fail(&ApiError::NotFound);
@@ -42,14 +54,14 @@ pub async fn accounts(State(state): State<AppState>, headers: HeaderMap) -> Resp
     )
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdminAccounts {
     pub accounts: Vec<AccountView>,
 }
 
 /// What an operator may see of an account. There is deliberately no field
 /// that could carry a key or token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
     pub uin: String,

@@ -8,14 +8,21 @@ use axum::Json;
 use serde::Serialize;
 use std::sync::Arc;
 
-#[derive(Debug, Serialize)]
+/// Every answer, success or failure: `code` and `message` say what happened,
+/// `data` is `null` on failure.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Envelope<'a, T> {
+    /// 200 for a refresh, 0 for a signature, else the error code.
     pub code: i32,
+    /// 中文说明 / what happened, in Chinese.
     pub message: &'a str,
     pub data: Option<T>,
     /// Beijing time, `YYYY-MM-DD HH:MM:SS`.
+    #[schema(example = "2024-08-03 22:05:59")]
     pub time: String,
+    /// The server's process id.
     pub pid: u32,
+    /// The server's `tips` setting.
     pub tips: &'a str,
 }
 

@@ -1,21 +1,25 @@
 //! The HTTP face of qmkeys: one router listing every route, the envelope, errors.
 
 pub mod admin;
+pub mod cors;
 pub mod cos_sign;
 pub mod envelope;
 pub mod error;
+pub mod openapi;
 pub mod params;
 pub mod refresh;
+pub mod web;
 
 use crate::accounts::AccountPool;
 use crate::clock::SharedClock;
 use crate::refresh::RefreshService;
 use crate::upload::UploadService;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::handler::Handler;
 use axum::http::header::RETRY_AFTER;
 use axum::http::HeaderValue;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use envelope::Stamp;
@@ -35,6 +39,8 @@ pub struct AppState {
     pub admin_token: Option<SecretString>,
     pub stamp: Stamp,
     pub clock: SharedClock,
+    /// The web page, the OpenAPI document and the CORS policy.
+    pub site: Arc<web::Site>,
 }
 
 impl AppState {
@@ -61,12 +67,114 @@ impl AppState {
     }
 }
 
+/// One route: its path, each method with its handler, and whether pages from
+/// other origins may call it. [`ROUTES`] is the only list of routes: the router
+/// is built from it, and the OpenAPI tests compare it with the document.
+pub struct Route {
+    pub path: &'static str,
+    pub methods: &'static [RouteMethod],
+    /// Behind the CORS policy (`cors_allowed_origins`).
+    pub cors: bool,
+}
+
+/// A method, lower case as OpenAPI names it, and its handler.
+pub struct RouteMethod {
+    pub name: &'static str,
+    handler: fn(MethodFilter) -> MethodRouter<AppState>,
+}
+
+const fn method(
+    name: &'static str,
+    handler: fn(MethodFilter) -> MethodRouter<AppState>,
+) -> RouteMethod {
+    RouteMethod { name, handler }
+}
+
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: web::INDEX_PATH,
+        methods: &[method("get", |m| on(m, web::index))],
+        cors: false,
+    },
+    Route {
+        path: web::DOCS_PATH,
+        methods: &[method("get", |m| on(m, web::docs))],
+        cors: false,
+    },
+    Route {
+        path: web::ASSET_PATH,
+        methods: &[method("get", |m| on(m, web::asset))],
+        cors: false,
+    },
+    Route {
+        path: web::OPENAPI_PATH,
+        methods: &[method("get", |m| on(m, web::openapi_json))],
+        cors: true,
+    },
+    Route {
+        path: refresh::PATH,
+        methods: &[
+            method("get", |m| on(m, refresh::refresh_get)),
+            method("post", |m| on(m, refresh::refresh_post)),
+        ],
+        cors: true,
+    },
+    Route {
+        path: cos_sign::PATH,
+        methods: &[method("get", |m| on(m, cos_sign::sign))],
+        cors: true,
+    },
+    Route {
+        // Not for other origins: an operator's tool, not a public API.
+        path: admin::ACCOUNTS_PATH,
+        methods: &[method("get", |m| on(m, admin::accounts))],
+        cors: false,
+    },
+];
+
+impl RouteMethod {
+    /// The method's filter; names in [`ROUTES`] are all known ones.
+    pub fn filter(&self) -> Option<MethodFilter> {
+        Some(match self.name {
+            "get" => MethodFilter::GET,
+            "post" => MethodFilter::POST,
+            "put" => MethodFilter::PUT,
+            "delete" => MethodFilter::DELETE,
+            "patch" => MethodFilter::PATCH,
+            _ => return None,
+        })
+    }
+}
+
+impl Route {
+    fn method_router(&self, cors: Option<&tower_http::cors::CorsLayer>) -> MethodRouter<AppState> {
+        let mut router = MethodRouter::new();
+        for m in self.methods {
+            if let Some(filter) = m.filter() {
+                router = router.merge((m.handler)(filter));
+            }
+        }
+        // The envelope's 405, set before any layer so the layer wraps it too.
+        let router = router.fallback(method_not_allowed);
+        match cors {
+            Some(layer) if self.cors => router.layer(layer.clone()),
+            _ => router,
+        }
+    }
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(refresh::PATH, get(refresh::refresh).post(refresh::refresh))
-        .route(cos_sign::PATH, get(cos_sign::sign))
-        .route(admin::ACCOUNTS_PATH, get(admin::accounts))
-        .fallback(not_found)
+    let cors = state.site.cors.layer();
+    let mut router = Router::new();
+    for route in ROUTES {
+        router = router.route(route.path, route.method_router(cors.as_ref()));
+    }
+    // Unknown paths answer the envelope's 404, readable cross-origin too.
+    let router = match cors {
+        Some(layer) => router.fallback_service(not_found.layer(layer).with_state(state.clone())),
+        None => router.fallback(not_found),
+    };
+    router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(params::MAX_FORM_BYTES))
         .layer(

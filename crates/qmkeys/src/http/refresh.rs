@@ -1,5 +1,6 @@
 //! `GET|POST /music/tencent/cookie/refresh`.
 
+use super::envelope::Envelope;
 use super::error::ApiError;
 use super::params::Params;
 use super::AppState;
@@ -17,7 +18,103 @@ use serde::Serialize;
 
 pub const PATH: &str = "/music/tencent/cookie/refresh";
 
-pub async fn refresh(
+/// Refresh a music key (parameters in the query string).
+///
+/// The parameters may also be sent as a form body with POST, which keeps the
+/// key out of proxy access logs. A parameter given twice is refused.
+#[utoipa::path(
+    get,
+    path = "/music/tencent/cookie/refresh",
+    tag = "refresh",
+    operation_id = "refreshGet",
+    params(RefreshParams),
+    responses((status = 200, description = "新的 key 和会员信息 / the new key and VIP state (`code` 200)", body = Envelope<RefreshData>)),
+)]
+pub async fn refresh_get(
+    state: State<AppState>,
+    method: Method,
+    query: RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    refresh(state, method, query, headers, body).await
+}
+
+/// Refresh a music key (parameters as a form body).
+///
+/// `application/x-www-form-urlencoded`; query parameters count too, but each
+/// parameter may be given only once in all.
+#[utoipa::path(
+    post,
+    path = "/music/tencent/cookie/refresh",
+    tag = "refresh",
+    operation_id = "refreshPost",
+    request_body(content = RefreshParams, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "新的 key 和会员信息 / the new key and VIP state (`code` 200)", body = Envelope<RefreshData>)),
+)]
+pub async fn refresh_post(
+    state: State<AppState>,
+    method: Method,
+    query: RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    refresh(state, method, query, headers, body).await
+}
+
+/// The parameters as the document describes them; [`Credential::parse`] and
+/// [`parse_save`] are what check them (a unit test holds the two together).
+#[derive(utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct RefreshParams {
+    /// QQ 号（6-11 位，配 `Q_H_L_` key）或微信账号 ID（最多 19 位，配 `W_X_` key）
+    /// / a QQ number (6-11 digits) or a WeChat id (up to 19 digits)
+    #[param(
+        pattern = r"^[1-9][0-9]{0,18}$",
+        max_length = 19,
+        example = "1569097443"
+    )]
+    #[schema(
+        pattern = r"^[1-9][0-9]{0,18}$",
+        max_length = 19,
+        example = "1569097443"
+    )]
+    uin: String,
+    /// `Q_H_L_`（QQ）或 `W_X_`（微信）开头的 key / the musickey
+    #[param(pattern = r"^(Q_H_L_|W_X_)[!#-+\--:<-\[\]-~]+$", max_length = 1024)]
+    #[schema(pattern = r"^(Q_H_L_|W_X_)[!#-+\--:<-\[\]-~]+$", max_length = 1024)]
+    music_key: String,
+    /// key 已过期时与 refresh_token 一起提供 / sent with refresh_token when the key has expired
+    #[param(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+    #[schema(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+    refresh_key: Option<String>,
+    /// 刷新令牌 / the refresh token
+    #[param(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+    #[schema(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+    refresh_token: Option<String>,
+    /// 刷新成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save`，否则 403）
+    /// / keep the account for uploads (403 unless the server enables it)
+    #[param(inline)]
+    #[schema(inline)]
+    save: Option<SaveFlag>,
+}
+
+/// `save`: absent means false.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum SaveFlag {
+    #[schema(rename = "true")]
+    True,
+    #[schema(rename = "false")]
+    False,
+    #[schema(rename = "1")]
+    One,
+    #[schema(rename = "0")]
+    Zero,
+}
+
+async fn refresh(
     State(state): State<AppState>,
     method: Method,
     RawQuery(query): RawQuery,
@@ -72,7 +169,7 @@ fn parse_save(raw: Option<&str>) -> Result<bool, ParamError> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RefreshData {
     pub cookie: CookieView,
     /// `null` only when the account's VIP state could not be read after a successful
@@ -90,8 +187,9 @@ impl RefreshData {
 }
 
 /// Field names and JSON types as in the public API's example.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CookieView {
+    /// Up to 19 digits: beyond JavaScript's safe integers for WeChat ids.
     pub uin: u64,
     pub musickey: String,
     pub refresh_token: String,
@@ -133,7 +231,7 @@ impl From<&Cookie> for CookieView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InfoView {
     pub vip: bool,

@@ -20,23 +20,43 @@ impl CacheKeyer {
         Self::new(rand::random())
     }
 
+    /// Shared by every instance that has the same server secret.
+    pub fn from_secret(secret: &str) -> Self {
+        Self::new(crate::secrets::derive_key(secret, "cache keys"))
+    }
+
     pub fn key_for(&self, cred: &Credential) -> CacheKey {
+        self.hash(&credential_bytes(cred))
+    }
+
+    /// A keyed hash of anything that must not appear in a cache key as it is.
+    pub fn hash(&self, bytes: &[u8]) -> CacheKey {
         // Hmac accepts keys of any length, so this cannot fail.
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else {
             return [0; 32];
         };
-        mac.update(&cred.uin.get().to_be_bytes());
-        // Length-prefixed, so no two different credentials share an encoding.
-        for part in [
-            cred.key.expose(),
-            cred.refresh_key_str(),
-            cred.refresh_token_str(),
-        ] {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part.as_bytes());
-        }
+        mac.update(bytes);
         mac.finalize().into_bytes().into()
     }
+
+    /// The salt for keys derived from a caller's credential.
+    pub fn salt(&self) -> [u8; 32] {
+        self.hash(b"salt for credential-derived keys")
+    }
+}
+
+/// The whole credential, length-prefixed so no two credentials share an encoding.
+pub fn credential_bytes(cred: &Credential) -> Vec<u8> {
+    let mut out = cred.uin.get().to_be_bytes().to_vec();
+    for part in [
+        cred.key.expose(),
+        cred.refresh_key_str(),
+        cred.refresh_token_str(),
+    ] {
+        out.extend((part.len() as u64).to_be_bytes());
+        out.extend(part.as_bytes());
+    }
+    out
 }
 
 impl std::fmt::Debug for CacheKeyer {

@@ -2,13 +2,16 @@
 //! in flight, then the account's VIP state (cached per account for 30 minutes).
 
 mod cache_key;
+mod shared;
 
 pub use cache_key::{CacheKey, CacheKeyer};
+pub use shared::SharedRefresh;
 
 use crate::cache::{Source, TtlCache};
 use crate::clock::SharedClock;
 use crate::domain::{Credential, MusicKey, RefreshSecret, Uin};
 use crate::upstream::{UpstreamClient, UpstreamError, VipStatus};
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,6 +52,10 @@ pub struct RefreshService {
     infos: TtlCache<Uin, VipStatus>,
     keyer: CacheKeyer,
     clock: SharedClock,
+    /// Redis, when several instances share caches and the Login rule.
+    shared: Option<SharedRefresh>,
+    /// How long to wait for another instance's Login before giving up.
+    wait_limit: Duration,
 }
 
 impl RefreshService {
@@ -64,22 +71,31 @@ impl RefreshService {
             infos: TtlCache::new(INFO_TTL, max_entries, clock.clone()),
             keyer,
             clock,
+            shared: None,
+            wait_limit: Duration::from_secs(15),
         }
     }
 
+    /// Shares the caches and the one-Login rule through Redis; `wait_limit`
+    /// bounds how long a request waits for another instance's Login.
+    pub fn with_shared(mut self, shared: SharedRefresh, wait_limit: Duration) -> Self {
+        self.shared = Some(shared);
+        self.wait_limit = wait_limit;
+        self
+    }
+
     pub async fn refresh(&self, cred: &Credential) -> Result<Refreshed, UpstreamError> {
+        let key = self.keyer.key_for(cred);
+        // Locally one load per credential; across instances, see `load_cookie`.
         let (cookie, source) = self
             .cookies
-            .get_or_load(self.keyer.key_for(cred), self.login(cred))
+            .get_or_load_until(key, self.load_cookie(key, cred))
             .await
             .map_err(|err| (*err).clone())?;
         // Only reached once this caller's own credential has proved good.
         let info = match self
             .infos
-            .get_or_load(
-                cookie.uin,
-                self.upstream.vip_status(cookie.uin, &cookie.key),
-            )
+            .get_or_load_until(cookie.uin, self.load_info(&cookie))
             .await
         {
             Ok((info, _)) => Some(info),
@@ -94,6 +110,75 @@ impl RefreshService {
             info,
             source,
         })
+    }
+
+    /// The cookie for `cred`: from the shared cache, or from a Login that only
+    /// one instance makes while the others wait for its result. Without Redis
+    /// (or while it is down) this instance logs in by itself.
+    async fn load_cookie(
+        &self,
+        key: CacheKey,
+        cred: &Credential,
+    ) -> Result<(Arc<Cookie>, DateTime<Utc>), UpstreamError> {
+        let Some(shared) = &self.shared else {
+            return self.login_local(cred).await;
+        };
+        let deadline = tokio::time::Instant::now() + self.wait_limit;
+        loop {
+            match shared.cookie(&key, cred, self.clock.unix()).await {
+                Ok(Some((cookie, until))) => return Ok((Arc::new(cookie), at(until))),
+                Ok(None) => {}
+                Err(_) => return self.login_local(cred).await,
+            }
+            match shared.lead(&key).await {
+                Ok(Some(lease)) => {
+                    // The previous leader may have finished between our read and our lease.
+                    let cached = shared.cookie(&key, cred, self.clock.unix()).await;
+                    let result = match cached {
+                        Ok(Some((cookie, until))) => Ok((Arc::new(cookie), at(until))),
+                        _ => self.login_local(cred).await,
+                    };
+                    if let Ok((cookie, until)) = &result {
+                        shared
+                            .store_cookie(&key, cred, cookie, *until, COOKIE_TTL)
+                            .await;
+                    }
+                    shared.release(lease).await;
+                    return result;
+                }
+                Ok(None) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                // Another instance is still logging in: do not rotate the key a second time.
+                Ok(None) => return Err(UpstreamError::Timeout),
+                Err(_) => return self.login_local(cred).await,
+            }
+        }
+    }
+
+    async fn login_local(
+        &self,
+        cred: &Credential,
+    ) -> Result<(Arc<Cookie>, DateTime<Utc>), UpstreamError> {
+        let cookie = self.login(cred).await?;
+        Ok((cookie, self.cookies.expiry()))
+    }
+
+    async fn load_info(
+        &self,
+        cookie: &Cookie,
+    ) -> Result<(VipStatus, DateTime<Utc>), UpstreamError> {
+        if let Some(shared) = &self.shared {
+            if let Ok(Some((info, until))) = shared.info(cookie.uin, self.clock.unix()).await {
+                return Ok((info, at(until)));
+            }
+        }
+        let info = self.upstream.vip_status(cookie.uin, &cookie.key).await?;
+        let until = self.infos.expiry();
+        if let Some(shared) = &self.shared {
+            shared.store_info(cookie.uin, &info, until, INFO_TTL).await;
+        }
+        Ok((info, until))
     }
 
     async fn login(&self, cred: &Credential) -> Result<Arc<Cookie>, UpstreamError> {
@@ -122,4 +207,8 @@ impl RefreshService {
     pub fn cached_cookies(&self) -> u64 {
         self.cookies.entry_count()
     }
+}
+
+fn at(unix: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(unix, 0).unwrap_or_default()
 }

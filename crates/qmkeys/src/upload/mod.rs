@@ -2,8 +2,10 @@
 //! and object key (InitUpload), and qmkeys signs a PUT of the file with it.
 
 mod endpoint;
+mod shared;
 
 pub use endpoint::EndpointTemplate;
+pub use shared::SharedGrants;
 
 use crate::accounts::{is_fatal, mask, Account, AccountPool, RefreshFailure};
 use crate::cache::TtlCache;
@@ -68,6 +70,8 @@ pub struct UploadService {
     grants: TtlCache<GrantKey, Arc<UploadGrant>>,
     settings: UploadSettings,
     clock: SharedClock,
+    /// Redis, when several instances reuse each other's InitUpload answers.
+    shared: Option<SharedGrants>,
 }
 
 impl UploadService {
@@ -84,7 +88,13 @@ impl UploadService {
             grants: TtlCache::new(GRANT_CACHE_TTL, max_entries, clock.clone()),
             settings,
             clock,
+            shared: None,
         }
+    }
+
+    pub fn with_shared(mut self, shared: SharedGrants) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     pub fn max_size(&self) -> u64 {
@@ -163,11 +173,24 @@ impl UploadService {
             }
             self.grants.invalidate(&key).await;
         }
+        let load = async {
+            let now = self.clock.unix();
+            if let Some(shared) = &self.shared {
+                if let Some(grant) = shared.get(&key, now, REUSE_MIN_REMAINING).await {
+                    return Ok(Arc::new(grant));
+                }
+            }
+            let grant = self.init_upload(file).await?;
+            if let Some(shared) = &self.shared {
+                shared.put(&key, &grant, now, REUSE_MIN_REMAINING).await;
+            }
+            Ok(Arc::new(grant))
+        };
         let (grant, _) = self
             .grants
-            .get_or_load(key, async { self.init_upload(file).await.map(Arc::new) })
+            .get_or_load(key.clone(), load)
             .await
-            .map_err(|err| (*err).clone())?;
+            .map_err(|err: Arc<SignError>| (*err).clone())?;
         Ok(grant)
     }
 

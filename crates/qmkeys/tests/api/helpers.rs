@@ -9,7 +9,7 @@ use std::time::Duration;
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
-    pub sim: Simulator,
+    pub sim: Arc<Simulator>,
     pub clock: ManualClock,
     pub settings: Settings,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -88,9 +88,22 @@ pub async fn spawn_app_with_accounts(
     n: usize,
     tweak: impl FnOnce(&mut Settings),
 ) -> (TestApp, Vec<SimAccount>) {
-    let sim = Simulator::spawn("127.0.0.1:0", SimConfig::default())
-        .await
-        .expect("simulator starts");
+    let (mut apps, accounts) = spawn_instances(1, n, tweak).await;
+    (apps.remove(0), accounts)
+}
+
+/// `instances` qmkeys processes (in this test process) sharing one simulator
+/// and `n` upload accounts; each has its own database and clock.
+pub async fn spawn_instances(
+    instances: usize,
+    n: usize,
+    tweak: impl FnOnce(&mut Settings),
+) -> (Vec<TestApp>, Vec<SimAccount>) {
+    let sim = Arc::new(
+        Simulator::spawn("127.0.0.1:0", SimConfig::default())
+            .await
+            .expect("simulator starts"),
+    );
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
@@ -99,9 +112,7 @@ pub async fn spawn_app_with_accounts(
     for _ in 0..n {
         accounts.push(create_sim_account(&http, &sim.base_url(), json!({"kind": "qq"})).await);
     }
-    let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings {
-        db: dir.path().join("qmkeys.db"),
         // Tests that want the background refresher turn it up.
         accounts_check_interval_ms: 3_600_000,
         listen: "127.0.0.1:0".parse().expect("addr"),
@@ -113,18 +124,26 @@ pub async fn spawn_app_with_accounts(
         ..Settings::default()
     };
     tweak(&mut settings);
-    let clock = ManualClock::starting_now();
-    let (base, server) = start(&settings, &clock).await;
-    let app = TestApp {
-        base,
-        http,
-        sim,
-        clock,
-        settings,
-        server,
-        _dir: dir,
-    };
-    (app, accounts)
+    let mut apps = Vec::new();
+    for _ in 0..instances {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = Settings {
+            db: dir.path().join("qmkeys.db"),
+            ..settings.clone()
+        };
+        let clock = ManualClock::starting_now();
+        let (base, server) = start(&settings, &clock).await;
+        apps.push(TestApp {
+            base,
+            http: http.clone(),
+            sim: sim.clone(),
+            clock,
+            settings,
+            server,
+            _dir: dir,
+        });
+    }
+    (apps, accounts)
 }
 
 async fn start(
@@ -177,6 +196,12 @@ impl TestApp {
         use secrecy::ExposeSecret;
         let secret = self.settings.secret_key.as_ref().map(|k| k.expose_secret());
         let sealer = qmkeys::secrets::Sealer::new(secret, "account-store");
+        if let Some(url) = &self.settings.redis_url {
+            let redis = qmkeys::shared::Redis::connect(url.expose_secret(), Duration::from_secs(2))
+                .expect("redis");
+            let store = qmkeys::accounts::redis_store::RedisStore::new(redis, sealer);
+            return store.load_all().await.expect("load");
+        }
         let store = qmkeys::accounts::sqlite::SqliteStore::open(&self.settings.db, sealer)
             .expect("open store");
         store.load_all().await.expect("load")

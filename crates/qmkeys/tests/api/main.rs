@@ -3,10 +3,14 @@
 
 mod accounts;
 mod binary;
+mod cli;
+mod cors;
 mod cos_property;
 mod cos_sign;
 mod crash;
 mod helpers;
+mod openapi;
+mod redis;
 mod refresh;
 mod refresh_caching;
 mod refresh_errors;

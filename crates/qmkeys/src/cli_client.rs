@@ -1,0 +1,116 @@
+//! What `qmkeys refresh` and `qmkeys cos-sign` share: exit codes a script can
+//! rely on, and how an envelope or a failure is printed.
+//!
+//! stdout carries the result (a readable summary, or with `--json` the same
+//! JSON the endpoint answers, failures included); stderr carries messages and
+//! progress bars, so `qmkeys cos-sign f.png --json | jq` always reads JSON.
+
+use crate::clock::SystemClock;
+use crate::http::envelope::Stamp;
+use crate::http::error::ApiError;
+use serde::Serialize;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Exit codes, the same for every client command.
+pub mod exit {
+    /// Done.
+    pub const OK: u8 = 0;
+    /// The command could not run: no async runtime.
+    pub const INTERNAL: u8 = 1;
+    /// Bad arguments or settings, or a file that cannot be read: fix the
+    /// command. Nothing was sent.
+    pub const USAGE: u8 = 2;
+    /// The service refused the request (a 4xx answer other than 429: a bad
+    /// parameter, an expired key, a restricted account): retrying the same
+    /// request will not help. The envelope's `code` says why.
+    pub const REFUSED: u8 = 3;
+    /// The service or QQ Music failed or could not be reached (timeouts, 5xx,
+    /// 429, no upload account): retry later or ask the operator.
+    pub const UNAVAILABLE: u8 = 4;
+    /// `cos-sign --upload`: the bucket refused the PUT.
+    pub const UPLOAD_REFUSED: u8 = 5;
+}
+
+/// The exit code for an error answer with this HTTP status.
+pub fn exit_for_status(status: u16) -> u8 {
+    if (400..500).contains(&status) && status != 429 {
+        exit::REFUSED
+    } else {
+        exit::UNAVAILABLE
+    }
+}
+
+/// An envelope stamped as the server stamps it, with this machine's clock.
+pub fn stamp(tips: &str) -> Stamp {
+    Stamp::new(Arc::new(SystemClock), tips)
+}
+
+/// Prints a success envelope as the endpoint would answer it.
+pub fn print_json<T: Serialize>(stamp: &Stamp, code: i32, message: &str, data: T) {
+    match serde_json::to_string(&stamp.envelope(code, message, Some(data))) {
+        Ok(json) => println!("{json}"),
+        Err(err) => eprintln!("qmkeys: cannot write JSON: {err}"),
+    }
+}
+
+/// Reports an error answered by this process's own services, as the endpoint
+/// would: the envelope on stdout with `--json`, a line on stderr always.
+pub fn fail_api(command: &str, stamp: &Stamp, json: bool, err: &ApiError) -> ExitCode {
+    let parts = err.parts();
+    if json {
+        if let Ok(text) =
+            serde_json::to_string(&stamp.envelope::<()>(parts.code, &parts.message, None))
+        {
+            println!("{text}");
+        }
+    }
+    fail_answer(
+        command,
+        parts.status.as_u16(),
+        i64::from(parts.code),
+        &parts.message,
+    )
+}
+
+/// Reports an error envelope, from this process or a server.
+pub fn fail_answer(command: &str, status: u16, code: i64, message: &str) -> ExitCode {
+    eprintln!("qmkeys {command}: {message} (HTTP {status}, code {code})");
+    ExitCode::from(exit_for_status(status))
+}
+
+pub fn fail(command: &str, exit: u8, message: &str) -> ExitCode {
+    eprintln!("qmkeys {command}: {message}");
+    ExitCode::from(exit)
+}
+
+/// A service `serve` would build could not be built from these settings.
+pub fn fail_startup(command: &str, err: &crate::startup::StartupError) -> ExitCode {
+    let code = match err {
+        crate::startup::StartupError::Store(_) => exit::UNAVAILABLE,
+        _ => exit::INTERNAL,
+    };
+    fail(command, code, &err.to_string())
+}
+
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_not_worth_retrying_but_an_outage_or_a_rate_limit_is() {
+        assert_eq!(exit_for_status(400), exit::REFUSED);
+        assert_eq!(exit_for_status(401), exit::REFUSED);
+        assert_eq!(exit_for_status(403), exit::REFUSED);
+        assert_eq!(exit_for_status(429), exit::UNAVAILABLE);
+        assert_eq!(exit_for_status(502), exit::UNAVAILABLE);
+        assert_eq!(exit_for_status(503), exit::UNAVAILABLE);
+        assert_eq!(exit_for_status(504), exit::UNAVAILABLE);
+    }
+}

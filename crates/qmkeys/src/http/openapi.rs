@@ -1,0 +1,497 @@
+//! `GET /openapi.json`: an OpenAPI 3.1 description of every route, generated
+//! from the handlers' `#[utoipa::path]` attributes and the types they answer.
+//! The error answers are added here from [`ApiError::parts`], the one place
+//! that maps errors to statuses and codes, so the document cannot drift from
+//! what the server answers.
+
+use super::error::ApiError;
+use super::{admin, cos_sign, refresh, web};
+use crate::domain::ParamError;
+use crate::upload::SignError;
+use crate::upstream::{Rejection, UpstreamError};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "qmkeys",
+        description = "QQ 音乐 key 刷新与歌单封面上传签名 / QQ Music key refresh and playlist-cover upload signing."
+    ),
+    paths(
+        web::index,
+        web::docs,
+        web::asset,
+        web::openapi_json,
+        refresh::refresh_get,
+        refresh::refresh_post,
+        cos_sign::sign,
+        admin::accounts,
+    ),
+    tags(
+        (name = "refresh", description = "刷新 music key / refresh a music key"),
+        (name = "upload", description = "歌单封面上传签名 / sign a playlist-cover upload"),
+        (name = "admin", description = "管理接口，需要 admin_token / operator routes, need admin_token"),
+        (name = "web", description = "网页与本文档 / the web pages and this document"),
+    )
+)]
+struct ApiDoc;
+
+/// The name of the error envelope's schema in `components.schemas`.
+pub const ERROR_SCHEMA: &str = "ErrorEnvelope";
+
+/// The document as served, with `size`'s maximum set to the server's
+/// `cos_max_upload_bytes`.
+pub fn document(max_upload_bytes: u64) -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|_| json!({}));
+    let all = every_error();
+    doc["info"]["description"] = Value::String(description(&all));
+    doc["components"]["schemas"][ERROR_SCHEMA] = error_schema(&all);
+    doc["components"]["securitySchemes"]["admin_token"] = json!({
+        "type": "http",
+        "scheme": "bearer",
+        "description": "`Authorization: Bearer <admin_token>`"
+    });
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for operation in item.values_mut() {
+                let id = operation["operationId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                add_error_responses(operation, &errors_of(&id));
+                let parameters = operation
+                    .get_mut("parameters")
+                    .and_then(Value::as_array_mut);
+                for parameter in parameters.into_iter().flatten() {
+                    match (id.as_str(), parameter["name"].as_str()) {
+                        ("cosSign", Some("size")) => {
+                            parameter["schema"]["maximum"] = json!(max_upload_bytes);
+                        }
+                        ("webAsset", Some("file")) => {
+                            let names: Vec<&str> = web::ASSETS.iter().map(|a| a.0).collect();
+                            parameter["schema"]["enum"] = json!(names);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    doc
+}
+
+/// What each operation can fail with, one exemplar per code.
+fn errors_of(operation_id: &str) -> Vec<ApiError> {
+    let rejected = |call, code| UpstreamError::Rejected { call, code };
+    let transient = || {
+        [
+            UpstreamError::Timeout,
+            UpstreamError::Connect,
+            UpstreamError::Status(500),
+            UpstreamError::Unreadable("unreadable"),
+        ]
+    };
+    match operation_id {
+        "refreshGet" | "refreshPost" => {
+            let mut all = vec![
+                ApiError::Param(ParamError::new("uin", "")),
+                ApiError::SaveDisabled,
+                ApiError::SaveFailed(String::new()),
+            ];
+            if operation_id == "refreshPost" {
+                all.extend([
+                    ApiError::BadBody,
+                    ApiError::BodyTooLarge,
+                    ApiError::UnsupportedMediaType,
+                ]);
+            }
+            for code in [1000, 20277, 20279, 20271, 104604, 2001, 20261] {
+                all.push(ApiError::Upstream(rejected("Login", code)));
+            }
+            all.extend(transient().map(ApiError::Upstream));
+            all
+        }
+        "cosSign" => {
+            let mut all = vec![
+                ApiError::Param(ParamError::new("sha1", "")),
+                ApiError::Sign(SignError::NoAccount),
+                ApiError::Sign(SignError::NoHealthyAccount),
+                ApiError::Sign(SignError::Store(String::new())),
+            ];
+            for code in [1000, 20277, 104604, 2001, 20261] {
+                all.push(ApiError::Sign(SignError::Account(rejected(
+                    "InitUpload",
+                    code,
+                ))));
+            }
+            all.extend(transient().map(SignError::Account).map(ApiError::Sign));
+            all
+        }
+        "adminAccounts" => vec![ApiError::NotFound, ApiError::AdminUnauthorized],
+        "webAsset" => vec![ApiError::NotFound],
+        _ => Vec::new(),
+    }
+}
+
+/// Every error any route can answer, including unknown paths and methods.
+fn every_error() -> Vec<ApiError> {
+    let mut all: Vec<ApiError> = ["refreshPost", "cosSign", "adminAccounts"]
+        .iter()
+        .flat_map(|id| errors_of(id))
+        .collect();
+    all.push(ApiError::MethodNotAllowed);
+    all
+}
+
+/// What a code means, in words that hold for every instance of it.
+fn describe(err: &ApiError) -> String {
+    let parts = err.parts();
+    let upstream_code = match err {
+        ApiError::Upstream(UpstreamError::Rejected { code, .. })
+        | ApiError::Sign(SignError::Account(UpstreamError::Rejected { code, .. })) => Some(*code),
+        _ => None,
+    };
+    let message = match err {
+        ApiError::Param(_) => {
+            "参数缺失或不合法，message 指明是哪个参数 / a parameter is missing or invalid; the message names it".to_owned()
+        }
+        _ if upstream_code.is_some_and(|c| {
+            matches!(
+                Rejection::of(c),
+                Rejection::Other | Rejection::Signature | Rejection::BadLoginParams
+            )
+        }) =>
+        {
+            "QQ音乐接口以其他错误码拒绝了请求，message 中带有该错误码 / upstream refused with another code, quoted in the message".to_owned()
+        }
+        _ => parts.message,
+    };
+    format!("`{}` {}", parts.code, message)
+}
+
+/// Error codes grouped by HTTP status, each code once.
+fn by_status(errors: &[ApiError]) -> BTreeMap<u16, BTreeMap<i32, String>> {
+    let mut grouped: BTreeMap<u16, BTreeMap<i32, String>> = BTreeMap::new();
+    for err in errors {
+        let parts = err.parts();
+        grouped
+            .entry(parts.status.as_u16())
+            .or_default()
+            .entry(parts.code)
+            .or_insert_with(|| describe(err));
+    }
+    grouped
+}
+
+fn add_error_responses(operation: &mut Value, errors: &[ApiError]) {
+    let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for (status, codes) in by_status(errors) {
+        let mut response = Map::new();
+        response.insert(
+            "description".into(),
+            Value::String(codes.values().cloned().collect::<Vec<_>>().join("\n\n")),
+        );
+        response.insert(
+            "content".into(),
+            json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{ERROR_SCHEMA}")}}}),
+        );
+        if status == 429 {
+            response.insert(
+                "headers".into(),
+                json!({"Retry-After": {
+                    "description": "秒数，出现在 42901 / seconds to wait, with 42901",
+                    "schema": {"type": "integer", "minimum": 0}
+                }}),
+            );
+        }
+        responses.insert(status.to_string(), Value::Object(response));
+    }
+}
+
+fn error_schema(all: &[ApiError]) -> Value {
+    let codes: Vec<i32> = by_status(all)
+        .values()
+        .flat_map(|codes| codes.keys().copied())
+        .collect();
+    json!({
+        "type": "object",
+        "description": "失败时的信封：data 为 null / the envelope of a failure: data is null",
+        "required": ["code", "message", "data", "time", "pid", "tips"],
+        "properties": {
+            "code": {"type": "integer", "format": "int32", "enum": codes, "description": "稳定的错误码 / the stable error code"},
+            "message": {"type": "string", "description": "可以照着处理的中文说明 / what to do, in Chinese"},
+            "data": {"type": "null"},
+            "time": {"type": "string", "description": "北京时间 / Beijing time, YYYY-MM-DD HH:MM:SS", "example": "2024-08-03 22:05:59"},
+            "pid": {"type": "integer", "format": "int32", "minimum": 0},
+            "tips": {"type": "string"}
+        }
+    })
+}
+
+fn description(all: &[ApiError]) -> String {
+    let mut text = String::from(
+        "QQ 音乐 key 刷新与歌单封面上传签名。每个回答都是同一个信封 `{code, message, data, time, pid, tips}`；\
+         失败时 `data` 为 `null`，`code` 是下表中的稳定错误码。\n\n\
+         QQ Music key refresh and playlist-cover upload signing. Every answer is the same envelope \
+         `{code, message, data, time, pid, tips}`; on failure `data` is `null` and `code` is one of the stable codes below. \
+         Unknown paths answer 404 (`40401`) and unsupported methods 405 (`40501`).\n\n\
+         | HTTP | code | 含义 / meaning |\n|---|---|---|\n",
+    );
+    for (status, codes) in by_status(all) {
+        for line in codes.values() {
+            let (code, meaning) = line.split_once(' ').unwrap_or((line, ""));
+            text.push_str(&format!("| {status} | {code} | {meaning} |\n"));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Credential, UploadFile};
+    use crate::http::ROUTES;
+    use std::collections::BTreeSet;
+
+    fn doc() -> Value {
+        document(20 * 1024 * 1024)
+    }
+
+    fn validity_problems(doc: &Value) -> Vec<String> {
+        let schema: Value =
+            serde_json::from_str(include_str!("../../testdata/openapi-3.1.schema.json"))
+                .expect("the OpenAPI 3.1 schema parses");
+        let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+        let mut problems: Vec<String> = validator
+            .iter_errors(doc)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        // The schema cannot see whether references resolve; walk them.
+        let mut stack = vec![doc];
+        while let Some(value) = stack.pop() {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref") {
+                        let pointer = target.trim_start_matches('#');
+                        if !target.starts_with("#/") || doc.pointer(pointer).is_none() {
+                            problems.push(format!("dangling $ref {target}"));
+                        }
+                    }
+                    stack.extend(map.values());
+                }
+                Value::Array(items) => stack.extend(items),
+                _ => {}
+            }
+        }
+        problems
+    }
+
+    #[test]
+    fn the_document_is_valid_openapi_3_1() {
+        let doc = doc();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let problems = validity_problems(&doc);
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn the_validity_check_refuses_a_broken_document() {
+        let mut swagger_2_parameter = doc();
+        swagger_2_parameter["paths"]["/tool/cos/sign"]["get"]["parameters"][0]["in"] =
+            json!("body");
+        assert!(!validity_problems(&swagger_2_parameter).is_empty());
+
+        let mut untitled = doc();
+        untitled["info"]
+            .as_object_mut()
+            .expect("info")
+            .remove("title");
+        assert!(!validity_problems(&untitled).is_empty());
+
+        let mut dangling = doc();
+        dangling["paths"]["/tool/cos/sign"]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"] = json!({"$ref": "#/components/schemas/Nowhere"});
+        assert!(validity_problems(&dangling)
+            .iter()
+            .any(|p| p.contains("Nowhere")));
+    }
+
+    fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
+        let mut ops = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("path item").keys() {
+                ops.insert((path.clone(), method.clone()));
+            }
+        }
+        ops
+    }
+
+    #[test]
+    fn every_route_of_the_router_is_documented_and_every_documented_route_exists() {
+        let routed: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .flat_map(|r| {
+                r.methods
+                    .iter()
+                    .map(|m| (r.path.to_owned(), m.name.to_owned()))
+            })
+            .collect();
+        let documented = documented_operations(&doc());
+        let undocumented: Vec<_> = routed.difference(&documented).collect();
+        let unrouted: Vec<_> = documented.difference(&routed).collect();
+        assert!(
+            undocumented.is_empty(),
+            "routes missing from the document: {undocumented:?}"
+        );
+        assert!(
+            unrouted.is_empty(),
+            "documented but not routed: {unrouted:?}"
+        );
+        for route in ROUTES {
+            for m in route.methods {
+                assert!(
+                    m.filter().is_some(),
+                    "{} {} has no method filter",
+                    m.name,
+                    route.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_error_code_the_api_can_answer_is_documented_with_its_status() {
+        let doc = doc();
+        let codes: BTreeSet<i64> = doc["components"]["schemas"][ERROR_SCHEMA]["properties"]["code"]
+            ["enum"]
+            .as_array()
+            .expect("code enum")
+            .iter()
+            .filter_map(Value::as_i64)
+            .collect();
+        let text = doc.to_string();
+        for err in crate::http::error::tests::one_of_each() {
+            let parts = err.parts();
+            assert!(
+                codes.contains(&i64::from(parts.code)),
+                "code {} is not in the enum",
+                parts.code
+            );
+            assert!(
+                text.contains(&format!("| {} | `{}` |", parts.status.as_u16(), parts.code)),
+                "code {} is not in the description's table",
+                parts.code
+            );
+        }
+        let sign_errors = doc["paths"]["/tool/cos/sign"]["get"]["responses"]
+            .as_object()
+            .expect("responses");
+        for status in ["400", "401", "403", "429", "500", "502", "503", "504"] {
+            assert!(sign_errors.contains_key(status), "sign lacks {status}");
+        }
+        let rate_limited =
+            &doc["paths"]["/music/tencent/cookie/refresh"]["post"]["responses"]["429"];
+        assert!(rate_limited["headers"]["Retry-After"].is_object());
+        assert!(rate_limited["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("`42901`")));
+    }
+
+    fn param(doc: &Value, path: &str, method: &str, name: &str) -> Value {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{method} {path} lacks {name}"))
+    }
+
+    #[test]
+    fn constraints_carry_the_configured_size_limit_and_the_enums() {
+        let doc = document(12_345);
+        let size = param(&doc, "/tool/cos/sign", "get", "size");
+        assert_eq!(size["schema"]["maximum"], 12_345);
+        assert_eq!(size["schema"]["minimum"], 1);
+        assert_eq!(size["required"], true);
+        let ext = param(&doc, "/tool/cos/sign", "get", "ext");
+        assert_eq!(ext["required"], false);
+        assert_eq!(
+            ext["schema"]["enum"],
+            json!(["png", "jpg", "jpeg", "gif", "webp", "bmp", "svg"])
+        );
+        let file = param(&doc, "/assets/{file}", "get", "file");
+        assert!(file["schema"]["enum"]
+            .as_array()
+            .is_some_and(|names| names.contains(&json!("md5.js"))));
+        let form = &doc["paths"]["/music/tencent/cookie/refresh"]["post"]["requestBody"]["content"]
+            ["application/x-www-form-urlencoded"];
+        assert!(form["schema"].is_object(), "{form}");
+    }
+
+    fn pattern(doc: &Value, path: &str, name: &str) -> regex::Regex {
+        let p = param(doc, path, "get", name);
+        let text = p["schema"]["pattern"].as_str().expect("pattern");
+        regex::Regex::new(text).expect("pattern compiles")
+    }
+
+    #[test]
+    fn documented_patterns_accept_what_the_parsers_accept() {
+        let doc = doc();
+        let uin = pattern(&doc, "/music/tencent/cookie/refresh", "uin");
+        let key = pattern(&doc, "/music/tencent/cookie/refresh", "music_key");
+        for (u, k) in [
+            ("1569097443", "Q_H_L_abc-DEF_123"),
+            ("123456", "Q_H_L_x"),
+            ("9999999999999999999", "W_X_a+b/c="),
+            ("1569097443", "Q_H_L_a;b"),
+            ("1569097443", "Q_H_L_a,b"),
+            ("1569097443", "Q_H_L_a\"b"),
+            ("1569097443", "Q_H_L_a\\b"),
+            ("1569097443", "Q_H_L_a b"),
+            ("1569097443", "Q_H_L_"),
+            ("1569097443", "X_abc"),
+            ("0123456", "W_X_a"),
+            ("12a456", "W_X_a"),
+            ("12345678901234567890", "W_X_a"),
+        ] {
+            let parser = Credential::parse(Some(u), Some(k), None, None);
+            let documented = uin.is_match(u) && key.is_match(k);
+            // The parser also ties QQ uins to 6-11 digits, which one pattern cannot say.
+            if parser.is_ok() || documented {
+                assert_eq!(
+                    parser.is_ok(),
+                    documented,
+                    "uin {u:?} key {k:?}: {parser:?}"
+                );
+            }
+        }
+        let sha1 = pattern(&doc, "/tool/cos/sign", "sha1");
+        let md5 = pattern(&doc, "/tool/cos/sign", "md5");
+        let good_sha1 = "4FBFBC28bbc4a67850fa90823fcea389fcfcd48d";
+        let good_md5 = "f853b39f8d7c2e617dbde77dca66d413";
+        for (s, m) in [
+            (good_sha1, good_md5),
+            (&good_sha1[1..], good_md5),
+            (good_sha1, &good_md5[1..]),
+            ("4fbfbc28bbc4a67850fa90823fcea389fcfcd48g", good_md5),
+        ] {
+            let parser = UploadFile::parse(Some(s), Some(m), Some("1"), None, 10);
+            assert_eq!(
+                parser.is_ok(),
+                sha1.is_match(s) && md5.is_match(m),
+                "{s} {m}"
+            );
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The embedded web page (`/`), its assets, the OpenAPI document and the page
+//! that renders it (`/docs`). Everything is compiled into the binary: no CDN,
+//! no request leaves for the internet.
+//!
+//! The pages carry a Content-Security-Policy that lets them talk only to their
+//! own origin and, for the upload, to the bucket host that `cos_endpoint` names.
+
+use super::cors::OriginList;
+use super::error::ApiError;
+use super::openapi;
+use super::AppState;
+use crate::config::Settings;
+use axum::extract::{Path, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+pub const INDEX_PATH: &str = "/";
+pub const DOCS_PATH: &str = "/docs";
+pub const ASSET_PATH: &str = "/assets/{file}";
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+const INDEX_HTML: &str = include_str!("../../web/index.html");
+const DOCS_HTML: &str = include_str!("../../web/docs.html");
+const MAX_UPLOAD_PLACEHOLDER: &str = "{{MAX_UPLOAD_BYTES}}";
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// Every asset the pages load: name, content type, bytes.
+pub const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.js", JS, include_str!("../../web/app.js")),
+    ("md5.js", JS, include_str!("../../web/md5.js")),
+    ("docs.js", JS, include_str!("../../web/docs.js")),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../web/style.css"),
+    ),
+    (
+        "icon.svg",
+        "image/svg+xml",
+        include_str!("../../web/icon.svg"),
+    ),
+];
+
+/// What the web routes serve, prepared once from the settings.
+pub struct Site {
+    /// Who may call the API from another origin.
+    pub cors: OriginList,
+    index: String,
+    index_csp: HeaderValue,
+    docs_csp: HeaderValue,
+    openapi: String,
+}
+
+impl Site {
+    pub fn new(settings: &Settings) -> Self {
+        let bucket = bucket_source(&settings.cos_endpoint);
+        let index_csp = format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; \
+             img-src 'self' blob: {bucket}; connect-src 'self' {bucket}; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        );
+        let docs_csp = "default-src 'none'; script-src 'self'; style-src 'self'; \
+             img-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+        let document = openapi::document(settings.cos_max_upload_bytes);
+        Self {
+            cors: settings.cors_allowed_origins.clone(),
+            index: INDEX_HTML.replace(
+                MAX_UPLOAD_PLACEHOLDER,
+                &settings.cos_max_upload_bytes.to_string(),
+            ),
+            // Built from a template with a URL's host in it: always a valid value.
+            index_csp: HeaderValue::from_str(&index_csp)
+                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
+            docs_csp: HeaderValue::from_static(docs_csp),
+            openapi: serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{}".to_owned()),
+        }
+    }
+
+    /// The OpenAPI document as served.
+    pub fn openapi_json(&self) -> &str {
+        &self.openapi
+    }
+}
+
+/// The CSP source for the bucket URLs the sign endpoint hands out: the
+/// endpoint's scheme, host and port, with a label holding `{bucket}` or
+/// `{region}` widened to `*` (CSP allows a wildcard only as the leftmost label).
+pub fn bucket_source(template: &str) -> String {
+    let template = template.trim();
+    let Some((scheme, rest)) = template.split_once("://") else {
+        return "'none'".to_owned();
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if !authority.contains('{') {
+        return format!("{scheme}://{authority}");
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains('{') && !port.contains(']') => {
+            (host, format!(":{port}"))
+        }
+        Some((host, _)) if !host.contains('[') => (host, ":*".to_owned()),
+        _ => (authority, String::new()),
+    };
+    let labels: Vec<&str> = host.split('.').collect();
+    let fixed = labels
+        .iter()
+        .rposition(|l| l.contains('{'))
+        .map_or(0, |i| i + 1);
+    let suffix = labels[fixed..].join(".");
+    if suffix.is_empty() || !suffix.contains('.') {
+        // Too little of the host is fixed to name it: any host of the scheme.
+        format!("{scheme}:")
+    } else {
+        format!("{scheme}://*.{suffix}{port}")
+    }
+}
+
+fn page(html: &str, csp: &HeaderValue) -> Response {
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (CONTENT_SECURITY_POLICY, csp.clone()),
+            (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            (REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        html.to_owned(),
+    )
+        .into_response()
+}
+
+/// The web page: refresh a key, upload a playlist cover (Chinese, with an
+/// English switch).
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "web",
+    operation_id = "webPage",
+    responses((status = 200, description = "网页 / the web page", body = String, content_type = "text/html")),
+)]
+pub async fn index(State(state): State<AppState>) -> Response {
+    page(&state.site.index, &state.site.index_csp)
+}
+
+/// This document, rendered for people.
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "web",
+    operation_id = "docsPage",
+    responses((status = 200, description = "接口文档页面 / the API documentation page", body = String, content_type = "text/html")),
+)]
+pub async fn docs(State(state): State<AppState>) -> Response {
+    page(DOCS_HTML, &state.site.docs_csp)
+}
+
+/// A script, style sheet or icon of the pages.
+#[utoipa::path(
+    get,
+    path = "/assets/{file}",
+    tag = "web",
+    operation_id = "webAsset",
+    params(("file" = String, Path, description = "文件名 / the asset's name")),
+    responses((status = 200, description = "文件内容 / the asset", body = String, content_type = "text/plain")),
+)]
+pub async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, body)) => (
+            StatusCode::OK,
+            [
+                (CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+                (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => state.fail(&ApiError::NotFound),
+    }
+}
+
+/// This OpenAPI 3.1 document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "web",
+    operation_id = "openapiDocument",
+    responses((status = 200, description = "OpenAPI 3.1 文档 / the OpenAPI 3.1 document", body = Object, content_type = "application/json")),
+)]
+pub async fn openapi_json(State(state): State<AppState>) -> Response {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        state.site.openapi.clone(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_source_keeps_what_the_endpoint_fixes_and_widens_placeholders() {
+        for (template, source) in [
+            (
+                "https://{bucket}.cos.{region}.myqcloud.com",
+                "https://*.myqcloud.com",
+            ),
+            (
+                "http://127.0.0.1:9000/cos/{bucket}",
+                "http://127.0.0.1:9000",
+            ),
+            (
+                "https://cos.example.com/{bucket}/",
+                "https://cos.example.com",
+            ),
+            (
+                "https://{bucket}.example.com:8443",
+                "https://*.example.com:8443",
+            ),
+            ("https://{bucket}", "https:"),
+            ("https://{bucket}.com", "https:"),
+        ] {
+            assert_eq!(bucket_source(template), source, "{template}");
+        }
+    }
+
+    #[test]
+    fn the_page_states_the_configured_upload_limit() {
+        let settings = Settings {
+            cos_max_upload_bytes: 12_345,
+            ..Settings::default()
+        };
+        let site = Site::new(&settings);
+        assert!(site.index.contains("content=\"12345\""));
+        assert!(!site.index.contains(MAX_UPLOAD_PLACEHOLDER));
+        let csp = site.index_csp.to_str().expect("ascii");
+        assert!(
+            csp.contains("connect-src 'self' https://*.myqcloud.com;"),
+            "{csp}"
+        );
+    }
+
+    #[test]
+    fn pages_load_nothing_from_another_host() {
+        for html in [INDEX_HTML, DOCS_HTML] {
+            for attr in ["src=\"", "href=\""] {
+                for (i, _) in html.match_indices(attr) {
+                    let value = &html[i + attr.len()..];
+                    assert!(
+                        value.starts_with('/') || value.starts_with('#'),
+                        "{}",
+                        &value[..value.len().min(60)]
+                    );
+                }
+            }
+        }
+        for (name, _, body) in ASSETS {
+            assert!(
+                !body.contains("//cdn") && !body.contains("googleapis"),
+                "{name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! State shared by several qmkeys instances through Redis: caches, leases and
+//! (in `accounts::redis_store`) the account store.
+//!
+//! Every call has a bounded wait. When Redis is unreachable or slow, callers
+//! fall back to their local behaviour; the outage is logged once, and the
+//! connection comes back by itself.
+
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Client, Script};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Every key qmkeys writes starts with this, so one Redis can serve other apps.
+pub const PREFIX: &str = "qmkeys:v1:";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SharedError {
+    #[error("Redis did not answer in time")]
+    Timeout,
+    #[error("Redis failed: {0}")]
+    Redis(String),
+}
+
+#[derive(Clone)]
+pub struct Redis {
+    conn: ConnectionManager,
+    timeout: Duration,
+    degraded: std::sync::Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: never print it.
+        f.debug_struct("Redis")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Redis {
+    /// Connects lazily: an unreachable Redis at start is an outage, not a
+    /// startup failure.
+    pub fn connect(url: &str, timeout: Duration) -> Result<Self, SharedError> {
+        let client = Client::open(url).map_err(|e| SharedError::Redis(redact(&e)))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| SharedError::Redis(redact(&e)))?;
+        Ok(Self {
+            conn,
+            timeout,
+            degraded: std::sync::Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Whether the last call failed: for readiness reports.
+    pub fn is_degraded(&self) -> bool {
+        self.degraded.load(Ordering::Relaxed)
+    }
+
+    /// Runs one Redis call with the bounded wait and outage bookkeeping.
+    pub async fn run<T, F, Fut>(&self, call: F) -> Result<T, SharedError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let result = match tokio::time::timeout(self.timeout, call(self.conn.clone())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(SharedError::Redis(redact(&e))),
+            Err(_) => Err(SharedError::Timeout),
+        };
+        match &result {
+            Ok(_) => {
+                if self.degraded.swap(false, Ordering::Relaxed) {
+                    tracing::info!("Redis is reachable again: sharing resumed");
+                }
+            }
+            Err(err) => {
+                if !self.degraded.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %err, "Redis unreachable: falling back to this instance's own caches and locks");
+                }
+            }
+        }
+        result
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, SharedError> {
+        let key = key.to_owned();
+        self.run(|mut c| async move { c.get(key).await }).await
+    }
+
+    pub async fn set_for(&self, key: &str, value: &str, ttl: Duration) -> Result<(), SharedError> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.run(|mut c| async move { c.pset_ex(key, value, ms).await })
+            .await
+    }
+
+    /// Takes the lease `key` for `ttl` if nobody holds it. The token proves
+    /// ownership on release, and the expiry frees a lease whose holder crashed.
+    pub async fn try_lease(&self, key: &str, ttl: Duration) -> Result<Option<Lease>, SharedError> {
+        let token = hex::encode(rand::random::<[u8; 16]>());
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let (k, t) = (key.to_owned(), token.clone());
+        let taken: Option<String> = self
+            .run(|mut c| async move {
+                redis::cmd("SET")
+                    .arg(k)
+                    .arg(t)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ms)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(taken.map(|_| Lease {
+            key: key.to_owned(),
+            token,
+        }))
+    }
+
+    /// Releases a lease only if it is still ours.
+    pub async fn release(&self, lease: Lease) {
+        if lease.key.is_empty() {
+            return;
+        }
+        let script = Script::new(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+        );
+        let _ = self
+            .run(|mut c| async move {
+                script
+                    .key(lease.key)
+                    .arg(lease.token)
+                    .invoke_async::<i64>(&mut c)
+                    .await
+            })
+            .await;
+    }
+
+    /// Whether someone holds the lease `key`.
+    pub async fn is_leased(&self, key: &str) -> Result<bool, SharedError> {
+        let key = key.to_owned();
+        self.run(|mut c| async move { c.exists(key).await }).await
+    }
+}
+
+#[derive(Debug)]
+pub struct Lease {
+    key: String,
+    token: String,
+}
+
+impl Lease {
+    /// A lease that needs no releasing: for stores used by one process.
+    pub fn local() -> Self {
+        Self {
+            key: String::new(),
+            token: String::new(),
+        }
+    }
+}
+
+/// Redis errors can quote the connection URL, which can hold a password.
+fn redact(e: &redis::RedisError) -> String {
+    let text = e.to_string();
+    match text.find("redis://").or_else(|| text.find("rediss://")) {
+        Some(at) => format!("{}[url redacted]", &text[..at]),
+        None => text,
+    }
+}
