@@ -37,6 +37,15 @@ pub struct Settings {
     /// Whole-call limit for one upstream request.
     pub upstream_timeout_ms: u64,
     pub upstream_connect_timeout_ms: u64,
+    /// Upstream calls in flight at once; a flood waits instead of opening
+    /// unbounded connections.
+    pub upstream_max_in_flight: usize,
+    /// Consecutive upstream failures that open the circuit breaker.
+    pub upstream_breaker_failures: u32,
+    /// How long the breaker stays open before one probe is let through.
+    pub upstream_breaker_cooldown_ms: u64,
+    /// Extra attempts for vip_login_base and InitUpload (Login is never retried).
+    pub upstream_retries: u32,
     /// Entries each in-process cache may hold before evicting.
     pub cache_max_entries: u64,
     pub log_format: LogFormat,
@@ -127,6 +136,10 @@ impl Default for Settings {
             tips: "欢迎使用 qmkeys".to_owned(),
             upstream_timeout_ms: 10_000,
             upstream_connect_timeout_ms: 3_000,
+            upstream_max_in_flight: 64,
+            upstream_breaker_failures: 5,
+            upstream_breaker_cooldown_ms: 10_000,
+            upstream_retries: 2,
             cache_max_entries: 200_000,
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
@@ -213,6 +226,27 @@ impl Settings {
             if !(1..=600_000).contains(&ms) {
                 return Err(invalid(key, "must be between 1 and 600000 milliseconds"));
             }
+        }
+        if !(1..=10_000).contains(&self.upstream_max_in_flight) {
+            return Err(invalid(
+                "upstream_max_in_flight",
+                "must be between 1 and 10000",
+            ));
+        }
+        if !(1..=1_000).contains(&self.upstream_breaker_failures) {
+            return Err(invalid(
+                "upstream_breaker_failures",
+                "must be between 1 and 1000",
+            ));
+        }
+        if !(100..=3_600_000).contains(&self.upstream_breaker_cooldown_ms) {
+            return Err(invalid(
+                "upstream_breaker_cooldown_ms",
+                "must be between 100 and 3600000 milliseconds",
+            ));
+        }
+        if self.upstream_retries > 5 {
+            return Err(invalid("upstream_retries", "must be at most 5"));
         }
         if self.cache_max_entries == 0 {
             return Err(invalid("cache_max_entries", "must be at least 1"));

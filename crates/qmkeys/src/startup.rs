@@ -12,7 +12,7 @@ use crate::secrets::Sealer;
 use crate::shared::Redis;
 use crate::upload::SharedGrants;
 use crate::upload::{UploadService, UploadSettings};
-use crate::upstream::{UpstreamClient, UpstreamSettings};
+use crate::upstream::{GuardSettings, UpstreamClient, UpstreamSettings};
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -125,6 +125,12 @@ pub fn upstream_client(settings: &Settings) -> Result<UpstreamClient, StartupErr
         base: settings.upstream.clone(),
         timeout: settings.upstream_timeout(),
         connect_timeout: settings.upstream_connect_timeout(),
+        guard: GuardSettings {
+            max_in_flight: settings.upstream_max_in_flight,
+            failure_threshold: settings.upstream_breaker_failures,
+            cooldown: std::time::Duration::from_millis(settings.upstream_breaker_cooldown_ms),
+        },
+        retries: settings.upstream_retries,
     })?)
 }
 

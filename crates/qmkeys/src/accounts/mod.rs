@@ -64,6 +64,8 @@ fn outcome_of(err: &UpstreamError) -> String {
         UpstreamError::Connect | UpstreamError::Transport => "connection failed".into(),
         UpstreamError::Status(s) => format!("upstream HTTP {s}"),
         UpstreamError::Unreadable(_) | UpstreamError::Gateway(_) => "unreadable answer".into(),
+        UpstreamError::CircuitOpen => "upstream breaker open".into(),
+        UpstreamError::Busy => "too many upstream calls".into(),
     }
 }
 

@@ -140,6 +140,18 @@ fn upstream_parts(err: &UpstreamError) -> ErrorParts {
     use StatusCode as S;
     match err {
         UpstreamError::Timeout => ErrorParts::new(S::GATEWAY_TIMEOUT, 50401, "QQ音乐接口响应超时，请稍后重试"),
+        UpstreamError::CircuitOpen => ErrorParts {
+            retry_after: Some(10),
+            ..ErrorParts::new(
+                S::SERVICE_UNAVAILABLE,
+                50303,
+                "QQ音乐接口连续失败，已暂停访问，稍后会自动恢复，请稍后重试",
+            )
+        },
+        UpstreamError::Busy => ErrorParts {
+            retry_after: Some(1),
+            ..ErrorParts::new(S::SERVICE_UNAVAILABLE, 50304, "服务器繁忙：同时访问QQ音乐的请求过多，请稍后重试")
+        },
         UpstreamError::Connect | UpstreamError::Transport => {
             ErrorParts::new(S::BAD_GATEWAY, 50203, "无法连接QQ音乐接口，请稍后重试")
         }
@@ -189,6 +201,8 @@ pub(crate) mod tests {
             ApiError::Upstream(UpstreamError::Connect),
             ApiError::Upstream(UpstreamError::Status(500)),
             ApiError::Upstream(UpstreamError::Unreadable("x")),
+            ApiError::Upstream(UpstreamError::CircuitOpen),
+            ApiError::Upstream(UpstreamError::Busy),
         ];
         for code in [1000, 20277, 20279, 20271, 104604, 2001, 20261] {
             all.push(ApiError::Upstream(UpstreamError::Rejected {

@@ -56,6 +56,12 @@ pub enum UpstreamError {
     Gateway(i64),
     #[error("upstream {call} answered code {code}")]
     Rejected { call: &'static str, code: i64 },
+    /// The breaker is open after repeated failures; not even tried.
+    #[error("upstream is failing; not calling it until a probe succeeds")]
+    CircuitOpen,
+    /// Too many calls already in flight.
+    #[error("too many upstream calls in flight")]
+    Busy,
 }
 
 impl UpstreamError {
@@ -67,6 +73,27 @@ impl UpstreamError {
         } else {
             Self::Transport
         }
+    }
+
+    /// A failure of upstream itself (unreachable, slow, broken), as opposed
+    /// to an answer about the credential. These open the breaker.
+    pub fn is_upstream_failure(&self) -> bool {
+        match self {
+            Self::Timeout
+            | Self::Connect
+            | Self::Transport
+            | Self::Unreadable(_)
+            | Self::Gateway(_) => true,
+            Self::Status(s) => *s >= 500,
+            Self::Rejected { .. } | Self::CircuitOpen | Self::Busy => false,
+        }
+    }
+
+    /// Worth repeating for a call that is safe to repeat: failures that came
+    /// back quickly. A timeout has already spent the caller's time, and a
+    /// rate limit asks us to slow down, not to ask again.
+    pub fn is_retryable(&self) -> bool {
+        self.is_upstream_failure() && !matches!(self, Self::Timeout)
     }
 
     pub fn rejection(&self) -> Option<Rejection> {

@@ -5,20 +5,24 @@
 
 mod error;
 mod filesys;
+mod guard;
 mod login;
 mod sign;
 mod vip;
 
 pub use error::{Rejection, UpstreamError};
 pub use filesys::{CosCredential, UploadGrant};
+pub use guard::GuardSettings;
 pub use login::LoginGrant;
 pub use sign::{hash33, zzc_sign};
 pub use vip::VipStatus;
 
 use crate::domain::{Credential, MusicKey, Uin, UploadFile};
+use guard::Guard;
 use rand::Rng;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, COOKIE, ORIGIN, REFERER};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -32,6 +36,9 @@ pub struct UpstreamSettings {
     pub base: Url,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    pub guard: GuardSettings,
+    /// Extra attempts for calls that are safe to repeat (never Login).
+    pub retries: u32,
 }
 
 /// Which gateway route a call goes to.
@@ -57,6 +64,10 @@ pub struct UpstreamClient {
     base: Url,
     /// A device id, as the desktop client sends one per installation.
     guid: String,
+    /// Shared by every clone: one breaker and one in-flight cap per process.
+    guard: Arc<Guard>,
+    timeout: Duration,
+    retries: u32,
 }
 
 impl UpstreamClient {
@@ -73,6 +84,9 @@ impl UpstreamClient {
             http,
             base: settings.base.clone(),
             guid,
+            guard: Arc::new(Guard::new(settings.guard)),
+            timeout: settings.timeout,
+            retries: settings.retries,
         })
     }
 
@@ -104,13 +118,15 @@ impl UpstreamClient {
             login: false,
         };
         let data = self
-            .call(
-                Route::Unsigned,
-                vip::MODULE,
-                vip::METHOD,
-                json!({}),
-                &caller,
-            )
+            .with_retries(|| {
+                self.call(
+                    Route::Unsigned,
+                    vip::MODULE,
+                    vip::METHOD,
+                    json!({}),
+                    &caller,
+                )
+            })
             .await?;
         Ok(VipStatus::from_data(&data))
     }
@@ -127,20 +143,59 @@ impl UpstreamClient {
             key: &cred.key,
             login: false,
         };
-        let param = filesys::init_param(file);
         let data = self
-            .call(
-                Route::Signed,
-                filesys::MODULE,
-                filesys::INIT_UPLOAD,
-                param,
-                &caller,
-            )
+            .with_retries(|| {
+                self.call(
+                    Route::Signed,
+                    filesys::MODULE,
+                    filesys::INIT_UPLOAD,
+                    filesys::init_param(file),
+                    &caller,
+                )
+            })
             .await?;
         UploadGrant::from_data(&data)
     }
 
+    /// Repeats a call that is safe to repeat after a quick failure, with
+    /// exponential backoff and jitter.
+    async fn with_retries<F, Fut>(&self, mut call: F) -> Result<Value, UpstreamError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Value, UpstreamError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            let result = call().await;
+            match &result {
+                Err(err) if err.is_retryable() && attempt < self.retries => {
+                    let base = 100u64 << attempt.min(6);
+                    let jitter = rand::thread_rng().gen_range(0..=base / 2);
+                    tracing::debug!(attempt, error = %err, "retrying a repeat-safe upstream call");
+                    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+                    attempt += 1;
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    /// One call through the breaker and the in-flight cap.
     async fn call(
+        &self,
+        route: Route,
+        module: &str,
+        method: &str,
+        param: Value,
+        caller: &Caller<'_>,
+    ) -> Result<Value, UpstreamError> {
+        let pass = self.guard.enter(self.timeout).await?;
+        let result = self.send(route, module, method, param, caller).await;
+        pass.finish(&result);
+        result
+    }
+
+    async fn send(
         &self,
         route: Route,
         module: &str,

@@ -391,7 +391,7 @@ async fn init_upload_faults_map_like_the_refresh_endpoint() {
     let (app, _) = spawn_app_with_accounts(1, |s| s.upstream_timeout_ms = 500).await;
     for (fault, status, code) in [
         (json!({"code": 104604}), 429, 42901),
-        (json!({"http_status": 502}), 502, 50201),
+        (json!({"http_status": 502, "times": 3}), 502, 50201),
         (json!({"delay_ms": 1500}), 504, 50401),
         (json!({"code": 20277}), 403, 40304),
     ] {

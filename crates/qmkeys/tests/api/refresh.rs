@@ -212,8 +212,10 @@ async fn refresh_reports_vip_and_svip_state_with_signed_day_counts() {
 async fn refresh_still_delivers_the_new_key_when_vip_status_fails() {
     let app = spawn_app().await;
     let account = app.sim_account("qq").await;
-    app.fault(json!({"target": "VipLogin.VipLoginInter.vip_login_base", "http_status": 500}))
-        .await;
+    app.fault(
+        json!({"target": "VipLogin.VipLoginInter.vip_login_base", "http_status": 500, "times": 3}),
+    )
+    .await;
 
     let answer = app.refresh(&account.params()).await;
 

@@ -248,3 +248,65 @@ async fn a_json_post_is_refused_with_415_and_an_oversized_form_with_413() {
     let body: serde_json::Value = big.json().await.expect("json");
     assert_eq!(body["code"], 41301);
 }
+
+#[tokio::test]
+async fn a_repeat_safe_call_is_retried_after_a_quick_failure_but_login_never_is() {
+    let app = spawn_app().await;
+    let account = app.sim_account("qq").await;
+
+    app.fault(json!({"target": "VipLogin.VipLoginInter.vip_login_base", "http_status": 500}))
+        .await;
+    let answer = app.refresh(&account.params()).await;
+    assert_eq!(answer.status, 200);
+    assert!(
+        answer.body["data"]["info"].is_object(),
+        "the retry got the VIP state"
+    );
+    assert_eq!(app.calls("VipLogin.VipLoginInter.vip_login_base").await, 2);
+
+    let other = app.sim_account("qq").await;
+    app.fault(json!({"target": LOGIN, "http_status": 500}))
+        .await;
+    let refused = app.refresh(&other.params()).await;
+    assert_eq!((refused.status, refused.code()), (502, 50201));
+    assert_eq!(
+        app.logins().await,
+        2,
+        "one Login for each account: none repeated"
+    );
+}
+
+#[tokio::test]
+async fn repeated_upstream_failures_open_the_breaker_until_a_probe_succeeds() {
+    let app = spawn_app_with(|s| {
+        s.upstream_breaker_failures = 3;
+        s.upstream_breaker_cooldown_ms = 300;
+    })
+    .await;
+    let account = app.sim_account("qq").await;
+    app.fault(json!({"target": LOGIN, "http_status": 500, "times": 3}))
+        .await;
+    for _ in 0..3 {
+        assert_eq!(app.refresh(&account.params()).await.status, 502);
+    }
+
+    let started = Instant::now();
+    let open = app.refresh(&account.params()).await;
+    assert_eq!((open.status, open.code()), (503, 50303), "{:?}", open.body);
+    assert!(open.headers.contains_key("retry-after"));
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "answered at once"
+    );
+    assert_eq!(app.logins().await, 3, "upstream was not called while open");
+
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let probe = app.refresh(&account.params()).await;
+    assert_eq!(probe.status, 200, "the probe succeeded: {:?}", probe.body);
+    let other = app.sim_account("qq").await;
+    assert_eq!(
+        app.refresh(&other.params()).await.status,
+        200,
+        "and the breaker is closed"
+    );
+}
