@@ -70,6 +70,7 @@ impl Application {
             stamp: Stamp::new(clock.clone(), settings.tips.as_str()),
             clock,
             site: Arc::new(http::web::Site::new(&settings)),
+            redis: backends.redis.clone(),
         };
         let listener =
             TcpListener::bind(settings.listen)

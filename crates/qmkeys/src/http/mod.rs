@@ -5,6 +5,7 @@ pub mod cors;
 pub mod cos_sign;
 pub mod envelope;
 pub mod error;
+pub mod health;
 pub mod openapi;
 pub mod params;
 pub mod refresh;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The web page, the OpenAPI document and the CORS policy.
     pub site: Arc<web::Site>,
+    /// Redis when configured, for readiness reports.
+    pub redis: Option<crate::shared::Redis>,
 }
 
 impl AppState {
@@ -123,6 +126,16 @@ pub const ROUTES: &[Route] = &[
         path: cos_sign::PATH,
         methods: &[method("get", |m| on(m, cos_sign::sign))],
         cors: true,
+    },
+    Route {
+        path: health::HEALTH_PATH,
+        methods: &[method("get", |m| on(m, health::healthz))],
+        cors: false,
+    },
+    Route {
+        path: health::READY_PATH,
+        methods: &[method("get", |m| on(m, health::readyz))],
+        cors: false,
     },
     Route {
         // Not for other origins: an operator's tool, not a public API.

@@ -5,7 +5,7 @@
 //! what the server answers.
 
 use super::error::ApiError;
-use super::{admin, cos_sign, refresh, web};
+use super::{admin, cos_sign, health, refresh, web};
 use crate::domain::ParamError;
 use crate::upload::SignError;
 use crate::upstream::{Rejection, UpstreamError};
@@ -28,12 +28,15 @@ use utoipa::OpenApi;
         refresh::refresh_post,
         cos_sign::sign,
         admin::accounts,
+        health::healthz,
+        health::readyz,
     ),
     tags(
         (name = "refresh", description = "刷新 music key / refresh a music key"),
         (name = "upload", description = "歌单封面上传签名 / sign a playlist-cover upload"),
         (name = "admin", description = "管理接口，需要 admin_token / operator routes, need admin_token"),
         (name = "web", description = "网页与本文档 / the web pages and this document"),
+        (name = "operations", description = "健康与就绪检查 / liveness and readiness"),
     )
 )]
 struct ApiDoc;
@@ -94,6 +97,8 @@ fn errors_of(operation_id: &str) -> Vec<ApiError> {
             UpstreamError::Connect,
             UpstreamError::Status(500),
             UpstreamError::Unreadable("unreadable"),
+            UpstreamError::CircuitOpen,
+            UpstreamError::Busy,
         ]
     };
     match operation_id {

@@ -310,3 +310,36 @@ async fn repeated_upstream_failures_open_the_breaker_until_a_probe_succeeds() {
         "and the breaker is closed"
     );
 }
+
+#[tokio::test]
+async fn healthz_answers_and_readyz_says_why_it_is_not_ready() {
+    let (app, accounts) = crate::helpers::spawn_app_with_accounts(1, |_| {}).await;
+    let alive = app.get("/healthz", &[]).await;
+    assert_eq!(
+        (alive.status, alive.body["data"]["status"].as_str()),
+        (200, Some("alive"))
+    );
+
+    let ready = app.get("/readyz", &[]).await;
+    assert_eq!(ready.status, 200, "{:?}", ready.body);
+    assert_eq!(ready.body["data"]["status"], "ready");
+    assert_eq!(ready.body["data"]["store"], "ok");
+    assert_eq!(ready.body["data"]["healthy_accounts"], 1);
+
+    // The only upload account dies: the server can no longer sign.
+    app.sim_post(
+        &format!("/_sim/accounts/{}/logout", accounts[0].uin),
+        json!({}),
+    )
+    .await;
+    app.get(
+        "/tool/cos/sign",
+        &crate::cos_sign::TestFile::random(8).params(),
+    )
+    .await;
+    let not_ready = app.get("/readyz", &[]).await;
+    assert_eq!((not_ready.status, not_ready.code()), (503, 50305));
+    assert_eq!(not_ready.body["data"]["status"], "not_ready");
+    let reasons = not_ready.body["data"]["reasons"].to_string();
+    assert!(reasons.contains("unhealthy"), "{reasons}");
+}
