@@ -37,6 +37,8 @@ pub struct Settings {
     /// Whole-call limit for one upstream request.
     pub upstream_timeout_ms: u64,
     pub upstream_connect_timeout_ms: u64,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
+    pub shutdown_grace_ms: u64,
     /// Upstream calls in flight at once; a flood waits instead of opening
     /// unbounded connections.
     pub upstream_max_in_flight: usize,
@@ -136,6 +138,7 @@ impl Default for Settings {
             tips: "欢迎使用 qmkeys".to_owned(),
             upstream_timeout_ms: 10_000,
             upstream_connect_timeout_ms: 3_000,
+            shutdown_grace_ms: 10_000,
             upstream_max_in_flight: 64,
             upstream_breaker_failures: 5,
             upstream_breaker_cooldown_ms: 10_000,
@@ -226,6 +229,12 @@ impl Settings {
             if !(1..=600_000).contains(&ms) {
                 return Err(invalid(key, "must be between 1 and 600000 milliseconds"));
             }
+        }
+        if self.shutdown_grace_ms > 600_000 {
+            return Err(invalid(
+                "shutdown_grace_ms",
+                "must be at most 600000 milliseconds",
+            ));
         }
         if !(1..=10_000).contains(&self.upstream_max_in_flight) {
             return Err(invalid(

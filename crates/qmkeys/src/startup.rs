@@ -38,6 +38,7 @@ pub struct Application {
     addr: SocketAddr,
     /// The background refresher; stops when this is dropped.
     keeper: keeper::Keeper,
+    grace: std::time::Duration,
 }
 
 impl Application {
@@ -88,6 +89,7 @@ impl Application {
             router: http::router(state),
             addr,
             keeper,
+            grace: std::time::Duration::from_millis(settings.shutdown_grace_ms),
         })
     }
 
@@ -105,9 +107,24 @@ impl Application {
         // Every store write is committed when it returns, so the refresher may
         // stop at any point (it does when `self.keeper` drops) and lose nothing.
         let _keeper = self.keeper;
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("stopped accepting; finishing requests in flight");
+            let _ = stopping.send(true);
+        };
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let grace = self.grace;
+        tokio::select! {
+            served = serve => served,
+            _ = async {
+                let _ = stopped.wait_for(|s| *s).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(?grace, "grace period over; closing the requests still in flight");
+                Ok(())
+            }
+        }
     }
 
     /// Serves until SIGINT or SIGTERM.

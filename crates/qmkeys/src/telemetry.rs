@@ -1,5 +1,5 @@
 //! Logging. Nothing in qmkeys logs a request's query, body or any credential;
-//! spans carry the method and path only.
+//! a request's span carries its id, method and path only.
 
 use crate::config::{LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
@@ -11,6 +11,8 @@ pub fn init(settings: &Settings) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour only for a person at a terminal, never into files or collectors.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match settings.log_format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

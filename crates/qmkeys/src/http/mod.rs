@@ -9,6 +9,7 @@ pub mod health;
 pub mod openapi;
 pub mod params;
 pub mod refresh;
+pub mod request_id;
 pub mod web;
 
 use crate::accounts::AccountPool;
@@ -193,9 +194,16 @@ pub fn router(state: AppState) -> Router {
         .layer(
             // Spans name the path only: query strings carry music keys.
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                tracing::info_span!(
+                    "request",
+                    id = %request_id::of(req),
+                    method = %req.method(),
+                    path = %req.uri().path()
+                )
             }),
         )
+        // Outermost, so the trace span already sees the checked id.
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 

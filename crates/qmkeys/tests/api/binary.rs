@@ -132,6 +132,7 @@ async fn serve_answers_a_refresh_and_exits_cleanly_on_sigterm() {
         logs.contains("qmkeys listening"),
         "logs were captured: {logs}"
     );
+    assert!(logs.contains("request{id="), "request lines carry their id");
     let cookie = &body["data"]["cookie"];
     let mut secrets = vec![
         secret("musickey"),
@@ -206,4 +207,86 @@ fn accounts_cli_adds_lists_and_removes_without_showing_a_key() {
     let missing = run(&["remove", "--uin", "123456789"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&run(&["list"]).stdout).contains("123456789"));
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_finish_and_exits_zero() {
+    let sim = Simulator::spawn("127.0.0.1:0", SimConfig::default())
+        .await
+        .expect("sim");
+    let http = reqwest::Client::new();
+    let account: Value = http
+        .post(format!("{}/_sim/accounts", sim.base_url()))
+        .json(&serde_json::json!({"kind": "qq"}))
+        .send()
+        .await
+        .expect("sim")
+        .json()
+        .await
+        .expect("json");
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let mut child = qmkeys()
+        .args(["serve"])
+        .env("QMKEYS_LISTEN", format!("127.0.0.1:{port}"))
+        .env("QMKEYS_UPSTREAM", sim.base_url())
+        .env("QMKEYS_DB", dir.path().join("qmkeys.db"))
+        .env("QMKEYS_SHUTDOWN_GRACE_MS", "5000")
+        .spawn()
+        .expect("starts");
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.get(&health).send().await.is_err() {
+        assert!(Instant::now() < deadline, "server never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A Login that takes 800 ms is in flight when the signal arrives.
+    http.post(format!("{}/_sim/faults", sim.base_url()))
+        .json(&serde_json::json!({"target": "music.login.LoginServer.Login", "delay_ms": 800}))
+        .send()
+        .await
+        .expect("fault");
+    let url = format!("http://127.0.0.1:{port}/music/tencent/cookie/refresh");
+    let query = [
+        ("uin", account["uin"].as_u64().expect("uin").to_string()),
+        (
+            "music_key",
+            account["musickey"].as_str().expect("key").to_owned(),
+        ),
+    ];
+    let in_flight = tokio::spawn({
+        let http = http.clone();
+        async move {
+            http.get(&url)
+                .query(&query)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+
+    assert_eq!(
+        in_flight.await.expect("task").ok(),
+        Some(200),
+        "the request in flight finished"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+    assert!(
+        http.get(&health).send().await.is_err(),
+        "no longer accepting"
+    );
 }

@@ -343,3 +343,38 @@ async fn healthz_answers_and_readyz_says_why_it_is_not_ready() {
     let reasons = not_ready.body["data"]["reasons"].to_string();
     assert!(reasons.contains("unhealthy"), "{reasons}");
 }
+
+#[tokio::test]
+async fn a_plain_request_id_is_echoed_and_anything_else_is_replaced() {
+    let app = spawn_app().await;
+    let url = format!("{}/healthz", app.base);
+    let id = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+
+    let kept = app
+        .http
+        .get(&url)
+        .header("x-request-id", "trace-42.a_b")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(id(&kept).as_deref(), Some("trace-42.a_b"));
+
+    let long = "x".repeat(100);
+    let replaced = app
+        .http
+        .get(&url)
+        .header("x-request-id", &long)
+        .send()
+        .await
+        .expect("sent");
+    let new_id = id(&replaced).expect("an id");
+    assert!(new_id != long && new_id.len() == 16, "{new_id}");
+
+    let generated = app.http.get(&url).send().await.expect("sent");
+    assert!(id(&generated).is_some_and(|i| i.len() == 16));
+}
