@@ -37,6 +37,14 @@ pub struct Settings {
     /// Whole-call limit for one upstream request.
     pub upstream_timeout_ms: u64,
     pub upstream_connect_timeout_ms: u64,
+    /// Requests per second each client may make to the API routes; 0 turns
+    /// the limit off.
+    pub rate_limit_per_second: u32,
+    /// Requests a client may make at once before the rate applies.
+    pub rate_limit_burst: u32,
+    /// Proxies whose `X-Forwarded-For` is believed, as addresses or networks.
+    #[serde(deserialize_with = "proxy_list")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
     pub shutdown_grace_ms: u64,
     /// Upstream calls in flight at once; a flood waits instead of opening
@@ -138,6 +146,9 @@ impl Default for Settings {
             tips: "欢迎使用 qmkeys".to_owned(),
             upstream_timeout_ms: 10_000,
             upstream_connect_timeout_ms: 3_000,
+            rate_limit_per_second: 20,
+            rate_limit_burst: 40,
+            trusted_proxies: Vec::new(),
             shutdown_grace_ms: 10_000,
             upstream_max_in_flight: 64,
             upstream_breaker_failures: 5,
@@ -423,6 +434,33 @@ impl Provider for EnvText {
 
 fn env_provider() -> EnvText {
     EnvText
+}
+
+/// A list in TOML, or one comma-separated string (as environment variables
+/// are); a bare address means just that host.
+fn proxy_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::List(items) => items,
+        Raw::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!("`{s}` is not an IP address or network"))
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]

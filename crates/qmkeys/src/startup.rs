@@ -5,7 +5,7 @@ use crate::accounts::sqlite::SqliteStore;
 use crate::accounts::{keeper, AccountPool, AccountStore, PoolSettings, StoreError};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
-use crate::http::{self, envelope::Stamp, AppState};
+use crate::http::{self, envelope::Stamp, limit::ClientLimiter, AppState};
 use crate::refresh::SharedRefresh;
 use crate::refresh::{CacheKeyer, RefreshService};
 use crate::secrets::Sealer;
@@ -72,6 +72,12 @@ impl Application {
             clock,
             site: Arc::new(http::web::Site::new(&settings)),
             redis: backends.redis.clone(),
+            limiter: ClientLimiter::new(
+                settings.rate_limit_per_second,
+                settings.rate_limit_burst,
+                settings.trusted_proxies.clone(),
+            )
+            .map(Arc::new),
         };
         let listener =
             TcpListener::bind(settings.listen)
@@ -113,7 +119,12 @@ impl Application {
             tracing::info!("stopped accepting; finishing requests in flight");
             let _ = stopping.send(true);
         };
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let serve = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
         let grace = self.grace;
         tokio::select! {
             served = serve => served,

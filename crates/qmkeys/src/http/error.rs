@@ -25,6 +25,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("request body unreadable")]
     BadBody,
+    #[error("client over its rate limit")]
+    RateLimited { retry_after: u32 },
     #[error("save=true is not enabled on this server")]
     SaveDisabled,
     #[error("admin token missing or wrong")]
@@ -102,6 +104,10 @@ impl ApiError {
                 50002,
                 "新的 key 已生成，但保存账号失败：请在 1 分钟内用同样的参数重试，会取回同一个新 key 并再次尝试保存",
             ),
+            ApiError::RateLimited { retry_after } => ErrorParts {
+                retry_after: Some(*retry_after),
+                ..ErrorParts::new(S::TOO_MANY_REQUESTS, 42903, "请求过于频繁，请按 Retry-After 等待后重试")
+            },
             ApiError::SaveDisabled => ErrorParts::new(
                 S::FORBIDDEN,
                 40305,
@@ -223,6 +229,7 @@ pub(crate) mod tests {
         all.push(ApiError::Store("x".into()));
         all.push(ApiError::SaveFailed("x".into()));
         all.push(ApiError::SaveDisabled);
+        all.push(ApiError::RateLimited { retry_after: 1 });
         all.push(ApiError::AdminUnauthorized);
         all
     }

@@ -6,6 +6,7 @@ pub mod cos_sign;
 pub mod envelope;
 pub mod error;
 pub mod health;
+pub mod limit;
 pub mod openapi;
 pub mod params;
 pub mod refresh;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub site: Arc<web::Site>,
     /// Redis when configured, for readiness reports.
     pub redis: Option<crate::shared::Redis>,
+    /// The per-client rate limit; `None` when turned off.
+    pub limiter: Option<Arc<limit::ClientLimiter>>,
 }
 
 impl AppState {
@@ -202,6 +205,10 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::limit,
+        ))
         // Outermost, so the trace span already sees the checked id.
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)

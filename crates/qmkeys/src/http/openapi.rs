@@ -107,6 +107,7 @@ fn errors_of(operation_id: &str) -> Vec<ApiError> {
                 ApiError::Param(ParamError::new("uin", "")),
                 ApiError::SaveDisabled,
                 ApiError::SaveFailed(String::new()),
+                ApiError::RateLimited { retry_after: 1 },
             ];
             if operation_id == "refreshPost" {
                 all.extend([
@@ -127,6 +128,7 @@ fn errors_of(operation_id: &str) -> Vec<ApiError> {
                 ApiError::Sign(SignError::NoAccount),
                 ApiError::Sign(SignError::NoHealthyAccount),
                 ApiError::Sign(SignError::Store(String::new())),
+                ApiError::RateLimited { retry_after: 1 },
             ];
             for code in [1000, 20277, 104604, 2001, 20261] {
                 all.push(ApiError::Sign(SignError::Account(rejected(
@@ -137,7 +139,11 @@ fn errors_of(operation_id: &str) -> Vec<ApiError> {
             all.extend(transient().map(SignError::Account).map(ApiError::Sign));
             all
         }
-        "adminAccounts" => vec![ApiError::NotFound, ApiError::AdminUnauthorized],
+        "adminAccounts" => vec![
+            ApiError::NotFound,
+            ApiError::AdminUnauthorized,
+            ApiError::RateLimited { retry_after: 1 },
+        ],
         "webAsset" => vec![ApiError::NotFound],
         _ => Vec::new(),
     }

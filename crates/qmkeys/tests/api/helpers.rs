@@ -115,6 +115,8 @@ pub async fn spawn_instances(
     let mut settings = Settings {
         // Tests that want the background refresher turn it up.
         accounts_check_interval_ms: 3_600_000,
+        // Tests fire many requests from one address; the rate-limit test turns it on.
+        rate_limit_per_second: 0,
         listen: "127.0.0.1:0".parse().expect("addr"),
         upstream: sim.base_url().parse().expect("sim url"),
         upstream_timeout_ms: 2_000,

@@ -378,3 +378,68 @@ async fn a_plain_request_id_is_echoed_and_anything_else_is_replaced() {
     let generated = app.http.get(&url).send().await.expect("sent");
     assert!(id(&generated).is_some_and(|i| i.len() == 16));
 }
+
+#[tokio::test]
+async fn a_client_over_its_rate_limit_gets_429_and_a_trusted_proxy_s_clients_are_told_apart() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit_per_second = 1;
+        s.rate_limit_burst = 2;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+    })
+    .await;
+    let url = format!("{}/music/tencent/cookie/refresh", app.base);
+    let from = |client: &'static str| {
+        app.http
+            .get(&url)
+            .header("x-forwarded-for", client)
+            .query(&[("uin", "1")])
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            from("198.51.100.1").send().await.expect("sent").status(),
+            400
+        );
+    }
+    let limited = from("198.51.100.1").send().await.expect("sent");
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: serde_json::Value = limited.json().await.expect("json");
+    assert_eq!(body["code"], 42903);
+    assert_eq!(
+        from("198.51.100.2").send().await.expect("sent").status(),
+        400,
+        "another client behind the proxy"
+    );
+    assert_eq!(
+        app.get("/healthz", &[]).await.status,
+        200,
+        "health checks are not limited"
+    );
+}
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit_per_second = 1;
+        s.rate_limit_burst = 1;
+    })
+    .await;
+    let url = format!("{}/music/tencent/cookie/refresh", app.base);
+    let statuses =
+        futures::future::join_all(["203.0.113.1", "203.0.113.2", "203.0.113.3"].map(|client| {
+            app.http
+                .get(&url)
+                .header("x-forwarded-for", client)
+                .query(&[("uin", "1")])
+                .send()
+        }))
+        .await;
+    let limited = statuses
+        .iter()
+        .filter(|r| r.as_ref().is_ok_and(|r| r.status() == 429))
+        .count();
+    assert_eq!(
+        limited, 2,
+        "one bucket: the peer's, whatever the header says"
+    );
+}
