@@ -37,6 +37,8 @@ pub struct Settings {
     /// Whole-call limit for one upstream request.
     pub upstream_timeout_ms: u64,
     pub upstream_connect_timeout_ms: u64,
+    /// The longest a whole request may take; then 503/50306.
+    pub request_timeout_ms: u64,
     /// Requests per second each client may make to the API routes; 0 turns
     /// the limit off.
     pub rate_limit_per_second: u32,
@@ -146,6 +148,7 @@ impl Default for Settings {
             tips: "欢迎使用 qmkeys".to_owned(),
             upstream_timeout_ms: 10_000,
             upstream_connect_timeout_ms: 3_000,
+            request_timeout_ms: 30_000,
             rate_limit_per_second: 20,
             rate_limit_burst: 40,
             trusted_proxies: Vec::new(),
@@ -240,6 +243,12 @@ impl Settings {
             if !(1..=600_000).contains(&ms) {
                 return Err(invalid(key, "must be between 1 and 600000 milliseconds"));
             }
+        }
+        if !(100..=600_000).contains(&self.request_timeout_ms) {
+            return Err(invalid(
+                "request_timeout_ms",
+                "must be between 100 and 600000 milliseconds",
+            ));
         }
         if self.shutdown_grace_ms > 600_000 {
             return Err(invalid(

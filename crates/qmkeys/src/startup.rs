@@ -72,6 +72,7 @@ impl Application {
             clock,
             site: Arc::new(http::web::Site::new(&settings)),
             redis: backends.redis.clone(),
+            request_timeout: std::time::Duration::from_millis(settings.request_timeout_ms),
             limiter: ClientLimiter::new(
                 settings.rate_limit_per_second,
                 settings.rate_limit_burst,

@@ -25,6 +25,10 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("request body unreadable")]
     BadBody,
+    #[error("URL too long")]
+    UrlTooLong,
+    #[error("request took longer than allowed")]
+    RequestTimeout,
     #[error("client over its rate limit")]
     RateLimited { retry_after: u32 },
     #[error("save=true is not enabled on this server")]
@@ -103,6 +107,12 @@ impl ApiError {
                 S::INTERNAL_SERVER_ERROR,
                 50002,
                 "新的 key 已生成，但保存账号失败：请在 1 分钟内用同样的参数重试，会取回同一个新 key 并再次尝试保存",
+            ),
+            ApiError::UrlTooLong => ErrorParts::new(S::URI_TOO_LONG, 41401, "请求地址过长：参数请用 POST 表单提交"),
+            ApiError::RequestTimeout => ErrorParts::new(
+                S::SERVICE_UNAVAILABLE,
+                50306,
+                "请求处理超时（request_timeout_ms），请稍后重试",
             ),
             ApiError::RateLimited { retry_after } => ErrorParts {
                 retry_after: Some(*retry_after),
@@ -230,6 +240,8 @@ pub(crate) mod tests {
         all.push(ApiError::SaveFailed("x".into()));
         all.push(ApiError::SaveDisabled);
         all.push(ApiError::RateLimited { retry_after: 1 });
+        all.push(ApiError::UrlTooLong);
+        all.push(ApiError::RequestTimeout);
         all.push(ApiError::AdminUnauthorized);
         all
     }

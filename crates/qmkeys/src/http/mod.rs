@@ -1,6 +1,7 @@
 //! The HTTP face of qmkeys: one router listing every route, the envelope, errors.
 
 pub mod admin;
+pub mod caps;
 pub mod cors;
 pub mod cos_sign;
 pub mod envelope;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub site: Arc<web::Site>,
     /// Redis when configured, for readiness reports.
     pub redis: Option<crate::shared::Redis>,
+    /// The longest a request may take, end to end.
+    pub request_timeout: std::time::Duration,
     /// The per-client rate limit; `None` when turned off.
     pub limiter: Option<Arc<limit::ClientLimiter>>,
 }
@@ -205,6 +208,10 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            caps::caps,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::limit,

@@ -156,6 +156,8 @@ fn every_error() -> Vec<ApiError> {
         .flat_map(|id| errors_of(id))
         .collect();
     all.push(ApiError::MethodNotAllowed);
+    all.push(ApiError::UrlTooLong);
+    all.push(ApiError::RequestTimeout);
     all
 }
 

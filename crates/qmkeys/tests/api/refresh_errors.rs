@@ -443,3 +443,24 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
         "one bucket: the peer's, whatever the header says"
     );
 }
+
+#[tokio::test]
+async fn an_overlong_url_gets_414_and_a_request_past_the_time_cap_gets_503() {
+    let app = spawn_app_with(|s| {
+        s.request_timeout_ms = 300;
+        s.upstream_timeout_ms = 5_000;
+    })
+    .await;
+    let long = app.refresh(&[("uin", "1".repeat(9000))]).await;
+    assert_eq!((long.status, long.code()), (414, 41401));
+
+    let account = app.sim_account("qq").await;
+    app.fault(json!({"target": LOGIN, "delay_ms": 1500})).await;
+    let started = Instant::now();
+    let slow = app.refresh(&account.params()).await;
+    assert_eq!((slow.status, slow.code()), (503, 50306), "{:?}", slow.body);
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "cut at the cap"
+    );
+}
