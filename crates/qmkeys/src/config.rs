@@ -37,6 +37,8 @@ pub struct Settings {
     /// Whole-call limit for one upstream request.
     pub upstream_timeout_ms: u64,
     pub upstream_connect_timeout_ms: u64,
+    /// Serves `/metrics` on this address instead of the API's.
+    pub metrics_listen: Option<SocketAddr>,
     /// The longest a whole request may take; then 503/50306.
     pub request_timeout_ms: u64,
     /// Requests per second each client may make to the API routes; 0 turns
@@ -148,6 +150,7 @@ impl Default for Settings {
             tips: "欢迎使用 qmkeys".to_owned(),
             upstream_timeout_ms: 10_000,
             upstream_connect_timeout_ms: 3_000,
+            metrics_listen: None,
             request_timeout_ms: 30_000,
             rate_limit_per_second: 20,
             rate_limit_burst: 40,

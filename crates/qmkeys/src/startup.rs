@@ -30,6 +30,8 @@ pub enum StartupError {
     Client(#[from] reqwest::Error),
     #[error("cannot open the account store: {0}")]
     Store(StoreError),
+    #[error("cannot set up metrics: {0}")]
+    Metrics(String),
 }
 
 pub struct Application {
@@ -38,6 +40,8 @@ pub struct Application {
     addr: SocketAddr,
     /// The background refresher; stops when this is dropped.
     keeper: keeper::Keeper,
+    /// `/metrics` on its own address, when `metrics_listen` is set.
+    metrics: Option<(TcpListener, axum::Router)>,
     grace: std::time::Duration,
 }
 
@@ -51,8 +55,8 @@ impl Application {
         settings: Settings,
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
-        let upstream = upstream_client(&settings)?;
         let backends = backends(&settings)?;
+        let upstream = upstream_client(&settings)?.with_metrics(backends.metrics.clone());
         let (accounts, uploads) =
             upload_service(&settings, upstream.clone(), clock.clone(), &backends).await?;
         if accounts.is_empty() {
@@ -61,7 +65,11 @@ impl Application {
             );
         }
         let refresh = refresh_service(&settings, upstream, clock.clone(), &backends);
-        let keeper = keeper::spawn(accounts.clone(), settings.accounts_check_interval());
+        let keeper = keeper::spawn(
+            accounts.clone(),
+            settings.accounts_check_interval(),
+            backends.metrics.clone(),
+        );
         let state = AppState {
             refresh: Arc::new(refresh),
             uploads: Arc::new(uploads),
@@ -72,6 +80,8 @@ impl Application {
             clock,
             site: Arc::new(http::web::Site::new(&settings)),
             redis: backends.redis.clone(),
+            metrics: backends.metrics.clone(),
+            metrics_elsewhere: settings.metrics_listen.is_some(),
             request_timeout: std::time::Duration::from_millis(settings.request_timeout_ms),
             limiter: ClientLimiter::new(
                 settings.rate_limit_per_second,
@@ -91,8 +101,24 @@ impl Application {
             addr: settings.listen,
             source,
         })?;
+        let metrics = match settings.metrics_listen {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::Bind { addr, source })?;
+                let router = axum::Router::new()
+                    .route(
+                        http::metrics::PATH,
+                        axum::routing::get(http::metrics::render_only),
+                    )
+                    .with_state(state.clone());
+                Some((listener, router))
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
+            metrics,
             router: http::router(state),
             addr,
             keeper,
@@ -114,6 +140,11 @@ impl Application {
         // Every store write is committed when it returns, so the refresher may
         // stop at any point (it does when `self.keeper` drops) and lose nothing.
         let _keeper = self.keeper;
+        if let Some((listener, router)) = self.metrics {
+            tracing::info!(addr = ?listener.local_addr().ok(), "metrics listening");
+            // Ends with the process; scrapes need no graceful drain.
+            tokio::spawn(async move { axum::serve(listener, router).await });
+        }
         let (stopping, mut stopped) = tokio::sync::watch::channel(false);
         let signal = async move {
             shutdown.await;
@@ -169,6 +200,7 @@ pub fn upstream_client(settings: &Settings) -> Result<UpstreamClient, StartupErr
 #[derive(Clone)]
 pub struct Backends {
     redis: Option<Redis>,
+    metrics: Arc<crate::metrics::Metrics>,
     keyer: CacheKeyer,
     lease_ttl: std::time::Duration,
 }
@@ -190,6 +222,9 @@ pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {
     }
     Ok(Backends {
         redis,
+        metrics: Arc::new(
+            crate::metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?,
+        ),
         // Shared cache keys need the same secret on every instance; alone, any will do.
         keyer: secret.map_or_else(CacheKeyer::random, CacheKeyer::from_secret),
         lease_ttl: settings.upstream_timeout() * 2 + std::time::Duration::from_secs(5),
@@ -208,7 +243,8 @@ pub fn refresh_service(
         backends.keyer.clone(),
         settings.cache_max_entries,
         clock,
-    );
+    )
+    .with_metrics(backends.metrics.clone());
     match &backends.redis {
         Some(redis) => service.with_shared(
             SharedRefresh::new(redis.clone(), backends.keyer.clone(), backends.lease_ttl),
@@ -250,6 +286,7 @@ pub async fn upload_service(
         settings.cache_max_entries,
         clock,
     );
+    let uploads = uploads.with_metrics(backends.metrics.clone());
     let uploads = match &backends.redis {
         Some(redis) => {
             let secret = settings.secret_key.as_ref().map(|k| k.expose_secret());

@@ -1,7 +1,8 @@
 //! The background task that keeps upload accounts alive: it refreshes each
 //! key before it expires, and picks up accounts added or removed elsewhere.
 
-use super::{mask, AccountPool};
+use super::{mask, AccountPool, RefreshFailure};
+use crate::metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ impl Drop for Keeper {
 }
 
 /// Checks every `every`, starting one interval after start.
-pub fn spawn(pool: Arc<AccountPool>, every: Duration) -> Keeper {
+pub fn spawn(pool: Arc<AccountPool>, every: Duration, metrics: Arc<Metrics>) -> Keeper {
     Keeper(tokio::spawn(async move {
         let mut store_down = false;
         loop {
@@ -36,9 +37,19 @@ pub fn spawn(pool: Arc<AccountPool>, every: Duration) -> Keeper {
             for account in pool.due() {
                 let seen = account.snapshot().generation;
                 // Each failure was logged, stored and scheduled by refresh().
-                if pool.refresh(&account, seen).await.is_ok() {
-                    tracing::debug!(account = %mask(account.uin()), "kept alive");
-                }
+                let outcome = match pool.refresh(&account, seen).await {
+                    Ok(_) => {
+                        tracing::debug!(account = %mask(account.uin()), "kept alive");
+                        "refreshed"
+                    }
+                    Err(RefreshFailure::Dead(_)) => "dead",
+                    Err(RefreshFailure::Transient(_)) => "transient_failure",
+                    Err(RefreshFailure::Store(_)) => "store_failure",
+                };
+                metrics
+                    .background_refreshes
+                    .with_label_values(&[outcome])
+                    .inc();
             }
         }
     }))

@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod error;
 pub mod health;
 pub mod limit;
+pub mod metrics;
 pub mod openapi;
 pub mod params;
 pub mod refresh;
@@ -47,6 +48,9 @@ pub struct AppState {
     pub site: Arc<web::Site>,
     /// Redis when configured, for readiness reports.
     pub redis: Option<crate::shared::Redis>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// When metrics have a listen address of their own, not on this router.
+    pub metrics_elsewhere: bool,
     /// The longest a request may take, end to end.
     pub request_timeout: std::time::Duration,
     /// The per-client rate limit; `None` when turned off.
@@ -135,6 +139,11 @@ pub const ROUTES: &[Route] = &[
         cors: true,
     },
     Route {
+        path: metrics::PATH,
+        methods: &[method("get", |m| on(m, metrics::metrics))],
+        cors: false,
+    },
+    Route {
         path: health::HEALTH_PATH,
         methods: &[method("get", |m| on(m, health::healthz))],
         cors: false,
@@ -208,6 +217,10 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             caps::caps,

@@ -5,7 +5,7 @@
 //! what the server answers.
 
 use super::error::ApiError;
-use super::{admin, cos_sign, health, refresh, web};
+use super::{admin, cos_sign, health, metrics, refresh, web};
 use crate::domain::ParamError;
 use crate::upload::SignError;
 use crate::upstream::{Rejection, UpstreamError};
@@ -30,6 +30,7 @@ use utoipa::OpenApi;
         admin::accounts,
         health::healthz,
         health::readyz,
+        metrics::metrics,
     ),
     tags(
         (name = "refresh", description = "刷新 music key / refresh a music key"),

@@ -56,6 +56,7 @@ pub struct RefreshService {
     shared: Option<SharedRefresh>,
     /// How long to wait for another instance's Login before giving up.
     wait_limit: Duration,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl RefreshService {
@@ -73,6 +74,26 @@ impl RefreshService {
             clock,
             shared: None,
             wait_limit: Duration::from_secs(15),
+            metrics: None,
+        }
+    }
+
+    /// Counts cache results and coalesced refreshes in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, cache: &str, source: Source) {
+        let Some(m) = &self.metrics else { return };
+        let result = match source {
+            Source::Hit => "hit",
+            Source::Loaded => "miss",
+            Source::Coalesced => "coalesced",
+        };
+        m.cache.with_label_values(&[cache, result]).inc();
+        if cache == "cookie" && source == Source::Coalesced {
+            m.coalesced.with_label_values(&["local"]).inc();
         }
     }
 
@@ -92,13 +113,17 @@ impl RefreshService {
             .get_or_load_until(key, self.load_cookie(key, cred))
             .await
             .map_err(|err| (*err).clone())?;
+        self.count("cookie", source);
         // Only reached once this caller's own credential has proved good.
         let info = match self
             .infos
             .get_or_load_until(cookie.uin, self.load_info(&cookie))
             .await
         {
-            Ok((info, _)) => Some(info),
+            Ok((info, info_source)) => {
+                self.count("info", info_source);
+                Some(info)
+            }
             Err(err) => {
                 // The key has already rotated; failing the request would lose it.
                 tracing::warn!(error = %err, "VIP status unavailable; answering without info");
@@ -124,6 +149,7 @@ impl RefreshService {
             return self.login_local(cred).await;
         };
         let deadline = tokio::time::Instant::now() + self.wait_limit;
+        let mut waited = false;
         loop {
             match shared.cookie(&key, cred, self.clock.unix()).await {
                 Ok(Some((cookie, until))) => return Ok((Arc::new(cookie), at(until))),
@@ -147,6 +173,12 @@ impl RefreshService {
                     return result;
                 }
                 Ok(None) if tokio::time::Instant::now() < deadline => {
+                    if !waited {
+                        waited = true;
+                        if let Some(m) = &self.metrics {
+                            m.coalesced.with_label_values(&["shared"]).inc();
+                        }
+                    }
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 // Another instance is still logging in: do not rotate the key a second time.

@@ -72,6 +72,7 @@ pub struct UploadService {
     clock: SharedClock,
     /// Redis, when several instances reuse each other's InitUpload answers.
     shared: Option<SharedGrants>,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl UploadService {
@@ -89,6 +90,19 @@ impl UploadService {
             settings,
             clock,
             shared: None,
+            metrics: None,
+        }
+    }
+
+    /// Counts InitUpload reuse in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, result: &str) {
+        if let Some(m) = &self.metrics {
+            m.cache.with_label_values(&["init_upload", result]).inc();
         }
     }
 
@@ -169,6 +183,7 @@ impl UploadService {
         };
         if let Some(grant) = self.grants.get(&key).await {
             if grant.credential.expires - self.clock.unix() >= REUSE_MIN_REMAINING {
+                self.count("hit");
                 return Ok(grant);
             }
             self.grants.invalidate(&key).await;
@@ -186,11 +201,16 @@ impl UploadService {
             }
             Ok(Arc::new(grant))
         };
-        let (grant, _) = self
+        let (grant, source) = self
             .grants
             .get_or_load(key.clone(), load)
             .await
             .map_err(|err: Arc<SignError>| (*err).clone())?;
+        self.count(match source {
+            crate::cache::Source::Hit => "hit",
+            crate::cache::Source::Loaded => "miss",
+            crate::cache::Source::Coalesced => "coalesced",
+        });
         Ok(grant)
     }
 

@@ -68,6 +68,7 @@ pub struct UpstreamClient {
     guard: Arc<Guard>,
     timeout: Duration,
     retries: u32,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl UpstreamClient {
@@ -87,7 +88,14 @@ impl UpstreamClient {
             guard: Arc::new(Guard::new(settings.guard)),
             timeout: settings.timeout,
             retries: settings.retries,
+            metrics: None,
         })
+    }
+
+    /// Counts every call in `metrics` from now on.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// `music.login.LoginServer.Login`: trades a credential for a new, rotated one.
@@ -189,9 +197,24 @@ impl UpstreamClient {
         param: Value,
         caller: &Caller<'_>,
     ) -> Result<Value, UpstreamError> {
-        let pass = self.guard.enter(self.timeout).await?;
-        let result = self.send(route, module, method, param, caller).await;
-        pass.finish(&result);
+        let started = std::time::Instant::now();
+        let result = match self.guard.enter(self.timeout).await {
+            Ok(pass) => {
+                let result = self.send(route, module, method, param, caller).await;
+                pass.finish(&result);
+                result
+            }
+            Err(err) => Err(err),
+        };
+        if let Some(m) = &self.metrics {
+            let call = format!("{module}.{method}");
+            m.upstream_calls
+                .with_label_values(&[call.as_str(), outcome(&result)])
+                .inc();
+            m.upstream_seconds
+                .with_label_values(&[call.as_str()])
+                .observe(started.elapsed().as_secs_f64());
+        }
         result
     }
 
@@ -304,4 +327,18 @@ async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, Upstre
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+/// A metrics label: one of a few fixed words.
+fn outcome<T>(result: &Result<T, UpstreamError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(UpstreamError::Rejected { .. }) => "rejected",
+        Err(UpstreamError::Timeout) => "timeout",
+        Err(UpstreamError::Connect | UpstreamError::Transport) => "connection",
+        Err(UpstreamError::Status(_)) => "http_error",
+        Err(UpstreamError::Unreadable(_) | UpstreamError::Gateway(_)) => "unreadable",
+        Err(UpstreamError::CircuitOpen) => "circuit_open",
+        Err(UpstreamError::Busy) => "busy",
+    }
 }

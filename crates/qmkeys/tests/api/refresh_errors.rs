@@ -464,3 +464,36 @@ async fn an_overlong_url_gets_414_and_a_request_past_the_time_cap_gets_503() {
         "cut at the cap"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_caches_and_upstream_calls_with_bounded_labels() {
+    let app = spawn_app().await;
+    let account = app.sim_account("qq").await;
+    app.refresh(&account.params()).await;
+    app.refresh(&account.params()).await;
+    app.refresh(&[("uin", "12".into())]).await;
+
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        r#"qmkeys_http_requests_total{route="/music/tencent/cookie/refresh",status="200"} 2"#,
+        r#"qmkeys_http_requests_total{route="/music/tencent/cookie/refresh",status="400"} 1"#,
+        r#"qmkeys_cache_requests_total{cache="cookie",result="hit"} 1"#,
+        r#"qmkeys_cache_requests_total{cache="cookie",result="miss"} 1"#,
+        r#"qmkeys_upstream_calls_total{call="music.login.LoginServer.Login",outcome="ok"} 1"#,
+        r#"qmkeys_upload_accounts{health="healthy"} 0"#,
+    ] {
+        assert!(text.contains(line), "missing {line} in:\n{text}");
+    }
+    assert!(text.contains("qmkeys_upstream_call_duration_seconds_bucket"));
+    for secret in [account.uin.as_str(), account.musickey.as_str()] {
+        assert!(!text.contains(secret), "a label holds a uin or key");
+    }
+}

@@ -1,0 +1,67 @@
+//! `GET /metrics`, and the middleware that counts every request.
+
+use super::AppState;
+use crate::accounts::Health;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::time::Instant;
+
+pub const PATH: &str = "/metrics";
+
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    responses((status = 200, description = "Prometheus 文本格式的指标 / metrics in Prometheus text format", content_type = "text/plain", body = String)),
+)]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    if state.metrics_elsewhere {
+        return state.fail(&super::error::ApiError::NotFound);
+    }
+    render(&state)
+}
+
+/// `/metrics` on the separate metrics address.
+pub async fn render_only(State(state): State<AppState>) -> Response {
+    render(&state)
+}
+
+/// The exposition, with the account gauges read at scrape time.
+pub fn render(state: &AppState) -> Response {
+    let all = state.accounts.all();
+    let healthy = all.iter().filter(|a| a.is_healthy()).count();
+    let gauge = &state.metrics.accounts;
+    gauge
+        .with_label_values(&[Health::Healthy.as_str()])
+        .set(i64::try_from(healthy).unwrap_or(i64::MAX));
+    gauge
+        .with_label_values(&[Health::Unhealthy.as_str()])
+        .set(i64::try_from(all.len() - healthy).unwrap_or(i64::MAX));
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // The route template, not the path: paths are caller-chosen and unbounded.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let m = &state.metrics;
+    m.requests
+        .with_label_values(&[route.as_str(), response.status().as_str()])
+        .inc();
+    m.request_seconds
+        .with_label_values(&[route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}

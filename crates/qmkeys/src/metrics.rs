@@ -1,0 +1,112 @@
+//! Prometheus metrics. Every label has a small fixed set of values (route
+//! templates, status codes, cache names, module.method, outcomes): never a
+//! uin, a key or anything a caller chooses.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: IntCounterVec,
+    pub request_seconds: HistogramVec,
+    pub cache: IntCounterVec,
+    pub coalesced: IntCounterVec,
+    pub upstream_calls: IntCounterVec,
+    pub upstream_seconds: HistogramVec,
+    pub accounts: IntGaugeVec,
+    pub background_refreshes: IntCounterVec,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+fn counter(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
+    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+    r.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
+fn histogram(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<HistogramVec> {
+    let h = HistogramVec::new(HistogramOpts::new(name, help), labels)?;
+    r.register(Box::new(h.clone()))?;
+    Ok(h)
+}
+
+impl Metrics {
+    pub fn new() -> prometheus::Result<Self> {
+        let r = Registry::new();
+        let accounts = IntGaugeVec::new(
+            Opts::new("qmkeys_upload_accounts", "Upload accounts by health"),
+            &["health"],
+        )?;
+        r.register(Box::new(accounts.clone()))?;
+        Ok(Self {
+            requests: counter(
+                &r,
+                "qmkeys_http_requests_total",
+                "HTTP requests by route and status",
+                &["route", "status"],
+            )?,
+            request_seconds: histogram(
+                &r,
+                "qmkeys_http_request_duration_seconds",
+                "HTTP request latency by route",
+                &["route"],
+            )?,
+            cache: counter(
+                &r,
+                "qmkeys_cache_requests_total",
+                "Cache lookups by cache and result",
+                &["cache", "result"],
+            )?,
+            coalesced: counter(
+                &r,
+                "qmkeys_refresh_coalesced_total",
+                "Refreshes that waited for an identical one already in flight",
+                &["scope"],
+            )?,
+            upstream_calls: counter(
+                &r,
+                "qmkeys_upstream_calls_total",
+                "Upstream calls by module.method and outcome",
+                &["call", "outcome"],
+            )?,
+            upstream_seconds: histogram(
+                &r,
+                "qmkeys_upstream_call_duration_seconds",
+                "Upstream call latency by module.method",
+                &["call"],
+            )?,
+            background_refreshes: counter(
+                &r,
+                "qmkeys_background_refreshes_total",
+                "Background refreshes of upload accounts by outcome",
+                &["outcome"],
+            )?,
+            accounts,
+            registry: r,
+        })
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding gathered families into a Vec cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
