@@ -79,6 +79,60 @@ struct NewAccount {
     svip_end: Option<String>,
 }
 
+/// The most accounts one `POST /_sim/accounts/bulk` creates.
+pub const BULK_MAX: u64 = 100_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAccounts {
+    kind: KindName,
+    count: u64,
+    #[serde(default)]
+    vip_end: Option<String>,
+    #[serde(default)]
+    svip_end: Option<String>,
+}
+
+/// What every new account of one request shares, checked.
+struct Template {
+    kind: Kind,
+    vip_end: Option<i64>,
+    svip_end: Option<i64>,
+}
+
+impl Template {
+    fn parse(
+        kind: KindName,
+        vip_end: Option<&str>,
+        svip_end: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        Ok(Self {
+            kind: match kind {
+                KindName::Qq => Kind::Qq,
+                KindName::Wx => Kind::Wx,
+            },
+            vip_end: parse_end("vip_end", vip_end)?,
+            svip_end: parse_end("svip_end", svip_end)?,
+        })
+    }
+
+    fn create(&self, accounts: &mut Accounts, sim: &AppState, now: i64) -> Value {
+        let grant = accounts.create(
+            self.kind,
+            self.vip_end,
+            self.svip_end,
+            now,
+            sim.config.key_lifetime_secs(),
+        );
+        json!({
+            "uin": grant.uin,
+            "musickey": grant.musickey,
+            "refresh_key": grant.refresh_key,
+            "refresh_token": grant.refresh_token,
+        })
+    }
+}
+
 fn parse_end(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
     match value {
         None => Ok(None),
@@ -93,23 +147,31 @@ fn parse_end(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> 
 /// `POST /_sim/accounts`
 pub async fn create_account(State(sim): State<AppState>, body: Bytes) -> ApiResult {
     let req: NewAccount = parse_body(&body)?;
-    let vip_end = parse_end("vip_end", req.vip_end.as_deref())?;
-    let svip_end = parse_end("svip_end", req.svip_end.as_deref())?;
-    let kind = match req.kind {
-        KindName::Qq => Kind::Qq,
-        KindName::Wx => Kind::Wx,
-    };
+    let template = Template::parse(req.kind, req.vip_end.as_deref(), req.svip_end.as_deref())?;
     let now = sim.clock.now();
-    let grant =
-        sim.accounts()?
-            .create(kind, vip_end, svip_end, now, sim.config.key_lifetime_secs());
-    tracing::info!(uin = grant.uin, ?kind, "account created");
-    Ok(Json(json!({
-        "uin": grant.uin,
-        "musickey": grant.musickey,
-        "refresh_key": grant.refresh_key,
-        "refresh_token": grant.refresh_token,
-    })))
+    let account = template.create(&mut *sim.accounts()?, &sim, now);
+    tracing::info!(uin = %account["uin"], kind = ?template.kind, "account created");
+    Ok(Json(account))
+}
+
+/// `POST /_sim/accounts/bulk`: `count` accounts alike, for load tests.
+pub async fn create_accounts(State(sim): State<AppState>, body: Bytes) -> ApiResult {
+    let req: NewAccounts = parse_body(&body)?;
+    if !(1..=BULK_MAX).contains(&req.count) {
+        return Err(ApiError::bad_request(format!(
+            "count must be 1 to {BULK_MAX}"
+        )));
+    }
+    let template = Template::parse(req.kind, req.vip_end.as_deref(), req.svip_end.as_deref())?;
+    let now = sim.clock.now();
+    let created: Vec<Value> = {
+        let mut accounts = sim.accounts()?;
+        (0..req.count)
+            .map(|_| template.create(&mut accounts, &sim, now))
+            .collect()
+    };
+    tracing::info!(count = req.count, kind = ?template.kind, "accounts created in bulk");
+    Ok(Json(Value::Array(created)))
 }
 
 /// Runs `f` on the account store for the uin in the path; 404 when unknown.
@@ -146,6 +208,11 @@ pub async fn ban(State(sim): State<AppState>, Path(uin): Path<String>) -> ApiRes
 /// `GET /_sim/stats`
 pub async fn stats(State(sim): State<AppState>) -> ApiResult {
     Ok(Json(json!(sim.journal()?.stats())))
+}
+
+/// `GET /_sim/secrets`
+pub async fn secrets(State(sim): State<AppState>) -> ApiResult {
+    Ok(Json(json!({ "secrets": sim.secrets()? })))
 }
 
 /// `GET /_sim/requests`

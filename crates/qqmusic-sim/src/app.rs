@@ -53,6 +53,13 @@ impl Shared {
     pub fn uploads(&self) -> Result<std::sync::MutexGuard<'_, Uploads>, SimError> {
         lock(&self.uploads, "uploads")
     }
+
+    /// Every secret this simulator has issued (see `GET /_sim/secrets`).
+    pub fn secrets(&self) -> Result<Vec<String>, SimError> {
+        let mut out = self.accounts()?.secrets();
+        out.extend(self.uploads()?.secrets());
+        Ok(out)
+    }
 }
 
 pub type AppState = Arc<Shared>;
@@ -62,10 +69,12 @@ pub fn router(shared: AppState) -> Router {
         .route("/cgi-bin/musicu.fcg", post(gateway::unsigned))
         .route("/cgi-bin/musics.fcg", post(gateway::signed))
         .route("/_sim/accounts", post(admin::create_account))
+        .route("/_sim/accounts/bulk", post(admin::create_accounts))
         .route("/_sim/accounts/{uin}/expire", post(admin::expire))
         .route("/_sim/accounts/{uin}/logout", post(admin::logout))
         .route("/_sim/accounts/{uin}/ban", post(admin::ban))
         .route("/_sim/stats", get(admin::stats))
+        .route("/_sim/secrets", get(admin::secrets))
         .route(
             "/_sim/requests",
             get(admin::requests).delete(admin::clear_requests),

@@ -125,9 +125,11 @@
 //! | route | body | answer |
 //! |---|---|---|
 //! | `POST /_sim/accounts` | `{"kind":"qq"\|"wx","vip_end":"YYYY-MM-DD HH:MM:SS"\|null,"svip_end":..}` (ends optional, Beijing time) | `{"uin","musickey","refresh_key","refresh_token"}`; 400 on a bad body |
+//! | `POST /_sim/accounts/bulk` | `{"kind":"qq"\|"wx","count":N,"vip_end":..,"svip_end":..}`, N from 1 to 100,000, ends as above and shared by all | a JSON array of N `{"uin","musickey","refresh_key","refresh_token"}`, distinct accounts (for load tests); 400 on a bad body or count |
 //! | `POST /_sim/accounts/{uin}/expire` | none | every key of the account expires now |
 //! | `POST /_sim/accounts/{uin}/logout` | none | its keys stop working; nothing refreshes any more |
 //! | `POST /_sim/accounts/{uin}/ban` | none | Login for it answers 20277 |
+//! | `GET /_sim/secrets` | | `{"secrets":[..]}`: every musickey, refresh key, refresh token and access token issued, and the SecretKey and session token of every COS credential still known; for tests that prove no secret leaked (logs, Redis dumps) |
 //! | `GET /_sim/stats` | | `{"module.method": calls}` for every sub-request received; `cos.PutObject` every bucket PUT, `cos.PutObject.accepted` those answered 200 |
 //! | `GET /_sim/requests` | | in order, last 10,000: `{"kind":"gateway","path","query","cookie","body"}` and `{"kind":"cos","method":"PUT","path","query","headers":{lowercase name: value}}` (no body) |
 //! | `DELETE /_sim/requests` | | clears the log: `{"cleared": n}` |

@@ -29,10 +29,10 @@ pub struct DropConnection;
 struct Dropped;
 
 /// A running simulator. Dropping it stops accepting and closes its connections.
-#[derive(Debug)]
 pub struct Simulator {
     addr: SocketAddr,
     task: JoinHandle<()>,
+    shared: Arc<Shared>,
 }
 
 impl Simulator {
@@ -40,10 +40,11 @@ impl Simulator {
     pub async fn spawn(listen: &str, config: SimConfig) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let router = app::router(Arc::new(Shared::new(config)));
+        let shared = Arc::new(Shared::new(config));
+        let router = app::router(shared.clone());
         let task = tokio::spawn(accept_loop(listener, router));
         tracing::info!(%addr, "qqmusic-sim listening");
-        Ok(Simulator { addr, task })
+        Ok(Simulator { addr, task, shared })
     }
 
     /// The bound address (with the real port when `listen` asked for port 0).
@@ -56,10 +57,24 @@ impl Simulator {
         format!("http://{}", self.addr)
     }
 
+    /// Every secret issued so far: musickeys, refresh keys and tokens, access
+    /// tokens, COS SecretKeys and session tokens. Empty if a lock is poisoned.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.shared.secrets().unwrap_or_default()
+    }
+
     /// Serves until the process ends, for the binary.
     pub async fn wait(mut self) {
         // The accept loop only ends when aborted, so this is "forever".
         let _ = (&mut self.task).await;
+    }
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 

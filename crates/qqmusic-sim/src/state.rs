@@ -40,6 +40,8 @@ pub struct Account {
     /// until logout, so two concurrent refreshes both succeed.
     refresh_pairs: HashSet<(String, String)>,
     keys: Vec<String>,
+    /// Every access token handed out, for [`Accounts::secrets`].
+    access_tokens: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -121,6 +123,7 @@ impl Accounts {
             banned: false,
             refresh_pairs: HashSet::new(),
             keys: Vec::new(),
+            access_tokens: Vec::new(),
         };
         let grant = issue(&mut account, &mut self.keys, now, lifetime);
         self.accounts.insert(uin, account);
@@ -180,6 +183,20 @@ impl Accounts {
 
     /// Login (PROTOCOL.md section 3): refreshes a key into a new one, or says
     /// which result code refuses it.
+    /// Every secret ever handed out: musickeys, refresh keys and tokens,
+    /// access tokens. Tests look for them where none may be (logs, Redis).
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.keys.keys().cloned().collect();
+        for account in self.accounts.values() {
+            for (key, token) in &account.refresh_pairs {
+                out.push(key.clone());
+                out.push(token.clone());
+            }
+            out.extend(account.access_tokens.iter().cloned());
+        }
+        out
+    }
+
     pub fn login(&mut self, at: &LoginAttempt<'_>, now: i64, lifetime: i64) -> Result<Grant, i64> {
         let rec = self.keys.get(at.musickey).ok_or(codes::LOGIN_REQUIRED)?;
         if rec.uin != at.uin {
@@ -225,6 +242,8 @@ fn issue(
         .refresh_pairs
         .insert((refresh_key.clone(), refresh_token.clone()));
     account.keys.push(musickey.clone());
+    let access_token = ids::access_token();
+    account.access_tokens.push(access_token.clone());
     keys.insert(
         musickey.clone(),
         KeyRecord {
@@ -238,7 +257,7 @@ fn issue(
         musickey,
         refresh_key,
         refresh_token,
-        access_token: ids::access_token(),
+        access_token,
         created_at: now,
         expires_at,
         openid: account.openid.clone(),

@@ -116,6 +116,14 @@ impl Uploads {
         self.objects.contains_key(key)
     }
 
+    /// The SecretKey and session token of every credential still known.
+    pub fn secrets(&self) -> Vec<String> {
+        self.credentials
+            .values()
+            .flat_map(|c| [c.secret_key.clone(), c.token.clone()])
+            .collect()
+    }
+
     /// `[{"bucket","key","size","etag"}]` sorted by key, for the admin API.
     pub fn list(&self) -> Vec<Value> {
         self.objects
@@ -130,6 +138,24 @@ impl Uploads {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_the_secret_keys_and_tokens_of_known_credentials() {
+        let mut u = Uploads::with_credential_cap(1);
+        let first = u.issue(1, vec![], 0, 60);
+        assert_eq!(u.secrets().len(), 2);
+        let second = u.issue(1, vec![], 0, 60);
+        let secrets = u.secrets();
+        assert!(secrets.contains(&second.secret_key) && secrets.contains(&second.token));
+        assert!(
+            !secrets.contains(&first.secret_key),
+            "forgotten past the cap"
+        );
+        assert!(
+            !secrets.contains(&second.secret_id),
+            "a SecretId is not secret"
+        );
+    }
 
     #[test]
     fn each_issue_is_a_fresh_credential_that_expires_after_the_lifetime() {

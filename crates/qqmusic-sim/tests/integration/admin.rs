@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::common::{login_body, Harness, LOGIN, VIP};
+use crate::common::{login_body, str_of, Account, Harness, LOGIN, VIP};
 
 #[tokio::test]
 async fn stats_count_every_sub_request_received_including_failed_and_faulted_ones() {
@@ -131,4 +131,93 @@ async fn the_clock_advances_by_the_requested_seconds() {
     );
     let (status, _) = h.admin("/_sim/clock", json!({"advance_secs": -5})).await;
     assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn bulk_creation_answers_count_distinct_accounts_that_each_log_in() {
+    let h = Harness::new().await;
+    let (status, v) = h
+        .admin(
+            "/_sim/accounts/bulk",
+            json!({"kind": "wx", "count": 50, "vip_end": "2099-01-01 00:00:00"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let created = v.as_array().cloned().unwrap_or_default();
+    assert_eq!(created.len(), 50, "{v}");
+    let uins: std::collections::HashSet<u64> =
+        created.iter().filter_map(|a| a["uin"].as_u64()).collect();
+    assert_eq!(uins.len(), 50, "uins are distinct numbers");
+    let keys: std::collections::HashSet<&str> = created
+        .iter()
+        .filter_map(|a| a["musickey"].as_str())
+        .collect();
+    assert_eq!(keys.len(), 50, "keys are distinct");
+    for a in [&created[0], &created[49]] {
+        let account = Account {
+            kind: "wx",
+            uin: a["uin"].as_u64().unwrap_or_default(),
+            musickey: str_of(a, "musickey").to_owned(),
+            refresh_key: str_of(a, "refresh_key").to_owned(),
+            refresh_token: str_of(a, "refresh_token").to_owned(),
+        };
+        assert!(account.musickey.starts_with("W_X_"), "{a}");
+        assert!(!account.refresh_key.is_empty() && !account.refresh_token.is_empty());
+        let req = h.login(&account, &account.musickey, "", "").await;
+        assert_eq!(req["code"], 0, "{req}");
+        let vip = h.vip(account.uin, &account.musickey).await;
+        assert_eq!(
+            vip["data"]["identity"]["LMEnd"], "2099-01-01 00:00:00",
+            "{vip}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bulk_creation_refuses_bad_counts_and_bodies_with_400() {
+    let h = Harness::new().await;
+    for bad in [
+        json!({"kind": "qq"}),
+        json!({"kind": "qq", "count": 0}),
+        json!({"kind": "qq", "count": 100_001}),
+        json!({"kind": "qq", "count": -1}),
+        json!({"kind": "email", "count": 1}),
+        json!({"kind": "qq", "count": 1, "vip_end": "soon"}),
+        json!({"kind": "qq", "count": 1, "extra": true}),
+    ] {
+        let (status, v) = h.admin("/_sim/accounts/bulk", bad.clone()).await;
+        assert_eq!(status, 400, "{bad}: {v}");
+        assert!(v["error"].is_string(), "{v}");
+    }
+    let (status, v) = h
+        .admin("/_sim/accounts/bulk", json!({"kind": "qq", "count": 1}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v.as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn secrets_lists_every_key_and_token_issued_by_creation_and_login() {
+    let h = Harness::new().await;
+    let acct = h.qq().await;
+    let grant = h.login(&acct, &acct.musickey, "", "").await;
+    let data = &grant["data"];
+    let secrets = h.get("/_sim/secrets").await;
+    let listed: Vec<&str> = secrets["secrets"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for issued in [
+        acct.musickey.as_str(),
+        acct.refresh_key.as_str(),
+        acct.refresh_token.as_str(),
+        str_of(data, "musickey"),
+        str_of(data, "refresh_key"),
+        str_of(data, "refresh_token"),
+        str_of(data, "access_token"),
+    ] {
+        assert!(!issued.is_empty(), "{grant}");
+        assert!(listed.contains(&issued), "{issued} missing from {secrets}");
+    }
+    assert_eq!(h.sim.issued_secrets().len(), listed.len());
 }
