@@ -15,6 +15,27 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Holds the database; removed when the app is dropped.
     _dir: tempfile::TempDir,
+    /// Where the captured log stood when this app's simulator started.
+    log_from: usize,
+}
+
+impl Drop for TestApp {
+    /// Every test that spawns an app thus proves its flows, at debug level,
+    /// logged no credential the simulator issued.
+    fn drop(&mut self) {
+        self.server.abort();
+        if std::thread::panicking() {
+            return;
+        }
+        let leaked = crate::log_capture::leaked(
+            &self.sim.issued_secrets(),
+            &crate::log_capture::since(self.log_from),
+        );
+        assert!(
+            leaked.is_empty(),
+            "the log holds credentials the simulator issued: {leaked:?}"
+        );
+    }
 }
 
 /// A simulator account as its admin API hands it out.
@@ -99,6 +120,7 @@ pub async fn spawn_instances(
     n: usize,
     tweak: impl FnOnce(&mut Settings),
 ) -> (Vec<TestApp>, Vec<SimAccount>) {
+    let log_from = crate::log_capture::start();
     let sim = Arc::new(
         Simulator::spawn("127.0.0.1:0", SimConfig::default())
             .await
@@ -143,6 +165,7 @@ pub async fn spawn_instances(
             settings,
             server,
             _dir: dir,
+            log_from,
         });
     }
     (apps, accounts)

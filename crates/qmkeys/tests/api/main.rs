@@ -9,6 +9,8 @@ mod cos_property;
 mod cos_sign;
 mod crash;
 mod helpers;
+mod log_capture;
+mod logs;
 mod openapi;
 mod redis;
 mod refresh;

@@ -7,6 +7,8 @@
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../api/log_capture.rs"]
+mod log_capture;
 mod support;
 
 use base64::Engine;
