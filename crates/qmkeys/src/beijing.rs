@@ -20,7 +20,33 @@ pub fn format_unix(ts: i64) -> String {
 }
 
 pub fn format(t: DateTime<Utc>) -> String {
-    t.with_timezone(&BEIJING).format(FORMAT).to_string()
+    use chrono::{Datelike, Timelike};
+    let local = t.with_timezone(&BEIJING);
+    let year = local.year();
+    // Written by hand: chrono parses the format string on every call, and
+    // this runs four times in every refresh answer. Years outside 0-9999
+    // take chrono's path, so every output is the same as before.
+    if !(0..=9999).contains(&year) {
+        return local.format(FORMAT).to_string();
+    }
+    let mut out = String::with_capacity(19);
+    let mut push = |n: u32, width: u32, sep: Option<char>| {
+        let mut div = 10u32.pow(width - 1);
+        while div > 0 {
+            out.push(char::from(b'0' + ((n / div) % 10) as u8));
+            div /= 10;
+        }
+        if let Some(c) = sep {
+            out.push(c);
+        }
+    };
+    push(year.unsigned_abs(), 4, Some('-'));
+    push(local.month(), 2, Some('-'));
+    push(local.day(), 2, Some(' '));
+    push(local.hour(), 2, Some(':'));
+    push(local.minute(), 2, Some(':'));
+    push(local.second(), 2, None);
+    out
 }
 
 /// Parses `YYYY-MM-DD HH:MM:SS` or a bare `YYYY-MM-DD` (midnight) in Beijing time.
@@ -56,6 +82,26 @@ mod tests {
             parse("2023-09-15 07:20:45").map(|t| t.timestamp()),
             Some(1694733645)
         );
+    }
+
+    #[test]
+    fn the_hand_written_format_matches_chrono_from_year_0_to_past_10000() {
+        let mut ts: i64 = -62_167_219_200 - 8 * 3600 - 86_400; // Beijing 0000-01-01 minus a day
+        let end: i64 = 253_402_300_800 + 86_400 * 400; // past 10000-01-01
+                                                       // A step that is not a divisor of a day visits every second, minute and hour.
+        let step = 86_400 * 7 + 3_661;
+        let mut checked = 0;
+        while ts < end {
+            if let Some(t) = DateTime::from_timestamp(ts, 0) {
+                let chrono = t.with_timezone(&BEIJING).format(FORMAT).to_string();
+                assert_eq!(format(t), chrono, "at {ts}");
+                checked += 1;
+            }
+            ts += step;
+        }
+        assert!(checked > 500_000, "{checked}");
+        assert_eq!(format_unix(0), "1970-01-01 08:00:00");
+        assert_eq!(format_unix(-1), "1970-01-01 07:59:59");
     }
 
     #[test]

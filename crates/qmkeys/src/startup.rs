@@ -5,7 +5,7 @@ use crate::accounts::sqlite::SqliteStore;
 use crate::accounts::{keeper, AccountPool, AccountStore, PoolSettings, StoreError};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
-use crate::http::{self, envelope::Stamp, limit::ClientLimiter, AppState};
+use crate::http::{self, envelope::Stamp, limit::ClientLimiter, AppParts, AppState};
 use crate::refresh::SharedRefresh;
 use crate::refresh::{CacheKeyer, RefreshService};
 use crate::secrets::Sealer;
@@ -70,7 +70,7 @@ impl Application {
             settings.accounts_check_interval(),
             backends.metrics.clone(),
         );
-        let state = AppState {
+        let state = AppState::new(AppParts {
             refresh: Arc::new(refresh),
             uploads: Arc::new(uploads),
             accounts,
@@ -89,7 +89,7 @@ impl Application {
                 settings.trusted_proxies.clone(),
             )
             .map(Arc::new),
-        };
+        });
         let listener =
             TcpListener::bind(settings.listen)
                 .await

@@ -7,6 +7,7 @@
 use hmac::{Hmac, Mac};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha1::{Digest, Sha1};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Everything but A-Z a-z 0-9 - _ . ~ is percent-encoded (upper-case hex).
@@ -101,26 +102,37 @@ pub fn sign(req: &SignRequest<'_>, secret_id: &str, secret_key: &str, key_time: 
 /// `lower(Encode(name))=Encode(value)` pairs sorted by name and joined with `&`,
 /// and the names joined with `;`.
 fn canonical(pairs: &[(&str, &str)]) -> (String, String) {
-    let mut encoded: Vec<(String, String)> = pairs
+    let mut encoded: Vec<(Cow<'_, str>, Cow<'_, str>)> = pairs
         .iter()
-        .map(|(name, value)| (encode(name).to_lowercase(), encode(value)))
+        .map(|(name, value)| {
+            let mut name = encode(name);
+            // Encoded text is ASCII, so ASCII lower case is all of it.
+            if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                name.to_mut().make_ascii_lowercase();
+            }
+            (name, encode(value))
+        })
         .collect();
     encoded.sort();
-    let joined = encoded
-        .iter()
-        .map(|(n, v)| format!("{n}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let names = encoded
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
+    let size: usize = encoded.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+    let mut joined = String::with_capacity(size);
+    let mut names = String::with_capacity(size);
+    for (i, (name, value)) in encoded.iter().enumerate() {
+        if i > 0 {
+            joined.push('&');
+            names.push(';');
+        }
+        joined.push_str(name);
+        joined.push('=');
+        joined.push_str(value);
+        names.push_str(name);
+    }
     (joined, names)
 }
 
-fn encode(s: &str) -> String {
-    utf8_percent_encode(s, COS_ENCODE).to_string()
+/// Borrowed when nothing needs escaping, as with most header values.
+fn encode(s: &str) -> Cow<'_, str> {
+    utf8_percent_encode(s, COS_ENCODE).into()
 }
 
 fn hmac_sha1(key: &[u8], msg: &[u8]) -> [u8; 20] {

@@ -2,7 +2,8 @@
 
 use crate::beijing;
 use crate::clock::SharedClock;
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -31,6 +32,8 @@ pub struct Envelope<'a, T> {
 pub struct Stamp {
     clock: SharedClock,
     tips: Arc<str>,
+    /// Read once: `std::process::id` is a system call each time.
+    pid: u32,
 }
 
 impl Stamp {
@@ -38,6 +41,7 @@ impl Stamp {
         Self {
             clock,
             tips: tips.into(),
+            pid: std::process::id(),
         }
     }
 
@@ -52,7 +56,7 @@ impl Stamp {
             message,
             data,
             time: beijing::format(self.clock.now()),
-            pid: std::process::id(),
+            pid: self.pid,
             tips: &self.tips,
         }
     }
@@ -64,6 +68,21 @@ impl Stamp {
         message: &str,
         data: Option<T>,
     ) -> Response {
-        (status, Json(self.envelope(code, message, data))).into_response()
+        // Sized for a whole refresh answer, so the buffer never grows.
+        let mut body = Vec::with_capacity(1024);
+        match serde_json::to_writer(&mut body, &self.envelope(code, message, data)) {
+            Ok(()) => (
+                status,
+                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                body,
+            )
+                .into_response(),
+            // Plain structs of strings and numbers always serialise; should
+            // one not, axum's Json says so as it always did.
+            Err(err) => {
+                tracing::error!(error = %err, "answer could not be serialised");
+                (status, Json(self.envelope(code, message, None::<()>))).into_response()
+            }
+        }
     }
 }

@@ -4,10 +4,8 @@
 
 use super::error::ApiError;
 use super::{admin, cos_sign, refresh, AppState};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
@@ -83,21 +81,21 @@ impl ClientLimiter {
     }
 }
 
-pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Refuses a request of a client over its limit, on the limited routes.
+pub fn check(state: &AppState, req: &Request) -> Result<(), ApiError> {
     let Some(limiter) = &state.limiter else {
-        return next.run(req).await;
+        return Ok(());
     };
     if !LIMITED.contains(&req.uri().path()) {
-        return next.run(req).await;
+        return Ok(());
     }
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
-    match limiter.check(limiter.client(peer, req.headers())) {
-        Ok(()) => next.run(req).await,
-        Err(retry_after) => state.fail(&ApiError::RateLimited { retry_after }),
-    }
+    limiter
+        .check(limiter.client(peer, req.headers()))
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })
 }
 
 #[cfg(test)]

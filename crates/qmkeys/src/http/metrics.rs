@@ -4,7 +4,7 @@ use super::AppState;
 use crate::accounts::Health;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::time::Instant;
 
@@ -47,21 +47,20 @@ pub fn render(state: &AppState) -> Response {
         .into_response()
 }
 
-pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    // The route template, not the path: paths are caller-chosen and unbounded.
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
-    let started = Instant::now();
-    let response = next.run(req).await;
+/// The route template a request matched, not its path: paths are
+/// caller-chosen and unbounded, so they never become a label.
+pub fn route_of(req: &Request) -> Option<MatchedPath> {
+    req.extensions().get::<MatchedPath>().cloned()
+}
+
+/// Counts one answered request and its latency.
+pub fn record(state: &AppState, route: Option<&MatchedPath>, status: StatusCode, started: Instant) {
+    let route = route.map_or("unmatched", MatchedPath::as_str);
     let m = &state.metrics;
     m.requests
-        .with_label_values(&[route.as_str(), response.status().as_str()])
+        .with_label_values(&[route, status.as_str()])
         .inc();
     m.request_seconds
-        .with_label_values(&[route.as_str()])
+        .with_label_values(&[route])
         .observe(started.elapsed().as_secs_f64());
-    response
 }

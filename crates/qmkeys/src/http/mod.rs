@@ -6,6 +6,7 @@ pub mod cors;
 pub mod cos_sign;
 pub mod envelope;
 pub mod error;
+pub mod front;
 pub mod health;
 pub mod limit;
 pub mod metrics;
@@ -19,7 +20,7 @@ use crate::accounts::AccountPool;
 use crate::clock::SharedClock;
 use crate::refresh::RefreshService;
 use crate::upload::UploadService;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::header::RETRY_AFTER;
 use axum::http::HeaderValue;
@@ -31,10 +32,27 @@ use envelope::Stamp;
 use error::ApiError;
 use secrecy::SecretString;
 use std::sync::Arc;
-use tower_http::trace::TraceLayer;
 
+/// What every handler shares. One `Arc`: axum's `State` clones it for every
+/// request, and one reference count is cheaper than one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl AppState {
+    pub fn new(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+pub struct AppParts {
     pub refresh: Arc<RefreshService>,
     pub uploads: Arc<UploadService>,
     pub accounts: Arc<AccountPool>,
@@ -206,31 +224,10 @@ pub fn router(state: AppState) -> Router {
     router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(params::MAX_FORM_BYTES))
-        .layer(
-            // Spans name the path only: query strings carry music keys.
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                tracing::info_span!(
-                    "request",
-                    id = %request_id::of(req),
-                    method = %req.method(),
-                    path = %req.uri().path()
-                )
-            }),
-        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            metrics::count,
+            front::front,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            caps::caps,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limit::limit,
-        ))
-        // Outermost, so the trace span already sees the checked id.
-        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 

@@ -4,8 +4,6 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
 
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// Longer ids, or ids with other characters, are replaced: they could carry
@@ -20,26 +18,20 @@ fn acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// The request's id, as the middleware left it in the headers.
-pub fn of(req: &Request) -> &str {
-    req.headers()
-        .get(&HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-}
-
-pub async fn assign(mut req: Request, next: Next) -> Response {
+/// Keeps an acceptable incoming id, or puts a new one in the request's
+/// headers; answers it, for the response.
+pub fn assign(req: &mut Request) -> HeaderValue {
     let incoming = req.headers().get(&HEADER).and_then(|v| v.to_str().ok());
-    let id = match incoming {
-        Some(id) if acceptable(id) => id.to_owned(),
-        _ => hex::encode(rand::random::<[u8; 8]>()),
-    };
-    // Only [A-Za-z0-9._-] by now, so always a valid header value.
+    if let Some(id) = incoming.filter(|id| acceptable(id)) {
+        // Only [A-Za-z0-9._-], so always a valid header value.
+        if let Ok(value) = HeaderValue::from_str(id) {
+            return value;
+        }
+    }
+    let id = hex::encode(rand::random::<[u8; 8]>());
     let value = HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("-"));
     req.headers_mut().insert(HEADER, value.clone());
-    let mut response = next.run(req).await;
-    response.headers_mut().insert(HEADER, value);
-    response
+    value
 }
 
 #[cfg(test)]

@@ -31,12 +31,19 @@ impl EndpointTemplate {
         (matches!(url.scheme(), "http" | "https") && url.host_str().is_some()).then_some(url)
     }
 
-    /// The object's URL. The key was checked to need no escaping.
+    /// The object's URL. The key was checked to need no escaping, and the
+    /// template to have no query or fragment, so the key can be appended to
+    /// the text and the whole parsed once.
     pub fn object_url(&self, bucket: &str, region: &str, object_key: &str) -> Option<Url> {
-        let mut url = self.base(bucket, region)?;
-        let path = format!("{}/{}", url.path().trim_end_matches('/'), object_key);
-        url.set_path(&path);
-        Some(url)
+        let filled = self
+            .0
+            .replace("{bucket}", bucket)
+            .replace("{region}", region);
+        let url = Url::parse(&format!("{}/{object_key}", filled.trim_end_matches('/'))).ok()?;
+        // A bucket name from upstream must not smuggle in a query or fragment.
+        let plain = url.query().is_none() && url.fragment().is_none();
+        (matches!(url.scheme(), "http" | "https") && url.host_str().is_some() && plain)
+            .then_some(url)
     }
 }
 
@@ -70,6 +77,18 @@ mod tests {
         let t = EndpointTemplate::parse("http://127.0.0.1:9000/cos/{bucket}/").expect("valid");
         let url = t.object_url("b-1", "r", "songlist/a.png").expect("url");
         assert_eq!(url.as_str(), "http://127.0.0.1:9000/cos/b-1/songlist/a.png");
+    }
+
+    #[test]
+    fn a_bucket_that_would_add_a_query_or_fragment_gives_no_url() {
+        let t = EndpointTemplate::default();
+        for bucket in ["b?x=1", "b#top"] {
+            assert_eq!(
+                t.object_url(bucket, "r", "songlist/a.png"),
+                None,
+                "{bucket}"
+            );
+        }
     }
 
     #[test]
