@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target in fuzz/ for a bounded time (issue 7).
+#
+#   bash scripts/fuzz.sh [SECONDS] [TARGET...]   # default: 30 s each, every target
+#
+# Installs cargo-fuzz from crates.io if it is missing, builds all targets once,
+# then runs each for SECONDS (libFuzzer's -max_total_time) and fails if any
+# target crashes, panics, breaks one of its assertions, leaks, runs out of
+# memory or spends more than 10 s on one input. A failing input is kept in
+# fuzz/artifacts/TARGET/ and the line to replay it is printed. New inputs are
+# kept in fuzz/corpus/TARGET/ (ignored by git), so later runs start from them.
+#
+# The machine has only the stable toolchain. With a sanitizer, cargo-fuzz
+# passes the nightly-only rustc flag -Zsanitizer=address, which stable rustc
+# refuses ("the option `Z` is only accepted on the nightly compiler") unless
+# RUSTC_BOOTSTRAP=1 is set, as this script does; the AddressSanitizer runtime
+# ships with stable's standard library. With SANITIZER=none every flag is a
+# stable -C flag (coverage instrumentation, --cfg fuzzing) and plain stable
+# builds it.
+#
+# Settings, from the environment:
+#   SANITIZER=address   or none (faster builds and runs, no AddressSanitizer)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_EACH=${1:-30}
+shift || true
+SANITIZER=${SANITIZER:-address}
+
+die() { printf 'fuzz.sh: %s\n' "$*" >&2; exit 1; }
+case $SECONDS_EACH in
+  '' | *[!0-9]*) die "the time is whole seconds per target, not '$SECONDS_EACH'" ;;
+esac
+if [ "$SECONDS_EACH" -lt 1 ] || [ "$SECONDS_EACH" -gt 86400 ]; then
+  die "the time must be 1 to 86400 seconds per target"
+fi
+case $SANITIZER in address | none) ;; *) die "SANITIZER is address or none" ;; esac
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "== installing cargo-fuzz from crates.io" >&2
+  cargo install cargo-fuzz --locked
+fi
+if [ "$SANITIZER" != none ]; then
+  export RUSTC_BOOTSTRAP=1
+fi
+# Cargo caches rustc's answers in fuzz/target/.rustc_info.json without
+# RUSTC_BOOTSTRAP in the key: one `cargo fuzz build` run by hand without it
+# caches the refusal of -Z and every later build fails. Do not use that cache.
+export CARGO_CACHE_RUSTC_INFO=0
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+if [ $# -gt 0 ]; then
+  targets=("$@")
+else
+  mapfile -t targets < <(cargo fuzz list)
+fi
+[ ${#targets[@]} -gt 0 ] || die "no fuzz targets found"
+
+echo "== building ${#targets[@]} fuzz targets (sanitizer: $SANITIZER)" >&2
+build_start=$(date +%s)
+cargo fuzz build --sanitizer "$SANITIZER"
+echo "== built in $(($(date +%s) - build_start)) s" >&2
+
+failed=()
+marker=
+trap 'rm -f "$marker"' EXIT
+for target in "${targets[@]}"; do
+  echo "== $target: ${SECONDS_EACH} s" >&2
+  mkdir -p "fuzz/corpus/$target"
+  marker=$(mktemp)
+  # The outer timeout is a backstop only: libFuzzer stops itself at -max_total_time.
+  if timeout --kill-after=10 $((SECONDS_EACH + 120)) \
+    cargo fuzz run --sanitizer "$SANITIZER" "$target" "fuzz/corpus/$target" -- \
+    -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+    >"fuzz/last-$target.log" 2>&1; then
+    grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "fuzz/last-$target.log" |
+      sed "s/^/   $target: /" >&2 || true
+  else
+    failed+=("$target")
+    tail -n 40 "fuzz/last-$target.log" >&2
+    find "fuzz/artifacts/$target" -type f -newer "$marker" 2>/dev/null | while read -r artifact; do
+      echo "   replay: ${RUSTC_BOOTSTRAP:+RUSTC_BOOTSTRAP=1 }cargo fuzz run --sanitizer $SANITIZER $target $artifact" >&2
+    done
+  fi
+  rm -f "$marker"
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  die "failed: ${failed[*]} (logs in fuzz/last-TARGET.log)"
+fi
+echo "fuzz: ${#targets[@]} targets ran ${SECONDS_EACH} s each without a failure"
