@@ -194,7 +194,7 @@ impl RouteMethod {
 }
 
 impl Route {
-    fn method_router(&self, cors: Option<&tower_http::cors::CorsLayer>) -> MethodRouter<AppState> {
+    fn method_router(&self, cors: Option<&cors::BrowserCors>) -> MethodRouter<AppState> {
         let mut router = MethodRouter::new();
         for m in self.methods {
             if let Some(filter) = m.filter() {
@@ -211,7 +211,7 @@ impl Route {
 }
 
 pub fn router(state: AppState) -> Router {
-    let cors = state.site.cors.layer();
+    let cors = state.site.cors.layer().map(cors::BrowserCors::new);
     let mut router = Router::new();
     for route in ROUTES {
         router = router.route(route.path, route.method_router(cors.as_ref()));

@@ -150,3 +150,38 @@ async fn the_admin_route_and_the_pages_are_not_opened_to_other_origins() {
         assert_eq!(preflight.status(), 405, "{path}");
     }
 }
+
+#[tokio::test]
+async fn an_answer_without_origin_has_no_cors_headers_but_still_varies_on_origin() {
+    let app = spawn_app().await;
+    for path in [
+        "/music/tencent/cookie/refresh",
+        "/tool/cos/sign",
+        "/nowhere",
+    ] {
+        let plain = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("request sent");
+        let h = plain.headers();
+        assert_eq!(header(h, "access-control-allow-origin"), None, "{path}");
+        assert!(
+            varies_on_origin(h),
+            "{path}: a cache must not hand this answer to a page: {h:?}"
+        );
+        let from_page = app.get_from(path, PAGE).await;
+        let h = from_page.headers();
+        assert_eq!(
+            header(h, "access-control-allow-origin"),
+            Some("*"),
+            "{path}"
+        );
+        assert_eq!(
+            header(h, "access-control-expose-headers"),
+            Some("retry-after")
+        );
+        assert!(varies_on_origin(h), "{path}");
+    }
+}
