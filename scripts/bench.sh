@@ -239,6 +239,13 @@ BASE_PID=$!
 PIDS+=("$BASE_PID")
 BASE=$(first_line "$work/baseline.url")
 wait_for "$BASE/"
+# The same body through axum with no middleware: the framework's own ceiling.
+"${SERVER_PIN[@]}" "$BIN/qmkeys-bench-baseline" --axum --listen 127.0.0.1:0 --body-bytes "$BODY_BYTES" \
+  >"$work/axum.url" 2>"$OUT/logs/axum-floor.log" &
+AXUM_PID=$!
+PIDS+=("$AXUM_PID")
+AXUM=$(first_line "$work/axum.url")
+wait_for "$AXUM/"
 sleep 1
 BASE_IDLE_KIB=$(rss_kib "$BASE_PID" VmRSS)
 
@@ -270,6 +277,8 @@ baseline() {
 # 1. Refresh, cache hit: the credential was refreshed under a minute ago and
 # stays cached for the run (upstream_calls shows no Login).
 baseline 1
+warm "$AXUM$HIT_PATH" fixed
+measure axum-floor "$AXUM_PID" "$AXUM$HIT_PATH" fixed
 curl -sf "$QMK$HIT_PATH" >/dev/null
 warm "$QMK$HIT_PATH" fixed
 measure refresh-hit "$QMK_PID" "$QMK$HIT_PATH" fixed
@@ -349,10 +358,12 @@ def rps(r):
 
 order = [r["name"] for r in map(json.loads, open(sys.argv[1]))]
 paired = {w: f"baseline-{i}" for i, w in enumerate(["refresh-hit", "refresh-miss", "sign-reuse", "sign-fresh"], 1)}
+paired["axum-floor"] = "baseline-1"
 ratio = {w: rps(runs[w]) / rps(runs[b]) for w, b in paired.items()}
 ms = lambda us: f"{us / 1000:.2f}"
 mib = lambda kib: int(kib) / 1024
 labels = {
+    "axum-floor": "axum floor (axum router, same body, no middleware, no work)",
     "refresh-hit": "**1. refresh, cache hit**",
     "refresh-miss": "**2. refresh, cache miss**",
     "sign-reuse": "**3. cos sign, InitUpload reused**",
@@ -386,7 +397,8 @@ for name in order:
           f"{ms(r['p999_us'])} | {r['server_cpu_s'] / secs:.0%} | {r['server_cpu_s'] / r['requests'] * 1e6:.1f} | "
           f"{r['wrk_cpu_s'] / secs:.0%} | {r['sim_cpu_s'] / secs:.0%} | {max(other, 0) / secs:.0%} | {calls} | {errors} |")
 print()
-print("Each workload's ratio is to the baseline run just before it. CPU columns are CPU time over the run's "
+print("Each workload's ratio is to the baseline run just before it (the axum floor's and the cache "
+      "hit's to baseline 1). CPU columns are CPU time over the run's "
       "wall time (100% = one core); CPU µs/req is the server's CPU time per answered request; other CPU is "
       "what the rest of the machine used meanwhile (kernel work not charged to a process, and anything else "
       "running): near 0% is an undisturbed run; above 15% the row says disturbed, and its figures, above all "

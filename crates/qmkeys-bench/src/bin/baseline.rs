@@ -4,6 +4,11 @@
 //! worker per CPU it may run on), answering every request with the same
 //! `N`-byte JSON body and nothing else: no routing, parsing or work.
 //!
+//! With `--axum` it serves the same body through an axum router and
+//! `axum::serve`, as qmkeys does, with no middleware and no work: the most a
+//! server built on axum can get out of the same core, which tells how much of
+//! qmkeys' gap to the baseline is the framework and how much is qmkeys.
+//!
 //! Prints its base URL (`http://IP:PORT`) on stdout once listening; runs
 //! until killed.
 
@@ -31,6 +36,9 @@ struct Args {
     /// qmkeys refresh answer).
     #[arg(long, default_value_t = 760)]
     body_bytes: usize,
+    /// Serve through axum (router and `axum::serve`) instead of bare hyper.
+    #[arg(long)]
+    axum: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,6 +55,19 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     writeln!(out, "http://{}", listener.local_addr()?)?;
     out.flush()?;
     let body = Bytes::from(qmkeys_bench::baseline_body(args.body_bytes));
+    if args.axum {
+        let router = axum::Router::new().fallback(move || {
+            let body = body.clone();
+            async move {
+                (
+                    [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                    body,
+                )
+            }
+        });
+        axum::serve(listener, router).await?;
+        return Ok(());
+    }
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,
