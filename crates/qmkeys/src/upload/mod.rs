@@ -64,10 +64,48 @@ struct GrantKey {
     ext: ImageExt,
 }
 
+/// An InitUpload answer with what every signature over it shares, worked
+/// out once when the answer arrives instead of on every reuse.
+struct Prepared {
+    grant: UploadGrant,
+    url: String,
+    /// `Host` as a browser sends it for `url`.
+    host: String,
+    /// The decoded path of `url`, as the signature covers it.
+    path: String,
+    cdn: String,
+}
+
+impl Prepared {
+    fn new(grant: UploadGrant, settings: &UploadSettings) -> Result<Self, SignError> {
+        let url = settings
+            .endpoint
+            .object_url(&grant.bucket, &grant.region, &grant.object_key)
+            .ok_or(SignError::Account(UpstreamError::Unreadable(
+                "InitUpload gave a bucket the endpoint template cannot address",
+            )))?;
+        let path = percent_encoding::percent_decode_str(url.path())
+            .decode_utf8_lossy()
+            .into_owned();
+        let cdn = format!(
+            "{}/{}",
+            settings.cdn_base.as_str().trim_end_matches('/'),
+            grant.object_key
+        );
+        Ok(Self {
+            host: host_header(&url),
+            url: url.into(),
+            path,
+            cdn,
+            grant,
+        })
+    }
+}
+
 pub struct UploadService {
     upstream: UpstreamClient,
     accounts: Arc<AccountPool>,
-    grants: TtlCache<GrantKey, Arc<UploadGrant>>,
+    grants: TtlCache<GrantKey, Arc<Prepared>>,
     settings: UploadSettings,
     clock: SharedClock,
     /// Redis, when several instances reuse each other's InitUpload answers.
@@ -120,35 +158,27 @@ impl UploadService {
     }
 
     pub async fn sign(&self, file: &UploadFile) -> Result<SignedUpload, SignError> {
-        let grant = self.grant(file).await?;
+        let prepared = self.grant(file).await?;
+        let grant = &prepared.grant;
         let now = self.clock.unix();
         // A fresh grant always covers the window; a cached one was checked in grant().
         let key_time =
             KeyTime::for_upload(now, grant.credential.expires).ok_or(SignError::Account(
                 UpstreamError::Unreadable("InitUpload gave an expired credential"),
             ))?;
-        let url =
-            self.settings
-                .endpoint
-                .object_url(&grant.bucket, &grant.region, &grant.object_key);
-        let url = url.ok_or(SignError::Account(UpstreamError::Unreadable(
-            "InitUpload gave a bucket the endpoint template cannot address",
-        )))?;
-        let host = host_header(&url);
-        let path = percent_encoding::percent_decode_str(url.path()).decode_utf8_lossy();
         let content_length = file.size.get().to_string();
         let content_md5 = file.md5.content_md5();
         let token = grant.credential.token();
         // Exactly what the browser will send, with the host and path of `url`.
         let headers = [
-            ("host", host.as_str()),
+            ("host", prepared.host.as_str()),
             ("content-length", content_length.as_str()),
             ("content-md5", content_md5.as_str()),
             ("x-cos-security-token", token),
         ];
         let request = SignRequest {
             method: "PUT",
-            path: &path,
+            path: &prepared.path,
             params: &[],
             headers: &headers,
         };
@@ -159,30 +189,26 @@ impl UploadService {
             key_time,
         );
         Ok(SignedUpload {
-            url: url.to_string(),
-            host,
+            url: prepared.url.clone(),
+            host: prepared.host.clone(),
             content_length,
             content_md5,
             token: token.to_owned(),
             authorization: signed.authorization,
-            cdn: format!(
-                "{}/{}",
-                self.settings.cdn_base.as_str().trim_end_matches('/'),
-                grant.object_key
-            ),
+            cdn: prepared.cdn.clone(),
         })
     }
 
     /// An InitUpload answer for this file: reused while it still covers a whole
     /// signature lifetime, else a new one (one call for concurrent requests).
-    async fn grant(&self, file: &UploadFile) -> Result<Arc<UploadGrant>, SignError> {
+    async fn grant(&self, file: &UploadFile) -> Result<Arc<Prepared>, SignError> {
         let key = GrantKey {
             sha1: file.sha1.clone(),
             size: file.size,
             ext: file.ext,
         };
         if let Some(grant) = self.grants.get(&key).await {
-            if grant.credential.expires - self.clock.unix() >= REUSE_MIN_REMAINING {
+            if grant.grant.credential.expires - self.clock.unix() >= REUSE_MIN_REMAINING {
                 self.count("hit");
                 return Ok(grant);
             }
@@ -192,14 +218,18 @@ impl UploadService {
             let now = self.clock.unix();
             if let Some(shared) = &self.shared {
                 if let Some(grant) = shared.get(&key, now, REUSE_MIN_REMAINING).await {
-                    return Ok(Arc::new(grant));
+                    return Ok(Arc::new(Prepared::new(grant, &self.settings)?));
                 }
             }
             let grant = self.init_upload(file).await?;
+            // Checked before it is shared, so no instance caches what cannot be signed.
+            let prepared = Prepared::new(grant, &self.settings)?;
             if let Some(shared) = &self.shared {
-                shared.put(&key, &grant, now, REUSE_MIN_REMAINING).await;
+                shared
+                    .put(&key, &prepared.grant, now, REUSE_MIN_REMAINING)
+                    .await;
             }
-            Ok(Arc::new(grant))
+            Ok(Arc::new(prepared))
         };
         let (grant, source) = self
             .grants
