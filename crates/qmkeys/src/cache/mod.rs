@@ -68,21 +68,34 @@ where
         self.inner.insert(key, Stamped { value, expires_at }).await;
     }
 
-    /// Returns the cached value, or runs `load` once for all concurrent callers of
-    /// the same key. Errors are handed to every waiting caller and never cached.
-    pub async fn get_or_load<E, F>(&self, key: K, load: F) -> Result<(V, Source), Arc<E>>
+    /// Returns the cached value, or runs the future `load` makes once for all
+    /// concurrent callers of the same key. Errors are handed to every waiting
+    /// caller and never cached.
+    pub async fn get_or_load<E, F>(
+        &self,
+        key: K,
+        load: impl FnOnce() -> F,
+    ) -> Result<(V, Source), Arc<E>>
     where
         E: Send + Sync + 'static,
         F: Future<Output = Result<V, E>>,
     {
         let expires_at = self.expiry();
-        self.get_or_load_until(key, async { load.await.map(|v| (v, expires_at)) })
+        self.get_or_load_until(key, || async move { load().await.map(|v| (v, expires_at)) })
             .await
     }
 
     /// As [`TtlCache::get_or_load`], for values that bring their own expiry
     /// (one read from a shared cache has already lived part of its life).
-    pub async fn get_or_load_until<E, F>(&self, key: K, load: F) -> Result<(V, Source), Arc<E>>
+    ///
+    /// `load` makes the future only on a miss, and it is boxed: loads (Login,
+    /// Redis, retries) are state machines of kilobytes, and a future passed
+    /// by value is copied whole at every step, on hits too.
+    pub async fn get_or_load_until<E, F>(
+        &self,
+        key: K,
+        load: impl FnOnce() -> F,
+    ) -> Result<(V, Source), Arc<E>>
     where
         E: Send + Sync + 'static,
         F: Future<Output = Result<(V, DateTime<Utc>), E>>,
@@ -90,10 +103,11 @@ where
         if let Some(value) = self.get(&key).await {
             return Ok((value, Source::Hit));
         }
+        let load = Box::pin(load());
         let entry = self
             .inner
             .entry(key)
-            .or_try_insert_with(async {
+            .or_try_insert_with(async move {
                 let (value, expires_at) = load.await?;
                 Ok(Stamped { value, expires_at })
             })
@@ -149,7 +163,7 @@ mod tests {
                 let (cache, runs) = (cache.clone(), runs.clone());
                 tokio::spawn(async move {
                     cache
-                        .get_or_load(7, async {
+                        .get_or_load(7, || async {
                             runs.fetch_add(1, Ordering::SeqCst);
                             tokio::time::sleep(Duration::from_millis(50)).await;
                             Ok::<_, ()>(70)
@@ -172,15 +186,17 @@ mod tests {
     async fn failures_are_not_cached() {
         let clock = ManualClock::starting_now();
         let cache = cache(&clock);
-        let failed = cache.get_or_load(1, async { Err::<u32, _>("boom") }).await;
+        let failed = cache
+            .get_or_load(1, || async { Err::<u32, _>("boom") })
+            .await;
         assert!(failed.is_err());
         let (value, source) = cache
-            .get_or_load(1, async { Ok::<_, &str>(5) })
+            .get_or_load(1, || async { Ok::<_, &str>(5) })
             .await
             .expect("load");
         assert_eq!((value, source), (5, Source::Loaded));
         let (_, source) = cache
-            .get_or_load(1, async { Ok::<_, &str>(6) })
+            .get_or_load(1, || async { Ok::<_, &str>(6) })
             .await
             .expect("hit");
         assert_eq!(source, Source::Hit);

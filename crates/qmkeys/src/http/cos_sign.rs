@@ -72,7 +72,9 @@ pub async fn sign(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match run(&state, query.as_deref(), &headers).await {
+    // Boxed for the same reason as the refresh: a large state machine that
+    // every layer would otherwise move by value.
+    match Box::pin(run(&state, query.as_deref(), &headers)).await {
         Ok(data) => state
             .stamp
             .respond(StatusCode::OK, 0, "访问成功", Some(data)),

@@ -121,7 +121,9 @@ async fn refresh(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match run(&state, &method, query.as_deref(), &headers, body).await {
+    // Boxed: the refresh's state machine is kilobytes (caches, Redis, Login),
+    // and every layer between hyper and here would otherwise move it by value.
+    match Box::pin(run(&state, &method, query.as_deref(), &headers, body)).await {
         Ok(data) => state
             .stamp
             .respond(StatusCode::OK, 200, "请求成功！", Some(data)),

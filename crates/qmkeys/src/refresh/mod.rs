@@ -110,14 +110,14 @@ impl RefreshService {
         // Locally one load per credential; across instances, see `load_cookie`.
         let (cookie, source) = self
             .cookies
-            .get_or_load_until(key, self.load_cookie(key, cred))
+            .get_or_load_until(key, || self.load_cookie(key, cred))
             .await
             .map_err(|err| (*err).clone())?;
         self.count("cookie", source);
         // Only reached once this caller's own credential has proved good.
         let info = match self
             .infos
-            .get_or_load_until(cookie.uin, self.load_info(&cookie))
+            .get_or_load_until(cookie.uin, || self.load_info(&cookie))
             .await
         {
             Ok((info, info_source)) => {

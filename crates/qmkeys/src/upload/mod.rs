@@ -214,7 +214,7 @@ impl UploadService {
             }
             self.grants.invalidate(&key).await;
         }
-        let load = async {
+        let load = || async {
             let now = self.clock.unix();
             if let Some(shared) = &self.shared {
                 if let Some(grant) = shared.get(&key, now, REUSE_MIN_REMAINING).await {
