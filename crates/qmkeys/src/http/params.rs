@@ -6,13 +6,14 @@ use crate::domain::ParamError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{header::CONTENT_TYPE, HeaderMap, Method, StatusCode};
-use std::collections::HashMap;
 
 /// Form bodies carry four short fields; more than this is not a refresh.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
+/// The value of each [`KNOWN`] parameter, in its order; others are dropped
+/// as they are read, since no route looks at them.
 #[derive(Debug, Default)]
-pub struct Params(HashMap<String, String>);
+pub struct Params([Option<String>; KNOWN.len()]);
 
 impl Params {
     pub fn from_request(
@@ -46,25 +47,25 @@ impl Params {
         pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
     ) -> Result<(), ApiError> {
         for (name, value) in pairs {
+            let Some(i) = KNOWN.iter().position(|known| *known == name) else {
+                continue;
+            };
             // A parameter given twice is ambiguous: which key did the caller mean?
-            if let Some(param) = KNOWN.iter().find(|known| **known == name) {
-                if self.0.contains_key(*param) {
-                    return Err(ParamError::new(
-                        param,
-                        format!("参数 {param} 重复出现，只能提供一次"),
-                    )
-                    .into());
-                }
+            if self.0[i].is_some() {
+                let param = KNOWN[i];
+                return Err(
+                    ParamError::new(param, format!("参数 {param} 重复出现，只能提供一次")).into(),
+                );
             }
-            self.0
-                .entry(name.into_owned())
-                .or_insert_with(|| value.into_owned());
+            self.0[i] = Some(value.into_owned());
         }
         Ok(())
     }
 
+    /// The parameter's value; `None` when absent or not one of [`KNOWN`].
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        let i = KNOWN.iter().position(|known| *known == name)?;
+        self.0[i].as_deref()
     }
 }
 
