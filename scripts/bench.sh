@@ -48,17 +48,12 @@ BIN=target/release
 QMKEYS=${QMKEYS:-$BIN/qmkeys}
 LUA=scripts/bench-wrk.lua
 
-log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'bench.sh: %s\n' "$*" >&2; exit 1; }
+SCRIPT=bench.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 # --- Tools -------------------------------------------------------------------
-if ! command -v wrk >/dev/null 2>&1; then
-  log "installing wrk from Debian's packages"
-  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-fi
-for tool in curl python3 taskset; do
-  command -v "$tool" >/dev/null 2>&1 || die "needs $tool"
-done
+need_tools curl python3 taskset
 if [ "$BUILD" = 1 ]; then
   log "cargo build --release"
   cargo build --release -q -p qmkeys -p qqmusic-sim -p qmkeys-bench --bins
@@ -100,32 +95,16 @@ CLK_TCK=$(getconf CLK_TCK)
 mkdir -p "$OUT/logs"
 RESULTS="$OUT/results.jsonl"
 : >"$RESULTS"
-work=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+# shellcheck disable=SC2317 # called by lib.sh's cleanup
+cleanup_more() {
   if [ -n "$AUTOGROUP_WAS" ]; then echo "$AUTOGROUP_WAS" >/proc/self/autogroup || true; fi
 }
-trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {"d": d}))' "$1"; }
-wait_for() { for _ in $(seq 1 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; die "no answer from $1"; }
-first_line() { for _ in $(seq 1 300); do [ -s "$1" ] && { head -1 "$1"; return 0; }; sleep 0.1; done; die "nothing in $1"; }
-rss_kib() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Busy CPU ticks of the whole machine (every CPU), to see what else ran.
 busy_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 # --- Simulator and accounts ---------------------------------------------------
-log "starting qqmusic-sim"
-RUST_LOG=warn "${LOAD_PIN[@]}" "$BIN/qqmusic-sim" --listen 127.0.0.1:0 \
-  >"$work/sim.url" 2>"$OUT/logs/sim.log" &
-SIM_PID=$!
-PIDS+=("$SIM_PID")
-SIM=$(first_line "$work/sim.url")
-wait_for "$SIM/_sim/clock"
+start_sim "$OUT/logs/sim.log" "${LOAD_PIN[@]}"
 
 # Accounts with both VIP end times set, so every answer formats all its dates.
 ENDS='"vip_end":"2030-09-15 07:20:45","svip_end":"2023-08-22 07:29:39"'

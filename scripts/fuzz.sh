@@ -27,13 +27,10 @@ SECONDS_EACH=${1:-30}
 shift || true
 SANITIZER=${SANITIZER:-address}
 
-die() { printf 'fuzz.sh: %s\n' "$*" >&2; exit 1; }
-case $SECONDS_EACH in
-  '' | *[!0-9]*) die "the time is whole seconds per target, not '$SECONDS_EACH'" ;;
-esac
-if [ "$SECONDS_EACH" -lt 1 ] || [ "$SECONDS_EACH" -gt 86400 ]; then
-  die "the time must be 1 to 86400 seconds per target"
-fi
+SCRIPT=fuzz.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+check_seconds "$SECONDS_EACH" 1 86400 "the time per target"
 case $SANITIZER in address | none) ;; *) die "SANITIZER is address or none" ;; esac
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -62,12 +59,10 @@ cargo fuzz build --sanitizer "$SANITIZER"
 echo "== built in $(($(date +%s) - build_start)) s" >&2
 
 failed=()
-marker=
-trap 'rm -f "$marker"' EXIT
 for target in "${targets[@]}"; do
   echo "== $target: ${SECONDS_EACH} s" >&2
   mkdir -p "fuzz/corpus/$target"
-  marker=$(mktemp)
+  marker=$(mktemp -p "$work")
   # The outer timeout is a backstop only: libFuzzer stops itself at -max_total_time.
   if timeout --kill-after=10 $((SECONDS_EACH + 120)) \
     cargo fuzz run --sanitizer "$SANITIZER" "$target" "fuzz/corpus/$target" -- \

@@ -49,54 +49,22 @@ BUILD=${BUILD:-1}
 BIN=target/release
 LUA=scripts/soak-wrk.lua
 
-log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'soak.sh: %s\n' "$*" >&2; exit 1; }
+SCRIPT=soak.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+trap 'exit 130' INT TERM
 
-case $DURATION in
-  '' | *[!0-9]*) die "the duration is whole seconds, not '$DURATION'" ;;
-esac
-if [ "$DURATION" -lt 5 ] || [ "$DURATION" -gt 86400 ]; then
-  die "the duration must be 5 to 86400 seconds"
-fi
+check_seconds "$DURATION" 5 86400 "the duration"
 
 # --- Tools ---------------------------------------------------------------------
-if ! command -v wrk >/dev/null 2>&1; then
-  log "installing wrk from Debian's packages"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-for tool in curl python3; do
-  command -v "$tool" >/dev/null 2>&1 || die "needs $tool"
-done
+need_tools curl python3
 if [ "$BUILD" = 1 ]; then
   log "cargo build --release (qmkeys, qqmusic-sim)"
   cargo build --release -q -p qmkeys -p qqmusic-sim --bins
 fi
 
-work=$(mktemp -d)
-PIDS=()
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {"d": d}))' "$1"; }
-wait_for() { for _ in $(seq 1 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; die "no answer from $1"; }
-first_line() { for _ in $(seq 1 300); do [ -s "$1" ] && { head -1 "$1"; return 0; }; sleep 0.1; done; die "nothing in $1"; }
-rss_kib() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status"; }
-
 # --- Simulator and accounts ------------------------------------------------------
-log "starting qqmusic-sim"
-RUST_LOG=warn "$BIN/qqmusic-sim" --listen 127.0.0.1:0 >"$work/sim.url" 2>"$work/sim.log" &
-SIM_PID=$!
-PIDS+=("$SIM_PID")
-SIM=$(first_line "$work/sim.url")
-case $SIM in http://127.0.0.1:*) ;; *) die "the simulator is not on loopback: $SIM" ;; esac
-wait_for "$SIM/_sim/clock"
+start_sim "$work/sim.log"
 
 # bulk_paths N: N new simulator accounts as refresh paths, one a line.
 bulk_paths() {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use qmkeys::clock::SystemClock;
-use qmkeys::cos::{sign, SignRequest};
+use qmkeys::cos::sign;
 use qmkeys::http::envelope::Stamp;
 use qmkeys::http::refresh::RefreshData;
 use qmkeys::refresh::CacheKeyer;
@@ -26,18 +26,8 @@ use qmkeys_bench::fixtures::{self, vector_d};
 use sha1::{Digest, Sha1};
 
 fn cos(c: &mut Criterion) {
-    let req = SignRequest {
-        method: vector_d::METHOD,
-        path: vector_d::PATH,
-        params: &[],
-        headers: &vector_d::HEADERS,
-    };
-    let signed = sign(
-        &req,
-        vector_d::SECRET_ID,
-        vector_d::SECRET_KEY,
-        vector_d::KEY_TIME,
-    );
+    let req = vector_d::request();
+    let signed = vector_d::signed();
     assert_eq!(signed.signature, vector_d::SIGNATURE, "vector D");
     let http_string = signed.http_string.into_bytes();
 

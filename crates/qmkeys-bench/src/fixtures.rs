@@ -11,6 +11,7 @@ use std::sync::Arc;
 /// PROTOCOL.md section 6, vector D: the seed's cover upload as signed for QQ Music.
 pub mod vector_d {
     use super::KeyTime;
+    use qmkeys::cos::{SignRequest, Signed};
 
     pub const SECRET_ID: &str = "AKIDEXAMPLEQQMUSIC";
     pub const SECRET_KEY: &str = "SECRETKEYEXAMPLE0123456789abcdef";
@@ -31,6 +32,21 @@ pub mod vector_d {
     ];
     pub const HTTP_STRING_SHA1: &str = "22dab8381c0c9f9267468f7090f9010108e224a7";
     pub const SIGNATURE: &str = "79e3acea0620f2fc07f9a1c570d04ede41bc5f04";
+
+    /// The request the vector signs.
+    pub fn request() -> SignRequest<'static> {
+        SignRequest {
+            method: METHOD,
+            path: PATH,
+            params: &[],
+            headers: &HEADERS,
+        }
+    }
+
+    /// The vector signed with its credential and key time.
+    pub fn signed() -> Signed {
+        qmkeys::cos::sign(&request(), SECRET_ID, SECRET_KEY, KEY_TIME)
+    }
 }
 
 /// PROTOCOL.md section 2's zzc vector.
@@ -100,22 +116,10 @@ pub fn refreshed() -> Result<Refreshed, ParamError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qmkeys::cos::{sign, SignRequest};
 
     #[test]
     fn vector_d_signs_as_the_protocol_says() {
-        let req = SignRequest {
-            method: vector_d::METHOD,
-            path: vector_d::PATH,
-            params: &[],
-            headers: &vector_d::HEADERS,
-        };
-        let signed = sign(
-            &req,
-            vector_d::SECRET_ID,
-            vector_d::SECRET_KEY,
-            vector_d::KEY_TIME,
-        );
+        let signed = vector_d::signed();
         assert_eq!(signed.http_string_sha1, vector_d::HTTP_STRING_SHA1);
         assert_eq!(signed.signature, vector_d::SIGNATURE);
     }
