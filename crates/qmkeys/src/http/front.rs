@@ -13,9 +13,9 @@ use axum::response::Response;
 use std::time::Instant;
 use tracing::Instrument;
 
-pub async fn front(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn front(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let id = request_id::assign(&mut req);
+    let id = request_id::of(&req);
     // The path only: query strings carry music keys.
     let span = tracing::info_span!(
         "request",

@@ -18,20 +18,18 @@ fn acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// Keeps an acceptable incoming id, or puts a new one in the request's
-/// headers; answers it, for the response.
-pub fn assign(req: &mut Request) -> HeaderValue {
-    let incoming = req.headers().get(&HEADER).and_then(|v| v.to_str().ok());
-    if let Some(id) = incoming.filter(|id| acceptable(id)) {
-        // Only [A-Za-z0-9._-], so always a valid header value.
-        if let Ok(value) = HeaderValue::from_str(id) {
-            return value;
-        }
+/// The request's id: the incoming one when acceptable, else a new one.
+pub fn of(req: &Request) -> HeaderValue {
+    let incoming = req
+        .headers()
+        .get(&HEADER)
+        .filter(|v| v.to_str().is_ok_and(acceptable));
+    if let Some(id) = incoming {
+        return id.clone();
     }
-    let id = hex::encode(rand::random::<[u8; 8]>());
-    let value = HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("-"));
-    req.headers_mut().insert(HEADER, value.clone());
-    value
+    // Hex digits, so always a valid header value.
+    HeaderValue::from_str(&hex::encode(rand::random::<[u8; 8]>()))
+        .unwrap_or(HeaderValue::from_static("-"))
 }
 
 #[cfg(test)]
