@@ -112,7 +112,10 @@ fn membership(active: bool, end: i64, days: i64) -> String {
             "active until {} ({days} days left)",
             beijing::format_unix(end)
         ),
-        (false, end) => format!("inactive since {}", beijing::format_unix(end)),
+        (false, end) => format!(
+            "inactive since {} ({days} days ago)",
+            beijing::format_unix(end)
+        ),
     }
 }
 
@@ -139,6 +142,8 @@ mod tests {
         assert_eq!(time_left(0), "expired");
         assert_eq!(membership(false, 0, 0), "inactive");
         assert!(membership(true, 1_757_892_045, 407).contains("407 days left"));
-        assert!(membership(false, 1_692_660_579, -348).starts_with("inactive since 2023-08-22"));
+        let ended = membership(false, 1_692_660_579, 348);
+        assert!(ended.starts_with("inactive since 2023-08-22"), "{ended}");
+        assert!(ended.ends_with("(348 days ago)"), "{ended}");
     }
 }

@@ -25,10 +25,13 @@
 //! `music.filesys.FileSystem.InitUpload` and `.FinishUpload`. Any other
 //! `module.method` answers code 404 with `data {}`; a sub-request without
 //! string `module`/`method` answers 500001; a body that is not a JSON object
-//! gets top-level code 500001 (HTTP 200). Keys come from the `qqmusic_key` or
-//! `qm_keyst` cookie (or `comm.authst`), the uin from the `uin` cookie or
-//! `comm.uin`; a present `comm.g_tk` must be hash33 of the key in play or the
-//! call is not logged in. Login takes its key from `param.musickey`.
+//! gets top-level code 500001 (HTTP 200). A keyed call (Login,
+//! vip_login_base, InitUpload, FinishUpload) is logged in only when it
+//! carries both the `uin` and `qqmusic_key` cookies (docs/protocol.md
+//! section 1); `qm_keyst`, `comm.uin` or `comm.authst` alone do not count.
+//! A present `comm.g_tk` must be hash33 of the key in play or the call is not
+//! logged in. Login takes the key it refreshes from `param.musickey`, and
+//! answers 1000 without those cookies (after the 20261 shape check).
 //!
 //! Login-required calls (InitUpload, FinishUpload) answer 1000 unless that
 //! key is known, unexpired on the sim clock, belongs to the uin named (if

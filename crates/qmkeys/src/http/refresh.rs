@@ -263,17 +263,18 @@ impl InfoView {
     }
 }
 
-/// `*DateDiff` is signed whole days from now to the end, rounded down:
-/// 0 or more while the membership runs, negative once it has ended
-/// (-1 on the first day after). No end time gives 0, "" and 0.
+/// `*DateDiff` is whole days between now and the end, rounded down and
+/// never negative, as the public API answers it (docs/protocol.md section 4):
+/// whether the membership still runs is what `vip`/`svip` say. No end time
+/// gives 0, "" and 0.
 pub fn end_fields(end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (i64, String, i64) {
     match end {
         Some(end) => {
-            let secs = end.timestamp() - now.timestamp();
+            let secs = (end.timestamp() - now.timestamp()).unsigned_abs();
             (
                 end.timestamp(),
                 beijing::format(end),
-                secs.div_euclid(86_400),
+                i64::try_from(secs / 86_400).unwrap_or(i64::MAX),
             )
         }
         None => (0, String::new(), 0),
@@ -286,13 +287,15 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
-    fn date_diff_is_signed_days_rounded_down() {
+    fn date_diff_is_whole_days_either_side_of_now_and_never_negative() {
         let now = Utc.timestamp_opt(1_700_000_000, 0).single().expect("valid");
         let at = |secs: i64| Some(now + chrono::Duration::seconds(secs));
         assert_eq!(end_fields(at(10 * 86_400 + 5), now).2, 10);
         assert_eq!(end_fields(at(3600), now).2, 0);
-        assert_eq!(end_fields(at(-3600), now).2, -1);
-        assert_eq!(end_fields(at(-323 * 86_400 - 10), now).2, -324);
+        assert_eq!(end_fields(at(-3600), now).2, 0);
+        assert_eq!(end_fields(at(-86_400), now).2, 1);
+        assert_eq!(end_fields(at(-67 * 86_400 - 10), now).2, 67);
+        assert_eq!(end_fields(at(-323 * 86_400 - 10), now).2, 323);
         assert_eq!(end_fields(None, now), (0, String::new(), 0));
     }
 }

@@ -71,12 +71,10 @@ impl LoginGrant {
             .or_else(|| integer(data, "musicid").and_then(|n| u64::try_from(n).ok()))
             .filter(|&n| n != 0);
         let created_at = integer(data, "musickeyCreateTime").filter(|&t| t > 0);
+        // Never from `expired_at`: that is the OAuth token's expiry, months away,
+        // not the key's (docs/protocol.md section 8).
         let expires_in = integer(data, "keyExpiresIn")
             .filter(|&s| s > 0)
-            .or_else(|| {
-                let expired_at = integer(data, "expired_at")?;
-                Some(expired_at - created_at?).filter(|&s| s > 0)
-            })
             .unwrap_or(DEFAULT_KEY_LIFETIME_SECS);
         Ok(Self {
             account,
@@ -151,16 +149,24 @@ mod tests {
     }
 
     #[test]
-    fn lifetime_falls_back_to_expired_at_then_to_three_days() {
-        let data = json!({"musickey":"Q_H_L_n","musickeyCreateTime":"100","expired_at":400});
+    fn lifetime_without_key_expires_in_is_three_days_whatever_expired_at_says() {
+        let created = 1_722_693_959_i64;
+        let months_later = created + 90 * 86_400;
+        let data = json!({"musickey":"Q_H_L_n","musickeyCreateTime":created,
+                          "expired_at":months_later,"expired_in":90 * 86_400});
         assert_eq!(
             LoginGrant::from_data(&data).map(|g| g.expires_in).ok(),
-            Some(300)
+            Some(259_200)
         );
         let data = json!({"musickey":"Q_H_L_n"});
         assert_eq!(
             LoginGrant::from_data(&data).map(|g| g.expires_in).ok(),
             Some(DEFAULT_KEY_LIFETIME_SECS)
+        );
+        let data = json!({"musickey":"Q_H_L_n","keyExpiresIn":"7200"});
+        assert_eq!(
+            LoginGrant::from_data(&data).map(|g| g.expires_in).ok(),
+            Some(7200)
         );
     }
 }

@@ -299,10 +299,11 @@ fn headers(caller: &Caller<'_>) -> Result<HeaderMap, UpstreamError> {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(REFERER, HeaderValue::from_static("https://y.qq.com/"));
     headers.insert(ORIGIN, HeaderValue::from_static("https://y.qq.com"));
-    let key = caller.key.expose();
+    let (uin, key) = (caller.uin, caller.key.expose());
+    // The reference client's cookie set (docs/protocol.md section 1); the
+    // gateway treats a keyed call without `uin` and `qqmusic_key` as logged out.
     let cookie = format!(
-        "uin={}; qqmusic_key={key}; qm_keyst={key}; tmeLoginType={}",
-        caller.uin,
+        "uin={uin}; qqmusic_uin={uin}; qqmusic_key={key}; qm_keyst={key}; tmeLoginType={}",
         caller.key.kind().login_type()
     );
     // MusicKey only admits visible ASCII without ';' or ',', so this cannot fail
@@ -340,5 +341,38 @@ fn outcome<T>(result: &Result<T, UpstreamError>) -> &'static str {
         Err(UpstreamError::Unreadable(_) | UpstreamError::Gateway(_)) => "unreadable",
         Err(UpstreamError::CircuitOpen) => "circuit_open",
         Err(UpstreamError::Busy) => "busy",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cookie_of(uin: &str, key: &str) -> String {
+        let (uin, key) = (
+            Uin::parse(uin).expect("uin"),
+            MusicKey::parse(key).expect("key"),
+        );
+        let caller = Caller {
+            uin,
+            key: &key,
+            login: false,
+        };
+        let headers = headers(&caller).expect("headers");
+        let value = headers.get(COOKIE).expect("cookie");
+        assert!(value.is_sensitive(), "the cookie must never be printed");
+        value.to_str().expect("ascii").to_owned()
+    }
+
+    #[test]
+    fn keyed_calls_send_the_reference_clients_cookie_set() {
+        assert_eq!(
+            cookie_of("1569097443", "Q_H_L_k1"),
+            "uin=1569097443; qqmusic_uin=1569097443; qqmusic_key=Q_H_L_k1; qm_keyst=Q_H_L_k1; tmeLoginType=2"
+        );
+        assert_eq!(
+            cookie_of("1152921504606846976", "W_X_k2"),
+            "uin=1152921504606846976; qqmusic_uin=1152921504606846976; qqmusic_key=W_X_k2; qm_keyst=W_X_k2; tmeLoginType=1"
+        );
     }
 }

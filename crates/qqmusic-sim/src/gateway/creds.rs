@@ -5,28 +5,36 @@ use serde_json::{Map, Value};
 
 use crate::zzc::hash33;
 
-/// The credentials a call carries outside of its `param`.
+/// The credentials a call carries outside of its `param`: the cookies
+/// `uin` and `qqmusic_key` (docs/protocol.md section 1). A call that lacks
+/// either is logged out, as the real gateway treats it, so both are `None`;
+/// `qm_keyst`, `comm.uin` and `comm.authst` alone log nobody in.
 #[derive(Debug, Default, Clone)]
 pub struct Creds {
-    /// `qqmusic_key`, else `qm_keyst` cookie, else `comm.authst`.
+    /// The `qqmusic_key` cookie.
     pub key: Option<String>,
-    /// `uin` cookie, else `comm.uin`; "0" and "" count as absent.
+    /// The `uin` cookie; "0" and "" count as absent.
     pub uin: Option<u64>,
 }
 
 impl Creds {
-    pub fn from_request(headers: &HeaderMap, comm: &Map<String, Value>) -> Self {
+    pub fn from_request(headers: &HeaderMap) -> Self {
         let cookies = cookie_header(headers);
         let cookie = |name: &str| cookie_value(&cookies, name).filter(|v| !v.is_empty());
-        let key = cookie("qqmusic_key")
-            .or_else(|| cookie("qm_keyst"))
-            .map(str::to_owned)
-            .or_else(|| comm_str(comm, "authst").filter(|k| !k.is_empty()));
-        let uin = cookie("uin")
-            .and_then(parse_uin)
-            .or_else(|| comm.get("uin").and_then(value_u64))
-            .filter(|&u| u != 0);
-        Self { key, uin }
+        let key = cookie("qqmusic_key").map(str::to_owned);
+        let uin = cookie("uin").and_then(parse_uin).filter(|&u| u != 0);
+        match (key, uin) {
+            (Some(key), Some(uin)) => Self {
+                key: Some(key),
+                uin: Some(uin),
+            },
+            _ => Self::default(),
+        }
+    }
+
+    /// Whether the call carries a session at all (both cookies).
+    pub fn logged_in(&self) -> bool {
+        self.key.is_some() && self.uin.is_some()
     }
 }
 
@@ -51,10 +59,6 @@ fn cookie_value<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
 /// Real cookies write QQ uins as `o0123456`; accept that and plain digits.
 fn parse_uin(s: &str) -> Option<u64> {
     s.strip_prefix('o').unwrap_or(s).parse().ok()
-}
-
-fn comm_str(comm: &Map<String, Value>, name: &str) -> Option<String> {
-    comm.get(name).and_then(Value::as_str).map(str::to_owned)
 }
 
 /// A number, or a string of digits (comm values are strings on the wire).
@@ -86,31 +90,34 @@ mod tests {
         v.as_object().cloned().unwrap_or_default()
     }
 
-    #[test]
-    fn the_key_comes_from_qqmusic_key_then_qm_keyst_and_the_uin_from_the_cookie_first() {
+    fn creds(cookie: &'static str) -> Creds {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("uin=o0123456789; qm_keyst=K2; tmeLoginType=2"),
-        );
-        let c = Creds::from_request(&h, &comm(json!({"uin": "42"})));
-        assert_eq!(c.key.as_deref(), Some("K2"));
-        assert_eq!(c.uin, Some(123_456_789));
-
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("qqmusic_key=K1; qm_keyst=K2"),
-        );
-        let c = Creds::from_request(&h, &comm(json!({"uin": "42"})));
-        assert_eq!(c.key.as_deref(), Some("K1"));
-        assert_eq!(c.uin, Some(42));
+        h.insert(header::COOKIE, HeaderValue::from_static(cookie));
+        Creds::from_request(&h)
     }
 
     #[test]
-    fn a_zero_uin_counts_as_no_uin() {
-        let c = Creds::from_request(&HeaderMap::new(), &comm(json!({"uin": "0"})));
-        assert_eq!(c.uin, None);
-        assert_eq!(c.key, None);
+    fn the_key_and_uin_come_from_the_qqmusic_key_and_uin_cookies() {
+        let c = creds("uin=o0123456789; qqmusic_uin=0123456789; qqmusic_key=K1; qm_keyst=K2");
+        assert_eq!(c.key.as_deref(), Some("K1"));
+        assert_eq!(c.uin, Some(123_456_789));
+        assert!(c.logged_in());
+    }
+
+    #[test]
+    fn a_call_without_the_uin_or_qqmusic_key_cookie_is_logged_out() {
+        for cookie in [
+            "qm_keyst=K2; uin=42",
+            "qqmusic_key=K1",
+            "qqmusic_uin=42; qqmusic_key=K1",
+            "uin=0; qqmusic_key=K1",
+            "uin=42; qqmusic_key=",
+            "",
+        ] {
+            let c = creds(cookie);
+            assert_eq!((c.key.as_deref(), c.uin), (None, None), "{cookie}");
+            assert!(!c.logged_in(), "{cookie}");
+        }
     }
 
     #[test]

@@ -33,8 +33,10 @@ pub fn handle(call: &Call<'_>) -> Result<Reply, SimError> {
     let Some(attempt) = parse(call.comm, call.param) else {
         return Ok(refuse(codes::BAD_LOGIN_PARAMS));
     };
-    // g_tk, when sent, must be hash33 of the key being refreshed.
-    if !g_tk_matches(call.comm, attempt.musickey) {
+    // A keyed call without the `uin` and `qqmusic_key` cookies is logged out
+    // (docs/protocol.md section 1); g_tk, when sent, must be hash33 of the
+    // key being refreshed.
+    if !call.creds.logged_in() || !g_tk_matches(call.comm, attempt.musickey) {
         return Ok(refuse(codes::LOGIN_REQUIRED));
     }
     let now = call.sim.clock.now();

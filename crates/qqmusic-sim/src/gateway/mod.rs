@@ -195,7 +195,7 @@ async fn handle(
         .get("comm")
         .and_then(Value::as_object)
         .unwrap_or(&empty);
-    let creds = Creds::from_request(headers, comm);
+    let creds = Creds::from_request(headers);
     let mut out = Map::new();
     for (key, sub) in &subs {
         let reply = match sub {

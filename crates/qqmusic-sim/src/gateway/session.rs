@@ -6,7 +6,7 @@ use crate::codes;
 use crate::error::SimError;
 
 /// The uin a login-required call acts for, or the code that refuses it:
-/// 1000 unless the key (cookie `qqmusic_key`/`qm_keyst` or `comm.authst`) is
+/// 1000 unless the call carries the `uin` and `qqmusic_key` cookies, the key is
 /// known and unexpired on the sim clock, belongs to the uin the call names
 /// (if any), passes the `g_tk` rule and its account is not logged out;
 /// 20277 when all that holds but the account is banned (as Login answers).

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::common::{login_body, str_of, Account, Harness, LOGIN, VIP};
+use crate::common::{login_body, login_cookie, str_of, Account, Harness, LOGIN, VIP};
 
 #[tokio::test]
 async fn stats_count_every_sub_request_received_including_failed_and_faulted_ones() {
@@ -18,6 +18,7 @@ async fn stats_count_every_sub_request_received_including_failed_and_faulted_one
     let resp = h
         .http
         .post(h.url("/cgi-bin/musicu.fcg"))
+        .header("Cookie", login_cookie(&a, &a.musickey))
         .json(&body)
         .send()
         .await

@@ -125,7 +125,7 @@ impl Harness {
     /// Login with `key` and the given refresh pair; answers `req_0`.
     pub async fn login(&self, acct: &Account, key: &str, rk: &str, rt: &str) -> Value {
         let body = login_body(acct, key, rk, rt);
-        let answer = self.musicu(&body, None).await;
+        let answer = self.musicu(&body, Some(&login_cookie(acct, key))).await;
         assert_eq!(answer["code"], 0, "{answer}");
         answer["req_0"].clone()
     }
@@ -136,10 +136,19 @@ impl Harness {
             "comm": {"ct": "19", "cv": "2201", "uin": uin.to_string(), "g_tk": hash33(key).to_string()},
             "req_0": {"module": "VipLogin.VipLoginInter", "method": "vip_login_base", "param": {}}
         });
-        let cookie = format!("uin={uin}; qqmusic_key={key}; qm_keyst={key}");
+        let cookie = format!("uin={uin}; qqmusic_uin={uin}; qqmusic_key={key}; qm_keyst={key}");
         let answer = self.musicu(&body, Some(&cookie)).await;
         answer["req_0"].clone()
     }
+}
+
+/// The cookie set a keyed call carries (docs/protocol.md section 1).
+pub fn login_cookie(acct: &Account, key: &str) -> String {
+    let t = if acct.kind == "wx" { 1 } else { 2 };
+    format!(
+        "uin={u}; qqmusic_uin={u}; qqmusic_key={key}; qm_keyst={key}; tmeLoginType={t}",
+        u = acct.uin
+    )
 }
 
 /// The documented Login body for the account's kind (PROTOCOL.md section 3).

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{login_body, Harness, LOGIN, VIP};
+use crate::common::{login_body, login_cookie, Harness, LOGIN, VIP};
 
 async fn arm(h: &Harness, fault: Value) {
     let (status, echo) = h.admin("/_sim/faults", fault).await;
@@ -23,8 +23,9 @@ async fn a_code_fault_answers_its_code_for_times_requests_then_stops() {
     arm(&h, json!({"target": LOGIN, "code": 104_604, "times": 2})).await;
     let mut body = login_body(&a, &a.musickey, "", "");
     body["req_1"] = vip_body()["req_0"].clone();
+    let cookie = login_cookie(&a, &a.musickey);
     for _ in 0..2 {
-        let answer = h.musicu(&body, None).await;
+        let answer = h.musicu(&body, Some(&cookie)).await;
         assert_eq!(answer["code"], 0);
         assert_eq!(answer["req_0"]["code"], 104_604, "{answer}");
         assert_eq!(
@@ -35,7 +36,7 @@ async fn a_code_fault_answers_its_code_for_times_requests_then_stops() {
         // The other sub-request of the same body is not hit.
         assert_eq!(answer["req_1"]["code"], 0, "{answer}");
     }
-    let answer = h.musicu(&body, None).await;
+    let answer = h.musicu(&body, Some(&cookie)).await;
     assert_eq!(answer["req_0"]["code"], 0, "{answer}");
 }
 

@@ -2,16 +2,21 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{login_body, str_of, Harness};
+use crate::common::{login_body, login_cookie, str_of, Harness};
 
 const VECTOR_BODY: &str = r#"{"foo":"bar","num":1}"#;
 const VECTOR_SIGN: &str = "zzcf3ea51dcp3xdwnxisjgufsk0znclehf2t85bc1d3d4";
 
 async fn post_signed(h: &Harness, body: &str, query: &str) -> Value {
+    post_signed_with(h, body, query, "").await
+}
+
+async fn post_signed_with(h: &Harness, body: &str, query: &str, cookie: &str) -> Value {
     let resp = h
         .http
         .post(h.url(&format!("/cgi-bin/musics.fcg{query}")))
         .header("Content-Type", "application/json")
+        .header("Cookie", cookie)
         .body(body.to_owned())
         .send()
         .await
@@ -27,7 +32,7 @@ async fn the_envelope_echoes_every_sub_request_key_with_ts_and_traceid() {
     let mut body = login_body(&a, &a.musickey, "", "");
     body["req_7"] =
         json!({"module": "VipLogin.VipLoginInter", "method": "vip_login_base", "param": {}});
-    let answer = h.musicu(&body, None).await;
+    let answer = h.musicu(&body, Some(&login_cookie(&a, &a.musickey))).await;
     assert_eq!(answer["code"], 0);
     assert_eq!(answer["req_0"]["code"], 0, "{answer}");
     assert_eq!(answer["req_7"]["code"], 0, "{answer}");
@@ -123,7 +128,8 @@ async fn musics_fcg_with_the_right_sign_runs_the_call() {
     // Exact bytes matter: sign the text that is sent, not a re-serialization.
     let text = login_body(&a, &a.musickey, "", "").to_string();
     let sign = qqmusic_sim::zzc::sign(text.as_bytes());
-    let answer = post_signed(&h, &text, &format!("?sign={sign}&_=1700000000000")).await;
+    let query = format!("?sign={sign}&_=1700000000000");
+    let answer = post_signed_with(&h, &text, &query, &login_cookie(&a, &a.musickey)).await;
     assert_eq!(answer["req_0"]["code"], 0, "{answer}");
     assert_ne!(answer["req_0"]["data"]["musickey"], a.musickey.as_str());
     assert!(str_of(&answer["req_0"]["data"], "musickey").starts_with("W_X_"));

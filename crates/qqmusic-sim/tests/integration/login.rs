@@ -5,7 +5,7 @@ use std::time::Duration;
 use qqmusic_sim::SimConfig;
 use serde_json::{json, Value};
 
-use crate::common::{login_body, str_of, Harness};
+use crate::common::{login_body, login_cookie, str_of, Harness};
 
 fn assert_refused(sub: &Value, code: i64) {
     assert_eq!(sub["code"], code, "{sub}");
@@ -191,8 +191,28 @@ async fn a_g_tk_that_is_not_hash33_of_the_key_answers_1000() {
     let a = h.qq().await;
     let mut body = login_body(&a, &a.musickey, "", "");
     body["comm"]["g_tk"] = json!("5381");
-    let answer = h.musicu(&body, None).await;
+    let answer = h.musicu(&body, Some(&login_cookie(&a, &a.musickey))).await;
     assert_refused(&answer["req_0"], 1000);
+}
+
+#[tokio::test]
+async fn a_login_without_the_uin_or_qqmusic_key_cookie_answers_1000() {
+    let h = Harness::new().await;
+    for a in [h.qq().await, h.wx().await] {
+        let body = login_body(&a, &a.musickey, "", "");
+        let (uin, key) = (a.uin, &a.musickey);
+        for cookie in [
+            String::new(),
+            format!("qqmusic_uin={uin}; qm_keyst={key}; qqmusic_key={key}"),
+            format!("uin={uin}; qqmusic_uin={uin}; qm_keyst={key}"),
+        ] {
+            let answer = h.musicu(&body, Some(&cookie)).await;
+            assert_refused(&answer["req_0"], 1000);
+        }
+        // The same body with the whole cookie set still rotates the key.
+        let answer = h.musicu(&body, Some(&login_cookie(&a, key))).await;
+        assert_eq!(answer["req_0"]["code"], 0, "{answer}");
+    }
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::common::{str_of, Harness, LOGIN};
 use crate::cos_client::{file_bytes, sha1_hex, BUCKET, FINISH, INIT};
+use qqmusic_sim::zzc::hash33;
 
 const SHA1: &str = "4fbfbc28bbc4a67850fa90823fcea389fcfcd48d";
 
@@ -324,4 +325,41 @@ async fn the_request_log_keeps_puts_with_their_headers_but_not_the_body() {
         .unwrap_or_default()
         .starts_with("q-sign-algorithm=sha1&"));
     assert!(put.get("body").is_none(), "{put}");
+}
+
+#[tokio::test]
+async fn init_upload_without_the_uin_or_qqmusic_key_cookie_answers_1000() {
+    let h = Harness::new().await;
+    let a = h.qq().await;
+    let mut body = init_body(one_file());
+    body["comm"] = json!({"uin": a.uin.to_string(), "g_tk": hash33(&a.musickey).to_string(),
+                          "authst": a.musickey});
+    let text = body.to_string();
+    let sign = qqmusic_sim::zzc::sign(text.as_bytes());
+    let (uin, key) = (a.uin, &a.musickey);
+    let send = |cookie: String| {
+        let req = h
+            .http
+            .post(h.url(&format!("/cgi-bin/musics.fcg?sign={sign}")))
+            .header("Cookie", cookie)
+            .body(text.clone());
+        async move {
+            let v: Value = req
+                .send()
+                .await
+                .expect("answered")
+                .json()
+                .await
+                .expect("JSON");
+            v
+        }
+    };
+    for cookie in [
+        format!("qqmusic_uin={uin}; qm_keyst={key}; qqmusic_key={key}"),
+        format!("uin={uin}; qqmusic_uin={uin}; qm_keyst={key}"),
+    ] {
+        assert_init_refused(&send(cookie).await["req_0"], 1000);
+    }
+    let ok = send(format!("uin={uin}; qqmusic_key={key}")).await;
+    assert_eq!(ok["req_0"]["code"], 0, "{ok}");
 }
