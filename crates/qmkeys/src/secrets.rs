@@ -19,6 +19,10 @@ pub enum SealError {
     NoKey,
     #[error("a stored secret does not open with this QMKEYS_SECRET_KEY (wrong key, or the data was altered)")]
     WrongKey,
+    /// Only a writer without the key stores plain values, so with a key set a
+    /// plain value was planted, not written by us.
+    #[error("a stored secret is not encrypted although QMKEYS_SECRET_KEY is set")]
+    Unsealed,
 }
 
 fn cipher(material: &[u8], salt: &[u8], context: &str) -> XChaCha20Poly1305 {
@@ -96,11 +100,13 @@ impl Sealer {
     }
 
     pub fn open(&self, aad: &str, stored: &str) -> Result<String, SealError> {
-        let Some(body) = stored.strip_prefix(SEALED_PREFIX) else {
-            // Written before a key was set: readable, and sealed on the next write.
-            return Ok(stored.to_owned());
+        let (Some(body), Some(cipher)) = (stored.strip_prefix(SEALED_PREFIX), &self.cipher) else {
+            return match (Self::is_sealed(stored), self.is_encrypting()) {
+                (false, false) => Ok(stored.to_owned()),
+                (true, false) => Err(SealError::NoKey),
+                _ => Err(SealError::Unsealed),
+            };
         };
-        let cipher = self.cipher.as_ref().ok_or(SealError::NoKey)?;
         let raw = B64.decode(body).map_err(|_| SealError::WrongKey)?;
         if raw.len() < 24 {
             return Err(SealError::WrongKey);
@@ -166,10 +172,17 @@ mod tests {
     }
 
     #[test]
-    fn without_a_key_values_pass_through_and_plain_values_always_open() {
+    fn without_a_key_values_pass_through() {
         let plain = Sealer::new(None, "store");
         assert_eq!(plain.seal("a", "Q_H_L_x"), "Q_H_L_x");
+        assert_eq!(plain.open("a", "Q_H_L_x").as_deref(), Ok("Q_H_L_x"));
+    }
+
+    #[test]
+    fn with_a_key_a_plain_value_is_refused() {
         let keyed = Sealer::new(Some("k-0123456789abcdef"), "store");
-        assert_eq!(keyed.open("a", "Q_H_L_x").as_deref(), Ok("Q_H_L_x"));
+        assert_eq!(keyed.open("a", "Q_H_L_x"), Err(SealError::Unsealed));
+        let derived = Sealer::derived(b"credential", b"salt", "cookie cache");
+        assert_eq!(derived.open("a", "{}"), Err(SealError::Unsealed));
     }
 }

@@ -69,14 +69,19 @@ impl AccountStore for RedisStore {
             .run(|mut c| async move { c.smembers(SET).await })
             .await
             .map_err(shared)?;
-        let mut out = Vec::new();
+        let mut records = Vec::new();
         for uin in uins {
-            let Ok(uin) = Uin::parse(&uin) else { continue };
-            if let Some(account) = self.read(uin).await? {
-                out.push(account);
+            let Ok(uin) = Uin::parse(&uin) else {
+                tracing::warn!("the account set in Redis holds an entry that is not a uin");
+                continue;
+            };
+            match self.read(uin).await {
+                Ok(Some(account)) => records.push(Ok(account)),
+                Ok(None) => {}
+                Err(e) => records.push(Err(e)),
             }
         }
-        Ok(out)
+        record::readable(records)
     }
 
     async fn get(&self, uin: Uin) -> Result<Option<StoredAccount>, StoreError> {

@@ -39,12 +39,15 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub fn open(path: &Path, sealer: Sealer) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(|e| backend(&e))?;
+        let mut conn = Connection::open(path).map_err(|e| backend(&e))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
         )
         .map_err(|e| backend(&e))?;
         conn.execute_batch(SCHEMA).map_err(|e| backend(&e))?;
+        if sealer.is_encrypting() {
+            seal_plain_values(&mut conn, &sealer)?;
+        }
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             sealer,
@@ -66,6 +69,41 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
+}
+
+/// A file written before `QMKEYS_SECRET_KEY` was set holds plain secrets.
+/// They are sealed here, once, when the store is opened with a key; reads
+/// afterwards refuse any plain value, so one planted later is never used.
+fn seal_plain_values(conn: &mut Connection, sealer: &Sealer) -> Result<(), StoreError> {
+    let tx = conn.transaction().map_err(|e| backend(&e))?;
+    let mut sealed = 0usize;
+    for field in record::SEALED_FIELDS {
+        let plain: Vec<(String, String)> = {
+            let sql = format!("SELECT uin, {field} FROM accounts WHERE {field} IS NOT NULL");
+            let mut stmt = tx.prepare(&sql).map_err(|e| backend(&e))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(|e| backend(&e))?;
+            rows.filter_map(Result::ok)
+                .filter(|(_, v)| !Sealer::is_sealed(v))
+                .collect()
+        };
+        for (uin, value) in plain {
+            let sql = format!("UPDATE accounts SET {field} = ?2 WHERE uin = ?1");
+            let value = sealer.seal(&record::aad(&uin, field), &value);
+            tx.execute(&sql, params![uin, value])
+                .map_err(|e| backend(&e))?;
+            sealed += 1;
+        }
+    }
+    tx.commit().map_err(|e| backend(&e))?;
+    if sealed > 0 {
+        tracing::warn!(
+            values = sealed,
+            "encrypted secrets the account store held in clear text from before QMKEYS_SECRET_KEY was set"
+        );
+    }
+    Ok(())
 }
 
 fn backend(e: &rusqlite::Error) -> StoreError {
@@ -108,11 +146,11 @@ impl AccountStore for SqliteStore {
         self.with(|conn, sealer| {
             let mut stmt = conn.prepare(&select()).map_err(|e| backend(&e))?;
             let mut rows = stmt.query([]).map_err(|e| backend(&e))?;
-            let mut out = Vec::new();
+            let mut records = Vec::new();
             while let Some(row) = rows.next().map_err(|e| backend(&e))? {
-                out.push(read_row(row, sealer)?);
+                records.push(read_row(row, sealer));
             }
-            Ok(out)
+            record::readable(records)
         })
         .await
     }
@@ -274,6 +312,45 @@ mod tests {
         assert!(
             wrong.load_all().await.is_err(),
             "a wrong key is an error, not garbage"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_plain_store_is_sealed_when_a_key_is_first_set_and_a_plain_value_planted_later_is_refused(
+    ) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("a.db");
+        let plain = SqliteStore::open(&path, Sealer::new(None, "store")).expect("open");
+        plain
+            .put(&account("123456", "Q_H_L_keptkey"))
+            .await
+            .expect("put");
+        drop(plain);
+
+        let sealer = Sealer::new(Some("a long enough secret key"), "store");
+        let keyed = SqliteStore::open(&path, sealer.clone()).expect("open with a key");
+        let all = keyed.load_all().await.expect("load");
+        assert_eq!(all[0].cred.key.expose(), "Q_H_L_keptkey");
+        drop(keyed);
+        let conn = Connection::open(&path).expect("raw");
+        let stored: String = conn
+            .query_row("SELECT musickey FROM accounts", [], |r| r.get(0))
+            .expect("row");
+        assert!(Sealer::is_sealed(&stored), "sealed in place");
+
+        // Someone with write access plants a plain key under the same uin.
+        conn.execute("UPDATE accounts SET musickey = 'Q_H_L_planted'", [])
+            .expect("plant");
+        drop(conn);
+        let store = SqliteStore {
+            conn: Arc::new(Mutex::new(Connection::open(&path).expect("raw"))),
+            sealer,
+            path: path.clone(),
+        };
+        let all = store.load_all().await.expect("load");
+        assert!(
+            all.iter().all(|a| a.cred.key.expose() != "Q_H_L_planted"),
+            "a plain value is never used once a key is set"
         );
     }
 }

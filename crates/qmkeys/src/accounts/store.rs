@@ -22,11 +22,11 @@ impl Health {
         }
     }
 
-    pub fn parse(s: &str) -> Self {
-        if s == "unhealthy" {
-            Health::Unhealthy
-        } else {
-            Health::Healthy
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "healthy" => Some(Health::Healthy),
+            "unhealthy" => Some(Health::Unhealthy),
+            _ => None,
         }
     }
 }

@@ -10,12 +10,12 @@ pub use shared::SharedRefresh;
 use crate::cache::{Source, TtlCache};
 use crate::clock::SharedClock;
 use crate::domain::{Credential, MusicKey, RefreshSecret, Uin};
-use crate::upstream::{UpstreamClient, UpstreamError, VipStatus};
+use crate::upstream::{LoginGrant, UpstreamClient, UpstreamError, VipStatus};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The seed: "cookie的值缓存1分钟，info的值缓存30分钟".
+/// As the public API caches them: cookies 1 minute, membership 30 minutes.
 pub const COOKIE_TTL: Duration = Duration::from_secs(60);
 pub const INFO_TTL: Duration = Duration::from_secs(30 * 60);
 
@@ -35,6 +35,50 @@ pub struct Cookie {
 impl Cookie {
     pub fn expires_at(&self) -> i64 {
         self.created_at.saturating_add(self.expires_in)
+    }
+
+    /// The cookie a Login answer gives `cred`, if the answer is for that very
+    /// account and kind; `now` stands in for a missing creation time.
+    pub fn from_grant(
+        cred: &Credential,
+        grant: LoginGrant,
+        now: i64,
+    ) -> Result<Self, UpstreamError> {
+        if grant.account.is_some_and(|id| id != cred.uin.get()) {
+            return Err(UpstreamError::Unreadable(
+                "Login answered for another account",
+            ));
+        }
+        if grant.key.kind() != cred.kind() {
+            return Err(UpstreamError::Unreadable(
+                "Login answered a key of another account kind",
+            ));
+        }
+        Ok(Self {
+            uin: cred.uin,
+            key: grant.key,
+            refresh_key: grant.refresh_key,
+            refresh_token: grant.refresh_token,
+            created_at: grant.created_at.unwrap_or(now),
+            expires_in: grant.expires_in,
+        })
+    }
+
+    /// Login's answer shape, read back through [`LoginGrant::from_data`].
+    pub fn to_login_data(&self) -> serde_json::Value {
+        let secret = |s: &Option<RefreshSecret>| {
+            s.as_ref()
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default()
+        };
+        serde_json::json!({
+            "str_musicid": self.uin.get().to_string(),
+            "musickey": self.key.expose(),
+            "refresh_key": secret(&self.refresh_key),
+            "refresh_token": secret(&self.refresh_token),
+            "musickeyCreateTime": self.created_at,
+            "keyExpiresIn": self.expires_in,
+        })
     }
 }
 
@@ -215,25 +259,9 @@ impl RefreshService {
 
     async fn login(&self, cred: &Credential) -> Result<Arc<Cookie>, UpstreamError> {
         let grant = self.upstream.login(cred).await?;
-        if grant.account.is_some_and(|id| id != cred.uin.get()) {
-            return Err(UpstreamError::Unreadable(
-                "Login answered for another account",
-            ));
-        }
-        if grant.key.kind() != cred.kind() {
-            return Err(UpstreamError::Unreadable(
-                "Login answered a key of another account kind",
-            ));
-        }
+        let cookie = Cookie::from_grant(cred, grant, self.clock.unix())?;
         tracing::info!(kind = cred.kind().as_str(), "musickey refreshed");
-        Ok(Arc::new(Cookie {
-            uin: cred.uin,
-            key: grant.key,
-            refresh_key: grant.refresh_key,
-            refresh_token: grant.refresh_token,
-            created_at: grant.created_at.unwrap_or_else(|| self.clock.unix()),
-            expires_in: grant.expires_in,
-        }))
+        Ok(Arc::new(cookie))
     }
 
     pub fn cached_cookies(&self) -> u64 {

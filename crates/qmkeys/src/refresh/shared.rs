@@ -7,12 +7,13 @@
 
 use super::cache_key::{credential_bytes, CacheKey, CacheKeyer};
 use super::Cookie;
-use crate::domain::{Credential, MusicKey, RefreshSecret, Uin};
-use crate::secrets::Sealer;
+use crate::domain::{Credential, Uin};
+use crate::secrets::{SealError, Sealer};
 use crate::shared::{Lease, Redis, SharedError, PREFIX};
-use crate::upstream::VipStatus;
+use crate::upstream::{LoginGrant, VipStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::time::Duration;
 
 pub struct SharedRefresh {
@@ -22,25 +23,31 @@ pub struct SharedRefresh {
     lease_ttl: Duration,
 }
 
+/// A cached cookie in Login's own answer shape, read back through the same
+/// parser and checks as the answer (docs/protocol.md section 3).
 #[derive(Serialize, Deserialize)]
 struct CookieBlob {
-    uin: u64,
-    key: String,
-    refresh_key: String,
-    refresh_token: String,
-    created_at: i64,
-    expires_in: i64,
+    login: Value,
     /// Unix seconds on the writer's clock: the entry's end.
     valid_until: i64,
 }
 
+/// Cached membership in vip_login_base's answer shape (docs/protocol.md section 4).
 #[derive(Serialize, Deserialize)]
 struct InfoBlob {
-    vip: bool,
-    vip_end: Option<i64>,
-    svip: bool,
-    svip_end: Option<i64>,
+    vip: Value,
     valid_until: i64,
+}
+
+/// A Redis entry that failed its checks is a miss; the warning says what
+/// failed, never the value.
+fn refuse<T>(cache: &str, what: &str) -> Option<T> {
+    tracing::warn!(
+        cache,
+        problem = what,
+        "an entry read back from Redis failed its checks; treated as a cache miss"
+    );
+    None
 }
 
 impl SharedRefresh {
@@ -70,33 +77,36 @@ impl SharedRefresh {
         let Some(sealed) = self.redis.get(&Self::cookie_key(key)).await? else {
             return Ok(None);
         };
-        // An entry this credential cannot open is not for it: a miss.
-        let Ok(json) = self.sealer(cred).open(&hex::encode(key), &sealed) else {
-            return Ok(None);
+        Ok(self.read_cookie(key, cred, now, &sealed))
+    }
+
+    fn read_cookie(
+        &self,
+        key: &CacheKey,
+        cred: &Credential,
+        now: i64,
+        sealed: &str,
+    ) -> Option<(Cookie, i64)> {
+        let json = match self.sealer(cred).open(&hex::encode(key), sealed) {
+            Ok(json) => json,
+            Err(SealError::Unsealed) => return refuse("cookie", "the entry is not encrypted"),
+            // Sealed for another credential: not this caller's entry, a plain miss.
+            Err(_) => return None,
         };
         let Ok(blob) = serde_json::from_str::<CookieBlob>(&json) else {
-            return Ok(None);
+            return refuse("cookie", "the entry is not a cached Login answer");
         };
-        if blob.valid_until <= now || blob.uin != cred.uin.get() {
-            return Ok(None);
+        if blob.valid_until <= now {
+            return None;
         }
-        let parsed = (
-            MusicKey::parse(&blob.key),
-            RefreshSecret::parse_optional("refresh_key", Some(&blob.refresh_key)),
-            RefreshSecret::parse_optional("refresh_token", Some(&blob.refresh_token)),
-        );
-        let (Ok(key), Ok(refresh_key), Ok(refresh_token)) = parsed else {
-            return Ok(None);
+        let grant = match LoginGrant::from_data(&blob.login) {
+            Ok(grant) => grant,
+            Err(e) => return refuse("cookie", &e.to_string()),
         };
-        let cookie = Cookie {
-            uin: cred.uin,
-            key,
-            refresh_key,
-            refresh_token,
-            created_at: blob.created_at,
-            expires_in: blob.expires_in,
-        };
-        Ok(Some((cookie, blob.valid_until)))
+        match Cookie::from_grant(cred, grant, now) {
+            Ok(cookie) => Some((cookie, blob.valid_until)),
+            Err(e) => refuse("cookie", &e.to_string()),
+        }
     }
 
     pub async fn store_cookie(
@@ -108,20 +118,7 @@ impl SharedRefresh {
         ttl: Duration,
     ) {
         let blob = CookieBlob {
-            uin: cookie.uin.get(),
-            key: cookie.key.expose().to_owned(),
-            refresh_key: cookie
-                .refresh_key
-                .as_ref()
-                .map(|s| s.expose().to_owned())
-                .unwrap_or_default(),
-            refresh_token: cookie
-                .refresh_token
-                .as_ref()
-                .map(|s| s.expose().to_owned())
-                .unwrap_or_default(),
-            created_at: cookie.created_at,
-            expires_in: cookie.expires_in,
+            login: cookie.to_login_data(),
             valid_until: valid_until.timestamp(),
         };
         let Ok(json) = serde_json::to_string(&blob) else {
@@ -161,19 +158,15 @@ impl SharedRefresh {
             return Ok(None);
         };
         let Ok(blob) = serde_json::from_str::<InfoBlob>(&json) else {
-            return Ok(None);
+            return Ok(refuse(
+                "info",
+                "the entry is not a cached vip_login_base answer",
+            ));
         };
         if blob.valid_until <= now {
             return Ok(None);
         }
-        let at = |t: Option<i64>| t.and_then(|t| DateTime::from_timestamp(t, 0));
-        let status = VipStatus {
-            vip: blob.vip,
-            vip_end: at(blob.vip_end),
-            svip: blob.svip,
-            svip_end: at(blob.svip_end),
-        };
-        Ok(Some((status, blob.valid_until)))
+        Ok(Some((VipStatus::from_data(&blob.vip), blob.valid_until)))
     }
 
     pub async fn store_info(
@@ -184,10 +177,7 @@ impl SharedRefresh {
         ttl: Duration,
     ) {
         let blob = InfoBlob {
-            vip: info.vip,
-            vip_end: info.vip_end.map(|t| t.timestamp()),
-            svip: info.svip,
-            svip_end: info.svip_end.map(|t| t.timestamp()),
+            vip: info.to_data(),
             valid_until: valid_until.timestamp(),
         };
         if let Ok(json) = serde_json::to_string(&blob) {

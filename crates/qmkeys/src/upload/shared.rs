@@ -6,9 +6,9 @@ use super::GrantKey;
 use crate::refresh::CacheKeyer;
 use crate::secrets::Sealer;
 use crate::shared::{Redis, PREFIX};
-use crate::upstream::{CosCredential, UploadGrant};
-use secrecy::SecretString;
+use crate::upstream::UploadGrant;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::time::Duration;
 
 pub struct SharedGrants {
@@ -17,17 +17,20 @@ pub struct SharedGrants {
     sealer: Sealer,
 }
 
+/// An InitUpload answer in its own shape, read back through the parser and
+/// checks the answer went through (docs/protocol.md section 5), so an entry
+/// planted in Redis cannot point the signed URL at another host.
 #[derive(Serialize, Deserialize)]
 struct GrantBlob {
-    secret_id: String,
-    secret_key: String,
-    token: String,
-    start: i64,
-    expires: i64,
-    object_key: String,
-    bucket: String,
-    region: String,
-    exists: bool,
+    init_upload: Value,
+}
+
+fn refuse<T>(what: &str) -> Option<T> {
+    tracing::warn!(
+        problem = what,
+        "an upload grant read back from Redis failed its checks; treated as a cache miss"
+    );
+    None
 }
 
 impl SharedGrants {
@@ -56,24 +59,18 @@ impl SharedGrants {
     ) -> Option<UploadGrant> {
         let redis_key = self.key(key);
         let sealed = self.redis.get(&redis_key).await.ok()??;
-        let blob: GrantBlob =
-            serde_json::from_str(&self.sealer.open(&redis_key, &sealed).ok()?).ok()?;
-        if blob.expires - now < min_remaining {
-            return None;
-        }
-        Some(UploadGrant {
-            credential: CosCredential {
-                secret_id: blob.secret_id,
-                secret_key: SecretString::from(blob.secret_key),
-                token: SecretString::from(blob.token),
-                start: blob.start,
-                expires: blob.expires,
-            },
-            object_key: blob.object_key,
-            bucket: blob.bucket,
-            region: blob.region,
-            exists: blob.exists,
-        })
+        let json = match self.sealer.open(&redis_key, &sealed) {
+            Ok(json) => json,
+            Err(e) => return refuse(&e.to_string()),
+        };
+        let Ok(blob) = serde_json::from_str::<GrantBlob>(&json) else {
+            return refuse("the entry is not a cached InitUpload answer");
+        };
+        let grant = match UploadGrant::from_data(&blob.init_upload) {
+            Ok(grant) => grant,
+            Err(e) => return refuse(&e.to_string()),
+        };
+        (grant.credential.expires - now >= min_remaining).then_some(grant)
     }
 
     /// Best effort: kept only for as long as it can be reused.
@@ -92,15 +89,7 @@ impl SharedGrants {
             return;
         }
         let blob = GrantBlob {
-            secret_id: grant.credential.secret_id.clone(),
-            secret_key: grant.credential.secret_key().to_owned(),
-            token: grant.credential.token().to_owned(),
-            start: grant.credential.start,
-            expires: grant.credential.expires,
-            object_key: grant.object_key.clone(),
-            bucket: grant.bucket.clone(),
-            region: grant.region.clone(),
-            exists: grant.exists,
+            init_upload: grant.to_data(),
         };
         let Ok(json) = serde_json::to_string(&blob) else {
             return;

@@ -65,7 +65,7 @@ pub struct UploadGrant {
 }
 
 impl UploadGrant {
-    pub(super) fn from_data(data: &Value) -> Result<Self, UpstreamError> {
+    pub fn from_data(data: &Value) -> Result<Self, UpstreamError> {
         let auth = &data["AuthInfo"];
         let text = |v: &Value, f: &str| {
             v.get(f)
@@ -119,6 +119,21 @@ impl UploadGrant {
             bucket: name,
             region,
             exists: integer(bucket, "UploadStatus") == Some(1),
+        })
+    }
+}
+
+impl UploadGrant {
+    /// InitUpload's own answer shape, so a cache reads its copy back through
+    /// [`Self::from_data`] with every check the answer went through.
+    pub fn to_data(&self) -> Value {
+        let c = &self.credential;
+        json!({
+            "AuthInfo": {"SecretID": c.secret_id, "SecretKey": c.secret_key(),
+                         "Token": c.token(), "StartTime": c.start, "ExpiredTime": c.expires},
+            "Files": [{"ObjectKey": self.object_key,
+                       "Buckets": [{"Bucket": {"Name": self.bucket, "Region": self.region},
+                                    "UploadStatus": u8::from(self.exists)}]}],
         })
     }
 }
@@ -192,6 +207,28 @@ mod tests {
             let mut answer = seed_answer();
             answer["Files"][0]["Buckets"][0]["Bucket"]["Name"] = json!(name);
             assert!(UploadGrant::from_data(&answer).is_err(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn a_grant_reads_back_from_its_own_data_unchanged() {
+        for exists in [0, 1] {
+            let mut answer = seed_answer();
+            answer["Files"][0]["Buckets"][0]["UploadStatus"] = json!(exists);
+            let grant = UploadGrant::from_data(&answer).expect("grant");
+            let again = UploadGrant::from_data(&grant.to_data()).expect("again");
+            assert_eq!(
+                format!(
+                    "{grant:?} {} {}",
+                    grant.credential.secret_key(),
+                    grant.credential.token()
+                ),
+                format!(
+                    "{again:?} {} {}",
+                    again.credential.secret_key(),
+                    again.credential.token()
+                )
+            );
         }
     }
 

@@ -51,7 +51,7 @@ pub struct LoginGrant {
 }
 
 impl LoginGrant {
-    pub(super) fn from_data(data: &Value) -> Result<Self, UpstreamError> {
+    pub fn from_data(data: &Value) -> Result<Self, UpstreamError> {
         let key = text(data, "musickey");
         // "Success" means a non-empty musickey; a code-0 answer without one is not.
         let key = MusicKey::parse(key)

@@ -3,7 +3,7 @@
 use super::login::integer;
 use crate::beijing;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub(super) const MODULE: &str = "VipLogin.VipLoginInter";
 pub(super) const METHOD: &str = "vip_login_base";
@@ -20,7 +20,7 @@ pub struct VipStatus {
 impl VipStatus {
     /// vip = identity.LMFlag == 1 (else identity.vip), end LMEnd;
     /// svip = identity.HugeVip == 1, end HugeVipEnd. Missing parts read as "none".
-    pub(super) fn from_data(data: &Value) -> Self {
+    pub fn from_data(data: &Value) -> Self {
         let identity = data.get("identity").unwrap_or(&Value::Null);
         let flag = |name: &str| integer(identity, name);
         let end = |name: &str| {
@@ -35,6 +35,18 @@ impl VipStatus {
             svip: flag("HugeVip") == Some(1),
             svip_end: end("HugeVipEnd"),
         }
+    }
+
+    /// The answer's own shape, so a cache reads its copy back through
+    /// [`Self::from_data`] and trusts it no more than the answer.
+    pub fn to_data(&self) -> Value {
+        let end = |t: Option<DateTime<Utc>>| t.map(beijing::format).unwrap_or_default();
+        json!({"identity": {
+            "LMFlag": u8::from(self.vip),
+            "LMEnd": end(self.vip_end),
+            "HugeVip": u8::from(self.svip),
+            "HugeVipEnd": end(self.svip_end),
+        }})
     }
 }
 

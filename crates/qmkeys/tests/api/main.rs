@@ -16,3 +16,4 @@ mod redis;
 mod refresh;
 mod refresh_caching;
 mod refresh_errors;
+mod untrusted;
