@@ -35,6 +35,9 @@ async fn overwrite(redis: &RedisServer, pattern: &str, value: impl Fn(&str) -> S
     keys.len()
 }
 
+/// What to write over a Redis key, given the key.
+type Planting = Box<dyn Fn(&str) -> String>;
+
 /// An InitUpload answer that would send the upload to another host.
 fn evil_grant() -> Value {
     json!({"init_upload": {
@@ -66,7 +69,7 @@ async fn an_upload_grant_planted_in_redis_is_not_signed_with_whether_sealed_or_n
         "init-upload cache",
     );
     let plain = evil_grant().to_string();
-    let plantings: [(&str, Box<dyn Fn(&str) -> String>); 2] = [
+    let plantings: [(&str, Planting); 2] = [
         ("unsealed", Box::new(move |_: &str| plain.clone())),
         (
             "sealed with the right key but failing InitUpload's checks",
