@@ -2,7 +2,7 @@
 
 use crate::cli_accounts::AccountsCommand;
 use crate::config::{Settings, CONFIG_ENV};
-use crate::startup::Application;
+use crate::startup::{Application, StartupError};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -122,16 +122,24 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(exit::RUNTIME);
         }
     };
-    let result = runtime.block_on(async {
-        let app = Application::build(settings).await?;
-        app.run_until_stopped().await?;
-        Ok::<_, anyhow::Error>(())
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("qmkeys: {err}");
-            ExitCode::from(exit::RUNTIME)
+    runtime.block_on(async {
+        let app = match Application::build(settings).await {
+            Ok(app) => app,
+            Err(StartupError::Config(err)) => {
+                eprintln!("qmkeys: invalid configuration: {err}");
+                return ExitCode::from(exit::CONFIG);
+            }
+            Err(err) => {
+                eprintln!("qmkeys: {err}");
+                return ExitCode::from(exit::RUNTIME);
+            }
+        };
+        match app.run_until_stopped().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("qmkeys: {err}");
+                ExitCode::from(exit::RUNTIME)
+            }
         }
-    }
+    })
 }

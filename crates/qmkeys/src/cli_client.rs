@@ -88,6 +88,7 @@ pub fn fail(command: &str, exit: u8, message: &str) -> ExitCode {
 pub fn fail_startup(command: &str, err: &crate::startup::StartupError) -> ExitCode {
     let code = match err {
         crate::startup::StartupError::Store(_) => exit::UNAVAILABLE,
+        crate::startup::StartupError::Config(_) => exit::USAGE,
         _ => exit::INTERNAL,
     };
     fail(command, code, &err.to_string())

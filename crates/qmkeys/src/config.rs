@@ -228,7 +228,9 @@ impl Settings {
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// Every setting's check; `Application::build` runs it again, so settings
+    /// made in code are held to the same rules as loaded ones.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if !matches!(self.upstream.scheme(), "http" | "https") || self.upstream.host_str().is_none()
         {
             return Err(invalid(
@@ -280,6 +282,15 @@ impl Settings {
         if self.upstream_retries > 5 {
             return Err(invalid("upstream_retries", "must be at most 5"));
         }
+        if self.rate_limit_per_second > 1_000_000 {
+            return Err(invalid(
+                "rate_limit_per_second",
+                "must be at most 1000000 (0 turns the limit off)",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.rate_limit_burst) {
+            return Err(invalid("rate_limit_burst", "must be between 1 and 1000000"));
+        }
         if self.cache_max_entries == 0 {
             return Err(invalid("cache_max_entries", "must be at least 1"));
         }
@@ -292,8 +303,20 @@ impl Settings {
                 "is not a valid filter such as `info` or `qmkeys=debug`",
             ));
         }
-        EndpointTemplate::parse(&self.cos_endpoint)
-            .map_err(|problem| invalid("cos_endpoint", &problem))?;
+        // RUST_LOG wins over log_level when set, so a bad one must not be
+        // quietly replaced by it.
+        if let Ok(filter) = std::env::var("RUST_LOG") {
+            if tracing_subscriber::EnvFilter::try_new(&filter).is_err() {
+                return Err(ConfigError::Invalid {
+                    key: "log_level",
+                    env: "RUST_LOG".to_owned(),
+                    problem:
+                        "RUST_LOG is set and is not a valid filter such as `info` or `qmkeys=debug`"
+                            .to_owned(),
+                });
+            }
+        }
+        self.cos_endpoint_template()?;
         if !matches!(self.cdn_base.scheme(), "http" | "https") || self.cdn_base.query().is_some() {
             return Err(invalid(
                 "cdn_base",
@@ -363,11 +386,7 @@ impl Settings {
             ));
         }
         let mut seen = std::collections::HashSet::new();
-        for (index, account) in self.accounts.iter().enumerate() {
-            let cred = account.credential().map_err(|e| ConfigError::Account {
-                index,
-                problem: format!("{}: {}", account_field(e.param), e.message),
-            })?;
+        for (index, cred) in self.account_credentials()?.into_iter().enumerate() {
             if !seen.insert(cred.uin) {
                 return Err(ConfigError::Account {
                     index,
@@ -378,16 +397,23 @@ impl Settings {
         Ok(())
     }
 
-    /// The upload accounts, already checked by `validate`.
-    pub fn account_credentials(&self) -> Vec<Credential> {
+    /// The upload accounts; an unusable entry is an error, never skipped.
+    pub fn account_credentials(&self) -> Result<Vec<Credential>, ConfigError> {
         self.accounts
             .iter()
-            .filter_map(|a| a.credential().ok())
+            .enumerate()
+            .map(|(index, account)| {
+                account.credential().map_err(|e| ConfigError::Account {
+                    index,
+                    problem: format!("{}: {}", account_field(e.param), e.message),
+                })
+            })
             .collect()
     }
 
-    pub fn cos_endpoint_template(&self) -> EndpointTemplate {
-        EndpointTemplate::parse(&self.cos_endpoint).unwrap_or_default()
+    pub fn cos_endpoint_template(&self) -> Result<EndpointTemplate, ConfigError> {
+        EndpointTemplate::parse(&self.cos_endpoint)
+            .map_err(|problem| invalid("cos_endpoint", &problem))
     }
 
     pub fn upstream_timeout(&self) -> Duration {
@@ -551,7 +577,7 @@ mod tests {
              [[accounts]]\nuin = \"9999999999999999999\"\nmusickey = \"W_X_b\"\n",
         )
         .expect("valid");
-        let creds = s.account_credentials();
+        let creds = s.account_credentials().expect("valid");
         assert_eq!(creds.len(), 2);
         assert_eq!(creds[0].refresh_key_str(), "rk");
         assert_eq!(creds[1].uin.get(), 9_999_999_999_999_999_999);

@@ -32,6 +32,8 @@ pub enum StartupError {
     Store(StoreError),
     #[error("cannot set up metrics: {0}")]
     Metrics(String),
+    #[error("invalid configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
 }
 
 pub struct Application {
@@ -55,6 +57,7 @@ impl Application {
         settings: Settings,
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
+        settings.validate()?;
         let backends = backends(&settings)?;
         let upstream = upstream_client(&settings)?.with_metrics(backends.metrics.clone());
         let (accounts, uploads) =
@@ -264,7 +267,7 @@ pub async fn upload_service(
 ) -> Result<(Arc<AccountPool>, UploadService), StartupError> {
     let accounts = AccountPool::open(
         open_store(settings, backends.redis.as_ref())?,
-        settings.account_credentials(),
+        settings.account_credentials()?,
         upstream.clone(),
         clock.clone(),
         PoolSettings {
@@ -279,7 +282,7 @@ pub async fn upload_service(
         upstream,
         accounts.clone(),
         UploadSettings {
-            endpoint: settings.cos_endpoint_template(),
+            endpoint: settings.cos_endpoint_template()?,
             cdn_base: settings.cdn_base.clone(),
             max_size: settings.cos_max_upload_bytes,
         },

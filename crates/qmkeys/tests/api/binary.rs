@@ -43,6 +43,52 @@ fn serve_refuses_a_bad_value_and_names_the_key() {
     assert!(stderr.contains("upstream_timeout_ms"), "{stderr}");
 }
 
+#[test]
+fn serve_refuses_every_value_it_once_replaced_by_a_default_and_names_the_key() {
+    for (var, value, named) in [
+        ("QMKEYS_RATE_LIMIT_BURST", "0", "rate_limit_burst"),
+        (
+            "QMKEYS_COS_ENDPOINT",
+            "ftp://{bucket}.example.com",
+            "cos_endpoint",
+        ),
+        (
+            "QMKEYS_COS_ENDPOINT",
+            "https://{bucket}.example.com/?x=1",
+            "cos_endpoint",
+        ),
+        ("RUST_LOG", "qmkeys=loudest", "RUST_LOG"),
+    ] {
+        let out = qmkeys()
+            .args(["serve"])
+            .env(var, value)
+            .env("QMKEYS_LISTEN", "127.0.0.1:0")
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}={value}: {stderr}");
+        assert!(stderr.contains(named), "{var}={value}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn application_build_checks_settings_made_in_code_as_the_loader_does() {
+    let settings = qmkeys::config::Settings {
+        cos_endpoint: "not a url {bucket}".into(),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Default::default()
+    };
+    let err = qmkeys::startup::Application::build(settings)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(err, qmkeys::startup::StartupError::Config(_)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("cos_endpoint"), "{err}");
+}
+
 #[tokio::test]
 async fn serve_answers_a_refresh_and_exits_cleanly_on_sigterm() {
     let sim = Simulator::spawn("127.0.0.1:0", SimConfig::default())
