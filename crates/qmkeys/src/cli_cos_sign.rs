@@ -81,19 +81,18 @@ pub fn digest(mut reader: impl Read, mut progress: impl FnMut(u64)) -> std::io::
 /// The image type: `--ext`, else the file's extension.
 pub fn image_ext(file: &Path, ext: Option<&str>) -> Result<ImageExt, String> {
     match ext {
-        Some(ext) => ImageExt::parse(Some(ext)).map_err(|e| format!("--ext: {}", e.message)),
-        None => {
-            let from_name = file
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or_default();
-            ImageExt::parse(Some(from_name).filter(|e| !e.is_empty()).or(Some("?"))).map_err(|_| {
+        Some(ext) => ImageExt::from_file_ext(ext)
+            .ok_or_else(|| "--ext: must be one of png|jpg|jpeg|gif|webp|bmp|svg".to_owned()),
+        None => file
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(ImageExt::from_file_ext)
+            .ok_or_else(|| {
                 format!(
                     "cannot tell the image type from the name {}: pass --ext png|jpg|jpeg|gif|webp|bmp|svg",
                     file.display()
                 )
-            })
-        }
+            }),
     }
 }
 

@@ -97,22 +97,37 @@ impl ImageExt {
         ImageExt::Svg,
     ];
 
-    /// Absent means png, as the public API assumes.
+    /// Absent means png, as the public API assumes. Present, it is exactly
+    /// one of the documented names: an empty or differently written value is
+    /// refused, as the OpenAPI document's enum says.
     pub fn parse(raw: Option<&str>) -> Result<Self, ParamError> {
-        let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        let Some(raw) = raw else {
             return Ok(ImageExt::Png);
         };
-        let raw = raw.trim_start_matches('.').to_ascii_lowercase();
         Self::ALL
             .into_iter()
             .find(|e| e.as_str() == raw)
             .ok_or_else(|| {
                 let names: Vec<&str> = Self::ALL.iter().map(|e| e.as_str()).collect();
+                let problem = if raw.is_empty() {
+                    "不能为空"
+                } else {
+                    "不支持"
+                };
                 ParamError::new(
                     "ext",
-                    format!("参数 ext 不支持：只能是 {} 之一", names.join("、")),
+                    format!(
+                        "参数 ext {problem}：不填则为 png，填写时只能是 {} 之一（小写）",
+                        names.join("、")
+                    ),
                 )
             })
+    }
+
+    /// A file name's extension as people write it (`PNG`, `.jpg`).
+    pub fn from_file_ext(raw: &str) -> Option<Self> {
+        let raw = raw.trim().trim_start_matches('.').to_ascii_lowercase();
+        Self::ALL.into_iter().find(|e| e.as_str() == raw)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -194,7 +209,7 @@ mod tests {
             Option<&'a str>,
             &'a str,
         );
-        let cases: [Case; 10] = [
+        let cases: [Case; 12] = [
             (None, Some(MD5), Some("1"), None, "sha1"),
             (Some("abc"), Some(MD5), Some("1"), None, "sha1"),
             (Some(&SHA1[..39]), Some(MD5), Some("1"), None, "sha1"),
@@ -211,6 +226,8 @@ mod tests {
             (Some(SHA1), Some(MD5), Some("-5"), None, "size"),
             (Some(SHA1), Some(MD5), Some("1.5"), None, "size"),
             (Some(SHA1), Some(MD5), Some("1"), Some("exe"), "ext"),
+            (Some(SHA1), Some(MD5), Some("1"), Some(""), "ext"),
+            (Some(SHA1), Some(MD5), Some("1"), Some("PNG"), "ext"),
         ];
         for (sha1, md5, size, ext, param) in cases {
             let err = UploadFile::parse(sha1, md5, size, ext, max).expect_err(param);
@@ -220,9 +237,15 @@ mod tests {
     }
 
     #[test]
-    fn every_listed_extension_is_accepted_in_any_case() {
-        for ext in ["png", "JPG", "jpeg", "gif", "webp", "bmp", "svg", ".png"] {
-            assert!(ImageExt::parse(Some(ext)).is_ok(), "{ext}");
+    fn every_listed_extension_is_accepted_as_written_and_file_names_in_any_case() {
+        for ext in ["png", "jpg", "jpeg", "gif", "webp", "bmp", "svg"] {
+            assert_eq!(ImageExt::parse(Some(ext)).map(ImageExt::as_str), Ok(ext));
         }
+        assert_eq!(ImageExt::parse(None), Ok(ImageExt::Png));
+        for ext in ["JPG", ".png", " webp "] {
+            assert!(ImageExt::parse(Some(ext)).is_err(), "{ext}");
+            assert!(ImageExt::from_file_ext(ext).is_some(), "{ext}");
+        }
+        assert_eq!(ImageExt::from_file_ext("exe"), None);
     }
 }

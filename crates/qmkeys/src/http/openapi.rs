@@ -57,6 +57,7 @@ pub fn document(max_upload_bytes: u64) -> Value {
         "scheme": "bearer",
         "description": "`Authorization: Bearer <admin_token>`"
     });
+    pair_uin_with_key(&mut doc);
     if let Some(paths) = doc["paths"].as_object_mut() {
         for item in paths.values_mut() {
             let Some(item) = item.as_object_mut() else {
@@ -67,7 +68,10 @@ pub fn document(max_upload_bytes: u64) -> Value {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                add_error_responses(operation, &errors_of(&id));
+                // The front middleware caps every route's URL and time.
+                let mut errors = errors_of(&id);
+                errors.extend([ApiError::UrlTooLong, ApiError::RequestTimeout]);
+                add_error_responses(operation, &errors);
                 let parameters = operation
                     .get_mut("parameters")
                     .and_then(Value::as_array_mut);
@@ -87,6 +91,33 @@ pub fn document(max_upload_bytes: u64) -> Value {
         }
     }
     doc
+}
+
+/// A form body is one schema, so it can say what query parameters cannot:
+/// a `Q_H_L_` key goes with a 6-11 digit QQ number, a `W_X_` key with a
+/// WeChat id of up to 19 digits (`Credential::parse` refuses other pairs).
+fn pair_uin_with_key(doc: &mut Value) {
+    let base = doc["components"]["schemas"]["RefreshParams"].clone();
+    if !base.is_object() {
+        return;
+    }
+    let variant = |uin: &str, key_prefix: &str, title: &str| {
+        let mut v = base.clone();
+        v["title"] = json!(title);
+        v["properties"]["uin"]["pattern"] = json!(uin);
+        let key = v["properties"]["music_key"]["pattern"]
+            .as_str()
+            .unwrap_or_default()
+            .replacen("(Q_H_L_|W_X_)", key_prefix, 1);
+        v["properties"]["music_key"]["pattern"] = json!(key);
+        v
+    };
+    let form = &mut doc["paths"][super::refresh::PATH]["post"]["requestBody"]["content"]
+        ["application/x-www-form-urlencoded"]["schema"];
+    *form = json!({"oneOf": [
+        variant(r"^[1-9][0-9]{5,10}$", "Q_H_L_", "QQ 账号 / a QQ account"),
+        variant(r"^[1-9][0-9]{0,18}$", "W_X_", "微信账号 / a WeChat account"),
+    ]});
 }
 
 /// What each operation can fail with, one exemplar per code.
@@ -450,7 +481,43 @@ mod tests {
             .is_some_and(|names| names.contains(&json!("md5.js"))));
         let form = &doc["paths"]["/music/tencent/cookie/refresh"]["post"]["requestBody"]["content"]
             ["application/x-www-form-urlencoded"];
-        assert!(form["schema"].is_object(), "{form}");
+        let kinds = form["schema"]["oneOf"]
+            .as_array()
+            .expect("one schema per account kind");
+        let pair = |i: usize| {
+            let props = &kinds[i]["properties"];
+            (
+                regex::Regex::new(props["uin"]["pattern"].as_str().expect("uin")).expect("re"),
+                regex::Regex::new(props["music_key"]["pattern"].as_str().expect("key"))
+                    .expect("re"),
+            )
+        };
+        let ((qq_uin, qq_key), (wx_uin, wx_key)) = (pair(0), pair(1));
+        let eighteen = "100000000000000000";
+        assert!(qq_key.is_match("Q_H_L_k") && !qq_key.is_match("W_X_k"));
+        assert!(qq_uin.is_match("1569097443") && !qq_uin.is_match(eighteen));
+        assert!(wx_key.is_match("W_X_k") && !wx_key.is_match("Q_H_L_k"));
+        assert!(wx_uin.is_match(eighteen));
+        let get_uin = param(&doc, "/music/tencent/cookie/refresh", "get", "uin");
+        assert!(
+            get_uin["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("40001")),
+            "GET says in words which pairs are refused: {get_uin}"
+        );
+        let asset = &doc["paths"]["/assets/{file}"]["get"]["responses"]["200"]["content"];
+        for (name, content_type, _) in web::ASSETS {
+            let media = content_type.split(';').next().unwrap_or_default();
+            assert!(asset.get(media).is_some(), "{name}: {media} is documented");
+        }
+        for operation in [
+            "/tool/cos/sign",
+            "/healthz",
+            "/music/tencent/cookie/refresh",
+        ] {
+            let responses = &doc["paths"][operation]["get"]["responses"];
+            assert!(responses.get("414").is_some(), "{operation} documents 414");
+        }
     }
 
     fn pattern(doc: &Value, path: &str, name: &str) -> regex::Regex {

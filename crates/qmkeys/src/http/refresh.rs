@@ -22,6 +22,10 @@ pub const PATH: &str = "/music/tencent/cookie/refresh";
 ///
 /// The parameters may also be sent as a form body with POST, which keeps the
 /// key out of proxy access logs. A parameter given twice is refused.
+/// `uin` and `music_key` must be of one kind: a `Q_H_L_` key with a 6-11
+/// digit QQ number, a `W_X_` key with a WeChat id of up to 19 digits; any
+/// other pair is refused with 400 (40001). Query parameters cannot state
+/// that in the schema; the POST form body's schema does.
 #[utoipa::path(
     get,
     path = "/music/tencent/cookie/refresh",
@@ -68,8 +72,9 @@ pub async fn refresh_post(
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct RefreshParams {
-    /// QQ 号（6-11 位，配 `Q_H_L_` key）或微信账号 ID（最多 19 位，配 `W_X_` key）
-    /// / a QQ number (6-11 digits) or a WeChat id (up to 19 digits)
+    /// QQ 号（6-11 位，配 `Q_H_L_` key）或微信账号 ID（最多 19 位，配 `W_X_` key）；
+    /// 其他组合返回 400（40001）/ a QQ number (6-11 digits, with a `Q_H_L_` key) or a
+    /// WeChat id (up to 19 digits, with a `W_X_` key); any other pair is 400 (40001)
     #[param(
         pattern = r"^[1-9][0-9]{0,18}$",
         max_length = 19,
@@ -164,10 +169,14 @@ async fn run(
 
 /// `save` as the public API takes it: true/false, 1/0; absent means false.
 fn parse_save(raw: Option<&str>) -> Result<bool, ParamError> {
-    match raw.map(str::trim).unwrap_or_default() {
-        "" | "false" | "0" => Ok(false),
-        "true" | "1" => Ok(true),
-        _ => Err(ParamError::new("save", "参数 save 只能是 true 或 false")),
+    // Exactly the documented enum: an empty or padded value is refused.
+    match raw {
+        None | Some("false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(_) => Err(ParamError::new(
+            "save",
+            "参数 save 只能是 true、false、1 或 0",
+        )),
     }
 }
 
@@ -285,6 +294,21 @@ pub fn end_fields(end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (i64, Strin
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn save_is_exactly_one_of_the_documented_values() {
+        assert_eq!(parse_save(None), Ok(false));
+        for (raw, want) in [("true", true), ("1", true), ("false", false), ("0", false)] {
+            assert_eq!(parse_save(Some(raw)), Ok(want), "{raw}");
+        }
+        for raw in ["", " true", "TRUE", "yes"] {
+            assert_eq!(
+                parse_save(Some(raw)).map_err(|e| e.param),
+                Err("save"),
+                "{raw:?}"
+            );
+        }
+    }
 
     #[test]
     fn date_diff_is_whole_days_either_side_of_now_and_never_negative() {

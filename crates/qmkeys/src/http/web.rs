@@ -170,7 +170,8 @@ pub async fn docs(State(state): State<AppState>) -> Response {
     tag = "web",
     operation_id = "webAsset",
     params(("file" = String, Path, description = "文件名 / the asset's name")),
-    responses((status = 200, description = "文件内容 / the asset", body = String, content_type = "text/plain")),
+    responses((status = 200, description = "文件内容：脚本、样式表或图标 / the asset: a script, style sheet or icon",
+               content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml")))),
 )]
 pub async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {

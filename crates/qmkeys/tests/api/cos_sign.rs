@@ -136,7 +136,7 @@ async fn sign_calls_init_upload_signed_and_as_the_protocol_prescribes() {
     let (app, accounts) = spawn_app_with_accounts(1, |_| {}).await;
     let file = TestFile::random(1000);
     let mut params = file.params();
-    params.push(("ext", "JPG".into()));
+    params.push(("ext", "jpg".into()));
     params[0].1 = file.sha1.to_uppercase();
 
     let signed = app.sign(&params).await;
@@ -373,6 +373,8 @@ async fn sign_returns_400_naming_the_parameter_for_each_bad_input() {
         (with("size", "1001"), "size"),
         (with("size", "ten"), "size"),
         (with("ext", "exe"), "ext"),
+        (with("ext", ""), "ext"),
+        (with("ext", "JPG"), "ext"),
     ];
     for (params, named) in cases {
         let answer = app.sign(&params).await;
