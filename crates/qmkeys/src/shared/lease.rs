@@ -128,7 +128,7 @@ impl Redis {
         scope: &'static str,
     ) -> Result<Option<Lease>, SharedError> {
         let token = hex::encode(rand::random::<[u8; 16]>());
-        let ttl = self.lease_ttl;
+        let ttl = LEASE_TTL;
         let (k, t) = (key.to_owned(), token.clone());
         let taken: i64 = self
             .run(|mut c| async move {
@@ -241,7 +241,7 @@ impl Redis {
 /// Renews the lease every third of its TTL until aborted, or until it turns
 /// out another instance took it (this holder stalled past the TTL).
 async fn heartbeat(redis: Redis, key: String, token: String) {
-    let ttl = redis.lease_ttl;
+    let ttl = LEASE_TTL;
     let mut every = tokio::time::interval(ttl / 3);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     every.tick().await;

@@ -33,8 +33,6 @@ pub struct Redis {
     conn: ConnectionManager,
     timeout: Duration,
     degraded: Arc<AtomicBool>,
-    /// How long a lease lives between heartbeats.
-    lease_ttl: Duration,
     /// Leases this process holds, released together at shutdown.
     held: lease::Held,
     metrics: Option<Arc<crate::metrics::Metrics>>,
@@ -65,7 +63,6 @@ impl Redis {
             conn,
             timeout,
             degraded: Arc::new(AtomicBool::new(false)),
-            lease_ttl: LEASE_TTL,
             held: lease::Held::default(),
             metrics: None,
         })

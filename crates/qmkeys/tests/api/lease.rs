@@ -3,6 +3,7 @@
 //! runs in this test process; both share one real Redis and one simulator.
 
 use crate::binary::{free_port, qmkeys};
+use crate::cos_sign::TestFile;
 use crate::helpers::{spawn_instances, Answer, SimAccount, TestApp};
 use crate::redis::RedisServer;
 use futures::future::join_all;
@@ -14,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "shared-secret-for-every-instance";
+const REFRESH: &str = "/music/tencent/cookie/refresh";
+const SIGN: &str = "/tool/cos/sign";
 
 /// A `qmkeys serve` process, killed when dropped, pass or fail.
 struct Instance {
@@ -26,6 +29,15 @@ struct Instance {
 impl Instance {
     /// Starts the binary on the survivor's simulator and Redis, and waits until it answers.
     async fn start(b: &TestApp, redis: &RedisServer, upstream_timeout_ms: u64) -> Self {
+        Self::start_with(b, redis, upstream_timeout_ms, &[]).await
+    }
+
+    async fn start_with(
+        b: &TestApp,
+        redis: &RedisServer,
+        upstream_timeout_ms: u64,
+        env: &[(&str, &str)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let port = free_port();
         let mut child = qmkeys()
@@ -40,6 +52,7 @@ impl Instance {
             .env("QMKEYS_REDIS_URL", redis.url())
             .env("QMKEYS_SECRET_KEY", SECRET)
             .env("QMKEYS_RATE_LIMIT_PER_SECOND", "0")
+            .envs(env.iter().copied())
             .spawn()
             .expect("qmkeys starts");
         // Drained as it comes, so a full pipe never stalls the server.
@@ -73,10 +86,7 @@ impl Instance {
     }
 
     fn refresh_url(&self) -> String {
-        format!(
-            "http://127.0.0.1:{}/music/tencent/cookie/refresh",
-            self.port
-        )
+        format!("http://127.0.0.1:{}{REFRESH}", self.port)
     }
 
     fn signal(&self, name: &str) {
@@ -105,14 +115,21 @@ impl Drop for Instance {
 
 /// Instance B, with the default upstream timeout (as an operator runs it).
 async fn survivor(redis: &RedisServer) -> TestApp {
+    survivor_with_accounts(redis, 0).await.0
+}
+
+async fn survivor_with_accounts(
+    redis: &RedisServer,
+    accounts: usize,
+) -> (TestApp, Vec<SimAccount>) {
     let url = redis.url();
-    let (mut apps, _) = spawn_instances(1, 0, move |s| {
+    let (mut apps, accounts) = spawn_instances(1, accounts, move |s| {
         s.redis_url = Some(SecretString::from(url));
         s.secret_key = Some(SecretString::from(SECRET));
         s.upstream_timeout_ms = 10_000;
     })
     .await;
-    apps.remove(0)
+    (apps.remove(0), accounts)
 }
 
 /// A client that outlasts every lease, so a slow answer is measured, not cut off.
@@ -143,17 +160,20 @@ async fn until_login_in_flight(b: &TestApp) {
     }
 }
 
+type Waiting = Vec<tokio::task::JoinHandle<(Option<Answer>, Instant)>>;
+
 /// `n` callers for `account` on B, each answer with the moment it arrived.
-fn callers_on(
-    b: &TestApp,
-    account: &SimAccount,
-    n: usize,
-) -> Vec<tokio::task::JoinHandle<(Option<Answer>, Instant)>> {
+fn callers_on(b: &TestApp, account: &SimAccount, n: usize) -> Waiting {
+    callers(b, REFRESH, (0..n).map(|_| account.params()).collect())
+}
+
+/// One caller of `path` on B per parameter set.
+fn callers(b: &TestApp, path: &str, each: Vec<Vec<(&'static str, String)>>) -> Waiting {
     let http = patient();
-    let url = format!("{}/music/tencent/cookie/refresh", b.base);
-    (0..n)
-        .map(|_| {
-            let (http, url, params) = (http.clone(), url.clone(), account.params());
+    let url = format!("{}{path}", b.base);
+    each.into_iter()
+        .map(|params| {
+            let (http, url) = (http.clone(), url.clone());
             tokio::spawn(async move {
                 let answer = get(&http, &url, &params).await;
                 (answer, Instant::now())
@@ -298,4 +318,180 @@ async fn a_login_holder_paused_past_its_lease_cannot_overwrite_the_result_of_the
         a.logs()
     );
     assert_eq!(takeovers(&b, "cookie").await, 1);
+}
+
+/// The moment the last of `waiting` answered, counted from `since`; every
+/// answer must be a 200.
+async fn last_answer(waiting: Waiting, since: Instant) -> (Vec<Answer>, Duration) {
+    let mut answers = Vec::new();
+    let mut slowest = Duration::ZERO;
+    for task in waiting {
+        let (answer, at) = task.await.expect("task");
+        let answer = answer.expect("every caller got an answer");
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        slowest = slowest.max(at.saturating_duration_since(since));
+        answers.push(answer);
+    }
+    (answers, slowest)
+}
+
+#[tokio::test]
+async fn signing_on_a_survivor_resumes_within_ten_seconds_of_the_account_refresher_being_killed() {
+    let redis = RedisServer::start();
+    let (b, accounts) = survivor_with_accounts(&redis, 1).await;
+    // A shares B's account store: it loads the account B seeded.
+    let a = Instance::start(&b, &redis, 10_000).await;
+    b.sim_post(
+        &format!("/_sim/accounts/{}/expire", accounts[0].uin),
+        json!({}),
+    )
+    .await;
+    b.fault(json!({"target": crate::helpers::LOGIN, "delay_ms": 1500}))
+        .await;
+
+    let on_a = {
+        let url = format!("http://127.0.0.1:{}{SIGN}", a.port);
+        let params = TestFile::random(100).params();
+        tokio::spawn(async move { get(&patient(), &url, &params).await })
+    };
+    until_login_in_flight(&b).await;
+    let waiting = callers(
+        &b,
+        SIGN,
+        (0..5).map(|_| TestFile::random(100).params()).collect(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.signal("KILL");
+    let killed = Instant::now();
+    assert!(
+        on_a.await.expect("task").is_none(),
+        "A died before answering"
+    );
+
+    let (_, slowest) = last_answer(waiting, killed).await;
+    eprintln!("kill to last signature: {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(10),
+        "the last signer waited {slowest:?} after the refresher died"
+    );
+    assert_eq!(b.logins().await, 2, "A's rotation and B's, no more");
+    assert_eq!(takeovers(&b, "account").await, 1);
+    assert_eq!(
+        b.stored_accounts().await[0].generation,
+        1,
+        "only B's rotation was committed"
+    );
+}
+
+#[tokio::test]
+async fn a_holder_stopped_by_sigterm_mid_login_releases_its_lease_at_once() {
+    let redis = RedisServer::start();
+    let b = survivor(&redis).await;
+    let a = Instance::start_with(&b, &redis, 10_000, &[("QMKEYS_SHUTDOWN_GRACE_MS", "200")]).await;
+    let account = b.sim_account("qq").await;
+    // Far longer than the grace period: A's Login is cut short.
+    b.fault(json!({"target": crate::helpers::LOGIN, "delay_ms": 4000}))
+        .await;
+
+    let on_a = {
+        let (url, params) = (a.refresh_url(), account.params());
+        tokio::spawn(async move { get(&patient(), &url, &params).await })
+    };
+    until_login_in_flight(&b).await;
+    let waiting = callers_on(&b, &account, 5);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.signal("TERM");
+    let stopped = Instant::now();
+    let _ = on_a.await;
+
+    let (answers, slowest) = last_answer(waiting, stopped).await;
+    eprintln!("SIGTERM to last answer: {slowest:?}");
+    assert!(answers
+        .iter()
+        .all(|x| x.musickey() == answers[0].musickey()));
+    assert!(
+        slowest < Duration::from_millis(2500),
+        "released at shutdown, not left to lapse: {slowest:?}"
+    );
+    assert_eq!(
+        takeovers(&b, "cookie").await,
+        0,
+        "a clean release is no takeover"
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_committed_under_a_lease_another_process_has_since_taken_is_refused() {
+    use qmkeys::accounts::{redis_store::RedisStore, AccountStore, StoredAccount};
+    let redis = RedisServer::start();
+    let store = || {
+        let client =
+            qmkeys::shared::Redis::connect(&redis.url(), Duration::from_secs(2)).expect("redis");
+        RedisStore::new(
+            client,
+            qmkeys::secrets::Sealer::new(Some(SECRET), "account-store"),
+        )
+    };
+    let (first, second) = (store(), store());
+    let uin = qmkeys::domain::Uin::parse("123456789").expect("uin");
+    let cred = qmkeys::domain::Credential::new(
+        uin,
+        qmkeys::domain::MusicKey::parse("Q_H_L_leasetestkey").expect("key"),
+        None,
+        None,
+    )
+    .expect("credential");
+    let account = StoredAccount::new(cred);
+    first.put(&account).await.expect("put");
+    let rotated_by = |who: &str| StoredAccount {
+        generation: 1,
+        last_outcome: Some(who.to_owned()),
+        ..account.clone()
+    };
+
+    let stalled = first.try_lease(uin).await.expect("Redis").expect("free");
+    assert!(
+        second.try_lease(uin).await.expect("Redis").is_none(),
+        "held by the first"
+    );
+    // The first stalls past the TTL: its lease lapses, and the second takes it.
+    let mut raw = redis::Client::open(redis.url())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let lease_key = format!("qmkeys:v1:lease:account:{uin}");
+    let _: i64 = redis::cmd("DEL")
+        .arg(&lease_key)
+        .query_async(&mut raw)
+        .await
+        .expect("del");
+    let current = second.try_lease(uin).await.expect("Redis").expect("lapsed");
+
+    assert_eq!(
+        first
+            .commit_rotation_under(&rotated_by("first"), 0, &stalled)
+            .await
+            .expect("Redis"),
+        None,
+        "the stalled holder's commit is refused"
+    );
+    assert_eq!(
+        second
+            .commit_rotation_under(&rotated_by("second"), 0, &current)
+            .await
+            .expect("Redis"),
+        Some(true)
+    );
+    let stored = first.get(uin).await.expect("Redis").expect("stored");
+    assert_eq!(stored.last_outcome.as_deref(), Some("second"));
+    assert_eq!(stored.generation, 1);
+    current.release().await;
+    stalled.release().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("qmkeys:v1:lease:*")
+        .query_async(&mut raw)
+        .await
+        .expect("keys");
+    assert!(keys.is_empty(), "released leases leave nothing: {keys:?}");
 }
