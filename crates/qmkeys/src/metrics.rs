@@ -16,6 +16,7 @@ pub struct Metrics {
     pub upstream_seconds: HistogramVec,
     pub accounts: IntGaugeVec,
     pub background_refreshes: IntCounterVec,
+    pub lease_takeovers: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -96,6 +97,12 @@ impl Metrics {
                 "qmkeys_background_refreshes_total",
                 "Background refreshes of upload accounts by outcome",
                 &["outcome"],
+            )?,
+            lease_takeovers: counter(
+                &r,
+                "qmkeys_lease_takeovers_total",
+                "Leases taken from a holder that let them lapse (it stopped or died), by scope",
+                &["scope"],
             )?,
             accounts,
             registry: r,

@@ -45,6 +45,8 @@ pub struct Application {
     /// `/metrics` on its own address, when `metrics_listen` is set.
     metrics: Option<(TcpListener, axum::Router)>,
     grace: std::time::Duration,
+    /// Its leases are released at shutdown.
+    redis: Option<Redis>,
 }
 
 impl Application {
@@ -126,6 +128,7 @@ impl Application {
             addr,
             keeper,
             grace: std::time::Duration::from_millis(settings.shutdown_grace_ms),
+            redis: backends.redis,
         })
     }
 
@@ -141,8 +144,9 @@ impl Application {
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.addr, "qmkeys listening");
         // Every store write is committed when it returns, so the refresher may
-        // stop at any point (it does when `self.keeper` drops) and lose nothing.
-        let _keeper = self.keeper;
+        // stop at any point (it does when `keeper` drops) and lose nothing.
+        let keeper = self.keeper;
+        let redis = self.redis;
         if let Some((listener, router)) = self.metrics {
             tracing::info!(addr = ?listener.local_addr().ok(), "metrics listening");
             // Ends with the process; scrapes need no graceful drain.
@@ -161,7 +165,7 @@ impl Application {
         )
         .with_graceful_shutdown(signal);
         let grace = self.grace;
-        tokio::select! {
+        let served = tokio::select! {
             served = serve => served,
             _ = async {
                 let _ = stopped.wait_for(|s| *s).await;
@@ -170,7 +174,13 @@ impl Application {
                 tracing::warn!(?grace, "grace period over; closing the requests still in flight");
                 Ok(())
             }
+        };
+        drop(keeper);
+        // Whatever work was cut short, other instances need not wait out its leases.
+        if let Some(redis) = redis {
+            redis.release_all().await;
         }
+        served
     }
 
     /// Serves until SIGINT or SIGTERM.
@@ -199,21 +209,24 @@ pub fn upstream_client(settings: &Settings) -> Result<UpstreamClient, StartupErr
 }
 
 /// What the services share beyond this process: Redis (when configured), the
-/// cache-key secret and how long a refresh may hold a lease.
+/// cache-key secret and how long to wait for another instance's Login.
 #[derive(Clone)]
 pub struct Backends {
     redis: Option<Redis>,
     metrics: Arc<crate::metrics::Metrics>,
     keyer: CacheKeyer,
-    lease_ttl: std::time::Duration,
+    wait_limit: std::time::Duration,
 }
 
 pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {
+    let metrics =
+        Arc::new(crate::metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?);
     let redis = match &settings.redis_url {
         // Connects lazily: Redis being down at start is an outage, not a failure.
         Some(url) => Some(
             Redis::connect(url.expose_secret(), settings.redis_timeout())
-                .map_err(|e| StartupError::Store(StoreError::Backend(e.to_string())))?,
+                .map_err(|e| StartupError::Store(StoreError::Backend(e.to_string())))?
+                .with_metrics(metrics.clone()),
         ),
         None => None,
     };
@@ -225,12 +238,12 @@ pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {
     }
     Ok(Backends {
         redis,
-        metrics: Arc::new(
-            crate::metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?,
-        ),
+        metrics,
         // Shared cache keys need the same secret on every instance; alone, any will do.
         keyer: secret.map_or_else(CacheKeyer::random, CacheKeyer::from_secret),
-        lease_ttl: settings.upstream_timeout() * 2 + std::time::Duration::from_secs(5),
+        // A live holder renews its lease for as long as its Login runs (up to
+        // a retried upstream timeout); a dead one frees it within seconds.
+        wait_limit: settings.upstream_timeout() * 2 + std::time::Duration::from_secs(5),
     })
 }
 
@@ -250,8 +263,8 @@ pub fn refresh_service(
     .with_metrics(backends.metrics.clone());
     match &backends.redis {
         Some(redis) => service.with_shared(
-            SharedRefresh::new(redis.clone(), backends.keyer.clone(), backends.lease_ttl),
-            backends.lease_ttl,
+            SharedRefresh::new(redis.clone(), backends.keyer.clone()),
+            backends.wait_limit,
         ),
         None => service,
     }
@@ -272,7 +285,7 @@ pub async fn upload_service(
         clock.clone(),
         PoolSettings {
             refresh_share: settings.accounts_refresh_share,
-            lease_ttl: backends.lease_ttl,
+            wait_limit: backends.wait_limit,
         },
     )
     .await

@@ -14,6 +14,7 @@ pub use store::{AccountStore, Health, StoreError, StoredAccount};
 use crate::clock::SharedClock;
 use crate::domain::{Credential, Uin};
 use crate::refresh::Cookie;
+use crate::shared::Lease;
 use crate::upstream::{Rejection, UpstreamClient, UpstreamError};
 use schedule::Schedule;
 use sha2::{Digest, Sha256};
@@ -69,6 +70,24 @@ fn outcome_of(err: &UpstreamError) -> String {
     }
 }
 
+/// Where one attempt at a rotation ended.
+enum Step {
+    Done(Result<Credential, RefreshFailure>),
+    /// Login succeeded but the lease lapsed and another process took it, so
+    /// the commit was refused; the rotation is kept in case that one fails.
+    Fenced(StoredAccount),
+}
+
+impl Step {
+    /// Without a lease nothing can fence a commit out.
+    fn done(self) -> Result<Credential, RefreshFailure> {
+        match self {
+            Step::Done(result) => result,
+            Step::Fenced(_) => Err(RefreshFailure::Transient(UpstreamError::Timeout)),
+        }
+    }
+}
+
 /// One account: the in-memory mirror of its stored record.
 pub struct Account {
     uin: Uin,
@@ -116,9 +135,10 @@ impl Account {
 pub struct PoolSettings {
     /// Refresh when less than this share of a key's lifetime is left.
     pub refresh_share: f64,
-    /// How long one refresh may hold an account's lease (and how long another
-    /// waits for it): longer than a Login can take.
-    pub lease_ttl: std::time::Duration,
+    /// How long a refresh waits for another process's rotation of the same
+    /// account: longer than a Login can take. (A dead holder's lease lapses
+    /// within seconds; see `shared::LEASE_TTL`.)
+    pub wait_limit: std::time::Duration,
 }
 
 /// All upload accounts, handed out in turn.
@@ -272,33 +292,44 @@ impl AccountPool {
         seen_generation: u64,
     ) -> Result<Credential, RefreshFailure> {
         let _one_at_a_time = account.refreshing.lock().await;
-        let deadline = tokio::time::Instant::now() + self.settings.lease_ttl;
-        let lease = loop {
+        let deadline = tokio::time::Instant::now() + self.settings.wait_limit;
+        // A rotation whose commit was refused because its lease lapsed and
+        // another process took it: that process's rotation wins, and this one
+        // is only committed if that one never comes.
+        let mut own: Option<StoredAccount> = None;
+        loop {
             // Another process may have rotated it already: then use its key.
             self.adopt_stored(account).await;
             let current = account.snapshot();
             if current.generation != seen_generation {
                 return Ok(current.cred);
             }
-            match self
-                .store
-                .try_lease(account.uin, self.settings.lease_ttl)
-                .await
-            {
-                Ok(Some(lease)) => break Some(lease),
+            match self.store.try_lease(account.uin).await {
+                Ok(Some(lease)) => {
+                    let step = match own.take() {
+                        Some(next) => self.commit(account, &current, next, Some(&lease)).await,
+                        None => self.rotate(account, current, Some(&lease)).await,
+                    };
+                    lease.release().await;
+                    match step {
+                        Step::Done(result) => return result,
+                        Step::Fenced(next) => own = Some(next),
+                    }
+                }
                 Ok(None) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
                 Ok(None) => return Err(RefreshFailure::Transient(UpstreamError::Timeout)),
                 // Store unreachable: go ahead; the commit decides whether the key is used.
-                Err(_) => break None,
+                Err(_) => {
+                    return match own {
+                        Some(next) => self.commit(account, &current, next, None).await,
+                        None => self.rotate(account, current, None).await,
+                    }
+                    .done()
+                }
             }
-        };
-        let result = self.rotate(account, account.snapshot()).await;
-        if let Some(lease) = lease {
-            self.store.release_lease(lease).await;
         }
-        result
     }
 
     /// Takes a newer stored record (rotated by another process) into memory.
@@ -314,7 +345,8 @@ impl AccountPool {
         &self,
         account: &Account,
         current: StoredAccount,
-    ) -> Result<Credential, RefreshFailure> {
+        lease: Option<&Lease>,
+    ) -> Step {
         let mut result = self.upstream.login(&current.cred).await;
         if let (Err(err), Some(previous)) = (&result, &current.previous) {
             // A key that went bad right after a rotation: the one before it may
@@ -345,27 +377,11 @@ impl AccountPool {
                     generation: current.generation + 1,
                     seed: current.seed.clone(),
                 };
-                match self.store.commit_rotation(&next, current.generation).await {
-                    Ok(true) => {
-                        tracing::info!(account = %mask(account.uin), "upload account key rotated and stored");
-                        let cred = next.cred.clone();
-                        account.replace(next);
-                        Ok(cred)
-                    }
-                    Ok(false) => {
-                        // Another process rotated it first; use what it stored.
-                        let _ = self.sync().await;
-                        Ok(account.snapshot().cred)
-                    }
-                    Err(err) => {
-                        tracing::error!(account = %mask(account.uin), error = %err, "rotated key could not be stored; keeping the previous one");
-                        Err(RefreshFailure::Store(err.to_string()))
-                    }
-                }
+                self.commit(account, &current, next, lease).await
             }
             Err(err) if is_fatal(&err) => {
                 self.mark_dead(account, &err).await;
-                Err(RefreshFailure::Dead(err))
+                Step::Done(Err(RefreshFailure::Dead(err)))
             }
             Err(err) => {
                 let outcome = outcome_of(&err);
@@ -376,9 +392,52 @@ impl AccountPool {
                     .unwrap_or_else(PoisonError::into_inner)
                     .failed(at);
                 self.note(account, at, &outcome, Health::Healthy).await;
-                Err(RefreshFailure::Transient(err))
+                Step::Done(Err(RefreshFailure::Transient(err)))
             }
         }
+    }
+
+    /// Commits a rotation over `current`, fenced by `lease` when there is one.
+    async fn commit(
+        &self,
+        account: &Account,
+        current: &StoredAccount,
+        next: StoredAccount,
+        lease: Option<&Lease>,
+    ) -> Step {
+        let committed = match lease {
+            Some(lease) => {
+                self.store
+                    .commit_rotation_under(&next, current.generation, lease)
+                    .await
+            }
+            None => self
+                .store
+                .commit_rotation(&next, current.generation)
+                .await
+                .map(Some),
+        };
+        Step::Done(match committed {
+            Ok(Some(true)) => {
+                tracing::info!(account = %mask(account.uin), "upload account key rotated and stored");
+                let cred = next.cred.clone();
+                account.replace(next);
+                Ok(cred)
+            }
+            Ok(Some(false)) => {
+                // Another process rotated it first; use what it stored.
+                let _ = self.sync().await;
+                Ok(account.snapshot().cred)
+            }
+            Ok(None) => {
+                tracing::warn!(account = %mask(account.uin), "upload account lease lapsed before the rotation was stored: write refused; using the rotation of the process that took over");
+                return Step::Fenced(next);
+            }
+            Err(err) => {
+                tracing::error!(account = %mask(account.uin), error = %err, "rotated key could not be stored; keeping the previous one");
+                Err(RefreshFailure::Store(err.to_string()))
+            }
+        })
     }
 
     /// Takes an account out of use after an answer that means it is finished.

@@ -8,10 +8,10 @@ use super::record::{self, FIELDS};
 use super::store::{AccountStore, Health, StoreError, StoredAccount};
 use crate::domain::Uin;
 use crate::secrets::Sealer;
-use crate::shared::{Lease, Redis, SharedError, PREFIX};
+use crate::shared::{last_key, Lease, Redis, SharedError, PREFIX, STILL_OURS};
 use redis::{AsyncCommands, Script};
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::LazyLock;
 
 pub struct RedisStore {
     redis: Redis,
@@ -23,6 +23,28 @@ const SET: &str = "qmkeys:v1:accounts";
 fn key(uin: Uin) -> String {
     format!("{PREFIX}account:{uin}")
 }
+
+fn lease_key(uin: Uin) -> String {
+    format!("{PREFIX}lease:account:{uin}")
+}
+
+/// Compare-and-swap on the generation: 1 written, 0 someone rotated first.
+const COMMIT: &str = "if redis.call('hget', acct, 'generation') ~= gen then return 0 end \
+    redis.call('hset', acct, unpack(ARGV, from)) return 1";
+
+static COMMIT_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "local acct, gen, from = KEYS[1], ARGV[1], 2 {COMMIT}"
+    ))
+});
+
+/// The same, refused (-1) once the rotation's lease lapsed and another took it.
+static FENCED_COMMIT_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{STILL_OURS} if not ours then return -1 end \
+         local acct, gen, from = KEYS[3], ARGV[2], 3 {COMMIT}"
+    ))
+});
 
 fn shared(e: SharedError) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -45,6 +67,39 @@ fn decode(sealer: &Sealer, map: &HashMap<String, String>) -> Result<StoredAccoun
 impl RedisStore {
     pub fn new(redis: Redis, sealer: Sealer) -> Self {
         Self { redis, sealer }
+    }
+
+    /// The arguments of a rotation commit: the lease token when fenced, the
+    /// generation it replaces, then the record's fields.
+    fn commit_args(&self, a: &StoredAccount, expected: u64, token: Option<&str>) -> Vec<String> {
+        let mut args: Vec<String> = token.map(str::to_owned).into_iter().collect();
+        args.push(expected.to_string());
+        for (f, v) in pairs(&self.sealer, a) {
+            args.push(f);
+            args.push(v);
+        }
+        args
+    }
+
+    async fn commit(
+        &self,
+        script: &'static Script,
+        keys: Vec<String>,
+        args: Vec<String>,
+    ) -> Result<i64, StoreError> {
+        self.redis
+            .run(|mut c| async move {
+                let mut call = script.prepare_invoke();
+                for k in &keys {
+                    call.key(k);
+                }
+                for a in &args {
+                    call.arg(a);
+                }
+                call.invoke_async(&mut c).await
+            })
+            .await
+            .map_err(shared)
     }
 
     async fn read(&self, uin: Uin) -> Result<Option<StoredAccount>, StoreError> {
@@ -114,27 +169,13 @@ impl AccountStore for RedisStore {
         account: &StoredAccount,
         expected: u64,
     ) -> Result<bool, StoreError> {
-        let script = Script::new(
-            "if redis.call('hget', KEYS[1], 'generation') ~= ARGV[1] then return 0 end \
-             redis.call('hset', KEYS[1], unpack(ARGV, 2)) return 1",
-        );
-        let k = key(account.uin());
-        let mut args = vec![expected.to_string()];
-        for (f, v) in pairs(&self.sealer, account) {
-            args.push(f);
-            args.push(v);
-        }
-        let done: i64 = self
-            .redis
-            .run(|mut c| async move {
-                let mut call = script.key(k);
-                for a in &args {
-                    call.arg(a);
-                }
-                call.invoke_async(&mut c).await
-            })
-            .await
-            .map_err(shared)?;
+        let done = self
+            .commit(
+                &COMMIT_SCRIPT,
+                vec![key(account.uin())],
+                self.commit_args(account, expected, None),
+            )
+            .await?;
         Ok(done == 1)
     }
 
@@ -190,15 +231,30 @@ impl AccountStore for RedisStore {
             .map_err(shared)
     }
 
-    async fn try_lease(&self, uin: Uin, ttl: Duration) -> Result<Option<Lease>, StoreError> {
+    async fn try_lease(&self, uin: Uin) -> Result<Option<Lease>, StoreError> {
         self.redis
-            .try_lease(&format!("{PREFIX}lease:account:{uin}"), ttl)
+            .try_lease(&lease_key(uin), "account")
             .await
             .map_err(shared)
     }
 
-    async fn release_lease(&self, lease: Lease) {
-        self.redis.release(lease).await;
+    async fn commit_rotation_under(
+        &self,
+        account: &StoredAccount,
+        expected: u64,
+        lease: &Lease,
+    ) -> Result<Option<bool>, StoreError> {
+        let Some((lease_key, token)) = lease.fence() else {
+            return self.commit_rotation(account, expected).await.map(Some);
+        };
+        let keys = vec![
+            lease_key.to_owned(),
+            last_key(lease_key),
+            key(account.uin()),
+        ];
+        let args = self.commit_args(account, expected, Some(token));
+        let done = self.commit(&FENCED_COMMIT_SCRIPT, keys, args).await?;
+        Ok((done >= 0).then_some(done == 1))
     }
 
     fn describe(&self) -> String {

@@ -4,7 +4,6 @@
 use crate::domain::{Credential, Uin};
 use crate::secrets::SealError;
 use crate::shared::Lease;
-use std::time::Duration;
 
 /// Whether an account may be used for signing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,12 +116,22 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Where the data lives, for messages (never includes a secret).
     fn describe(&self) -> String;
 
-    /// The right to refresh `uin` for `ttl`, across every process sharing the
-    /// store. `None` when another holds it. A store used by one process needs
-    /// no lease: the pool's own lock suffices.
-    async fn try_lease(&self, _uin: Uin, _ttl: Duration) -> Result<Option<Lease>, StoreError> {
+    /// The right to refresh `uin`, across every process sharing the store,
+    /// held until released or dropped. `None` when another holds it. A store
+    /// used by one process needs no lease: the pool's own lock suffices.
+    async fn try_lease(&self, _uin: Uin) -> Result<Option<Lease>, StoreError> {
         Ok(Some(Lease::local()))
     }
 
-    async fn release_lease(&self, _lease: Lease) {}
+    /// As [`AccountStore::commit_rotation`], and only while `lease` is still
+    /// this process's: `Ok(None)` when it lapsed and another process took it,
+    /// whose rotation then wins.
+    async fn commit_rotation_under(
+        &self,
+        account: &StoredAccount,
+        expected: u64,
+        _lease: &Lease,
+    ) -> Result<Option<bool>, StoreError> {
+        self.commit_rotation(account, expected).await.map(Some)
+    }
 }

@@ -6,6 +6,7 @@ mod shared;
 
 pub use cache_key::{CacheKey, CacheKeyer};
 pub use shared::SharedRefresh;
+use shared::Stored;
 
 use crate::cache::{Source, TtlCache};
 use crate::clock::SharedClock;
@@ -194,26 +195,36 @@ impl RefreshService {
         };
         let deadline = tokio::time::Instant::now() + self.wait_limit;
         let mut waited = false;
+        // A result this instance got under a lease that lapsed before it was
+        // stored: another instance's result wins, and this one is the fallback.
+        let mut own: Option<(Arc<Cookie>, DateTime<Utc>)> = None;
         loop {
             match shared.cookie(&key, cred, self.clock.unix()).await {
                 Ok(Some((cookie, until))) => return Ok((Arc::new(cookie), at(until))),
                 Ok(None) => {}
-                Err(_) => return self.login_local(cred).await,
+                Err(_) => return self.fallback(own, cred).await,
             }
             match shared.lead(&key).await {
                 Ok(Some(lease)) => {
                     // The previous leader may have finished between our read and our lease.
                     let cached = shared.cookie(&key, cred, self.clock.unix()).await;
-                    let result = match cached {
-                        Ok(Some((cookie, until))) => Ok((Arc::new(cookie), at(until))),
+                    let result = match (cached, own.take()) {
+                        (Ok(Some((cookie, until))), _) => Ok((Arc::new(cookie), at(until))),
+                        (_, Some(mine)) => Ok(mine),
                         _ => self.login_local(cred).await,
                     };
                     if let Ok((cookie, until)) = &result {
-                        shared
-                            .store_cookie(&key, cred, cookie, *until, COOKIE_TTL)
+                        let stored = shared
+                            .store_cookie(&key, cred, cookie, *until, &lease)
                             .await;
+                        if stored == Stored::Refused {
+                            tracing::warn!("Login lease lapsed before the result was stored: write refused; using the result of the instance that took over");
+                            own = Some((cookie.clone(), *until));
+                            lease.release().await;
+                            continue;
+                        }
                     }
-                    shared.release(lease).await;
+                    lease.release().await;
                     return result;
                 }
                 Ok(None) if tokio::time::Instant::now() < deadline => {
@@ -226,9 +237,21 @@ impl RefreshService {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 // Another instance is still logging in: do not rotate the key a second time.
-                Ok(None) => return Err(UpstreamError::Timeout),
-                Err(_) => return self.login_local(cred).await,
+                Ok(None) => return own.ok_or(UpstreamError::Timeout),
+                Err(_) => return self.fallback(own, cred).await,
             }
+        }
+    }
+
+    /// Without Redis: the result already in hand, or a Login of our own.
+    async fn fallback(
+        &self,
+        own: Option<(Arc<Cookie>, DateTime<Utc>)>,
+        cred: &Credential,
+    ) -> Result<(Arc<Cookie>, DateTime<Utc>), UpstreamError> {
+        match own {
+            Some(mine) => Ok(mine),
+            None => self.login_local(cred).await,
         }
     }
 

@@ -6,7 +6,7 @@
 //! keys are keyed hashes, never raw keys or uins.
 
 use super::cache_key::{credential_bytes, CacheKey, CacheKeyer};
-use super::Cookie;
+use super::{Cookie, COOKIE_TTL};
 use crate::domain::{Credential, Uin};
 use crate::secrets::{SealError, Sealer};
 use crate::shared::{Lease, Redis, SharedError, PREFIX};
@@ -19,8 +19,15 @@ use std::time::Duration;
 pub struct SharedRefresh {
     redis: Redis,
     keyer: CacheKeyer,
-    /// How long a Login may hold the lease; frees it if the holder crashed.
-    lease_ttl: Duration,
+}
+
+/// What became of a Login's result offered to the shared cache.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// Written, or Redis failed (best effort: the local cache still answers).
+    Done,
+    /// This instance's lease lapsed and another took it: its result wins.
+    Refused,
 }
 
 /// A cached cookie in Login's own answer shape, read back through the same
@@ -51,12 +58,8 @@ fn refuse<T>(cache: &str, what: &str) -> Option<T> {
 }
 
 impl SharedRefresh {
-    pub fn new(redis: Redis, keyer: CacheKeyer, lease_ttl: Duration) -> Self {
-        Self {
-            redis,
-            keyer,
-            lease_ttl,
-        }
+    pub fn new(redis: Redis, keyer: CacheKeyer) -> Self {
+        Self { redis, keyer }
     }
 
     fn sealer(&self, cred: &Credential) -> Sealer {
@@ -109,41 +112,43 @@ impl SharedRefresh {
         }
     }
 
+    /// Stores a Login's result, only while `lease` (taken for that Login)
+    /// is still this instance's.
     pub async fn store_cookie(
         &self,
         key: &CacheKey,
         cred: &Credential,
         cookie: &Cookie,
         valid_until: DateTime<Utc>,
-        ttl: Duration,
-    ) {
+        lease: &Lease,
+    ) -> Stored {
         let blob = CookieBlob {
             login: cookie.to_login_data(),
             valid_until: valid_until.timestamp(),
         };
         let Ok(json) = serde_json::to_string(&blob) else {
-            return;
+            return Stored::Done;
         };
         let sealed = self.sealer(cred).seal(&hex::encode(key), &json);
-        // Best effort: without Redis the local cache still answers.
-        let _ = self
+        let written = self
             .redis
-            .set_for(&Self::cookie_key(key), &sealed, ttl)
+            .set_fenced(lease, &Self::cookie_key(key), &sealed, COOKIE_TTL)
             .await;
+        match written {
+            Ok(false) => Stored::Refused,
+            Ok(true) | Err(_) => Stored::Done,
+        }
     }
 
-    /// The right to make the one Login for this credential across instances.
+    /// The right to make the one Login for this credential across instances,
+    /// held by a heartbeat until released or dropped.
     pub async fn lead(&self, key: &CacheKey) -> Result<Option<Lease>, SharedError> {
         self.redis
             .try_lease(
                 &format!("{PREFIX}lease:cookie:{}", hex::encode(key)),
-                self.lease_ttl,
+                "cookie",
             )
             .await
-    }
-
-    pub async fn release(&self, lease: Lease) {
-        self.redis.release(lease).await;
     }
 
     fn info_key(&self, uin: Uin) -> String {

@@ -1,14 +1,20 @@
-//! State shared by several qmkeys instances through Redis: caches, leases and
-//! (in `accounts::redis_store`) the account store.
+//! State shared by several qmkeys instances through Redis: caches, leases (see
+//! `lease.rs`) and (in `accounts::redis_store`) the account store.
 //!
 //! Every call has a bounded wait. When Redis is unreachable or slow, callers
 //! fall back to their local behaviour; the outage is logged once, and the
 //! connection comes back by itself.
 
+mod lease;
+
+pub(crate) use lease::{last_key, STILL_OURS};
+pub use lease::{Lease, LEASE_TTL};
+
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Client, Script};
+use redis::{AsyncCommands, Client};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Every key qmkeys writes starts with this, so one Redis can serve other apps.
@@ -26,7 +32,10 @@ pub enum SharedError {
 pub struct Redis {
     conn: ConnectionManager,
     timeout: Duration,
-    degraded: std::sync::Arc<AtomicBool>,
+    degraded: Arc<AtomicBool>,
+    /// Leases this process holds, released together at shutdown.
+    held: lease::Held,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -53,8 +62,16 @@ impl Redis {
         Ok(Self {
             conn,
             timeout,
-            degraded: std::sync::Arc::new(AtomicBool::new(false)),
+            degraded: Arc::new(AtomicBool::new(false)),
+            held: lease::Held::default(),
+            metrics: None,
         })
+    }
+
+    /// Counts lease takeovers in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Whether the last call failed: for readiness reports.
@@ -98,71 +115,6 @@ impl Redis {
         let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         self.run(|mut c| async move { c.pset_ex(key, value, ms).await })
             .await
-    }
-
-    /// Takes the lease `key` for `ttl` if nobody holds it. The token proves
-    /// ownership on release, and the expiry frees a lease whose holder crashed.
-    pub async fn try_lease(&self, key: &str, ttl: Duration) -> Result<Option<Lease>, SharedError> {
-        let token = hex::encode(rand::random::<[u8; 16]>());
-        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let (k, t) = (key.to_owned(), token.clone());
-        let taken: Option<String> = self
-            .run(|mut c| async move {
-                redis::cmd("SET")
-                    .arg(k)
-                    .arg(t)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(ms)
-                    .query_async(&mut c)
-                    .await
-            })
-            .await?;
-        Ok(taken.map(|_| Lease {
-            key: key.to_owned(),
-            token,
-        }))
-    }
-
-    /// Releases a lease only if it is still ours.
-    pub async fn release(&self, lease: Lease) {
-        if lease.key.is_empty() {
-            return;
-        }
-        let script = Script::new(
-            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
-        );
-        let _ = self
-            .run(|mut c| async move {
-                script
-                    .key(lease.key)
-                    .arg(lease.token)
-                    .invoke_async::<i64>(&mut c)
-                    .await
-            })
-            .await;
-    }
-
-    /// Whether someone holds the lease `key`.
-    pub async fn is_leased(&self, key: &str) -> Result<bool, SharedError> {
-        let key = key.to_owned();
-        self.run(|mut c| async move { c.exists(key).await }).await
-    }
-}
-
-#[derive(Debug)]
-pub struct Lease {
-    key: String,
-    token: String,
-}
-
-impl Lease {
-    /// A lease that needs no releasing: for stores used by one process.
-    pub fn local() -> Self {
-        Self {
-            key: String::new(),
-            token: String::new(),
-        }
     }
 }
 

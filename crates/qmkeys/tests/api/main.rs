@@ -9,6 +9,7 @@ mod cos_property;
 mod cos_sign;
 mod crash;
 mod helpers;
+mod lease;
 mod log_capture;
 mod logs;
 mod openapi;
