@@ -171,10 +171,13 @@ mod faults;
 mod gateway;
 mod ids;
 mod journal;
+mod login;
 mod server;
 mod state;
 mod uploads;
 pub mod zzc;
 
 pub use config::SimConfig;
+pub use login::admin::{ControlError, QrLoginInfo};
+pub use login::{hash33, QrAction, QrState};
 pub use server::Simulator;

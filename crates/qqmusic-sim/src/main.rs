@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
     let config = SimConfig {
         key_lifetime: Duration::from_secs(args.key_lifetime_secs),
         upload_credential_lifetime: Duration::from_secs(args.upload_credential_lifetime_secs),
+        ..SimConfig::default()
     };
     let sim = Simulator::spawn(&args.listen, config).await?;
     println!("{}", sim.base_url());
