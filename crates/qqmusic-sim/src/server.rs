@@ -19,8 +19,8 @@ use tower::ServiceExt as _;
 
 use crate::app::{self, Shared};
 use crate::config::SimConfig;
-use crate::login::{self, QrAction, QrState};
 use crate::login::admin::{ControlError, QrLoginInfo};
+use crate::login::{self, QrAction, QrState};
 
 /// Response extension: close the connection instead of sending this response.
 #[derive(Debug, Clone, Copy)]

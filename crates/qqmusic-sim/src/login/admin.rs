@@ -156,11 +156,9 @@ pub fn qr_action(
 /// account when None). Answers (client_uin, client_key).
 pub fn new_client(sim: &Shared, uin: Option<u64>) -> Result<(u64, String), ControlError> {
     let uin = account_for(sim, Kind::Qq, uin)?;
-    let key = sim.logins()?.new_client(
-        uin,
-        sim.clock.now(),
-        sim.config.client_key_lifetime_secs(),
-    );
+    let key = sim
+        .logins()?
+        .new_client(uin, sim.clock.now(), sim.config.client_key_lifetime_secs());
     tracing::info!(uin, "desktop client session opened");
     Ok((uin, key))
 }
@@ -241,9 +239,9 @@ pub async fn expire_client_route(
     State(sim): State<AppState>,
     Path(uin): Path<String>,
 ) -> ControlResult {
-    let uin: u64 = uin.parse().map_err(|_| {
-        ControlError::new(StatusCode::NOT_FOUND, "no desktop session for that uin")
-    })?;
+    let uin: u64 = uin
+        .parse()
+        .map_err(|_| ControlError::new(StatusCode::NOT_FOUND, "no desktop session for that uin"))?;
     expire_client(&sim, uin)?;
     Ok(Json(json!({ "ok": true, "uin": uin })))
 }

@@ -32,9 +32,9 @@ pub const LOGIN_JUMP: &str = "https://graph.qq.com/oauth2.0/login_jump";
 /// char; the result masked to 31 bits. ptqrtoken uses seed 0, g_tk 5381.
 pub fn hash33(s: &str, seed: u32) -> u32 {
     // Masking each step or only at the end gives the same low 31 bits.
-    s.chars().fold(seed, |h, c| {
-        h.wrapping_mul(33).wrapping_add(u32::from(c))
-    }) & 0x7fff_ffff
+    s.chars()
+        .fold(seed, |h, c| h.wrapping_mul(33).wrapping_add(u32::from(c)))
+        & 0x7fff_ffff
 }
 
 pub fn routes() -> Router<AppState> {
@@ -50,7 +50,10 @@ pub fn routes() -> Router<AppState> {
         .route("/_sim/qr", get(admin::list))
         .route("/_sim/qr/{ident}", post(admin::act))
         .route("/_sim/clients", post(admin::new_client_route))
-        .route("/_sim/clients/{uin}/expire", post(admin::expire_client_route))
+        .route(
+            "/_sim/clients/{uin}/expire",
+            post(admin::expire_client_route),
+        )
 }
 
 #[cfg(test)]

@@ -42,7 +42,12 @@ pub async fn ptqrshow(
     wire::answer(show(&sim, &method, &uri, &headers))
 }
 
-fn show(sim: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<Response, SimError> {
+fn show(
+    sim: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Response, SimError> {
     wire::record(sim, "ptlogin.ptqrshow", method, uri, headers)?;
     let q = Fields::query(uri);
     let fixed = [
@@ -70,7 +75,13 @@ fn show(sim: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result
         .new_qq(sim.clock.now(), sim.config.qr_lifetime_secs());
     let png = match qr_image::png(&qr_text(&ident)) {
         Ok(png) => png,
-        Err(e) => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, PLAIN, e.to_string())),
+        Err(e) => {
+            return Ok(text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                PLAIN,
+                e.to_string(),
+            ))
+        }
     };
     tracing::info!(%ident, "QQ login QR made");
     Ok((
@@ -107,7 +118,12 @@ pub async fn ptqrlogin(
     wire::answer(poll(&sim, &method, &uri, &headers))
 }
 
-fn poll(sim: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<Response, SimError> {
+fn poll(
+    sim: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Response, SimError> {
     wire::record(sim, "ptlogin.ptqrlogin", method, uri, headers)?;
     let q = Fields::query(uri);
     let fixed = [
@@ -182,7 +198,12 @@ pub async fn check_sig(
     wire::answer(sig(&sim, &method, &uri, &headers))
 }
 
-fn sig(sim: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<Response, SimError> {
+fn sig(
+    sim: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Response, SimError> {
     wire::record(sim, "ptlogin.check_sig", method, uri, headers)?;
     let q = Fields::query(uri);
     let fixed = [
@@ -304,7 +325,11 @@ fn authorize_inner(
     let mut logins = sim.logins()?;
     let uin = match logins.p_skey_uin(&p_skey, now) {
         Some(uin) if parse_p_uin(&p_uin) == Some(uin) => uin,
-        _ => return Ok(refuse("not logged in (p_skey unknown, expired or not p_uin's)")),
+        _ => {
+            return Ok(refuse(
+                "not logged in (p_skey unknown, expired or not p_uin's)",
+            ))
+        }
     };
     if u64::from(hash33(&p_skey, 5381)) != g_tk {
         return Ok(refuse("g_tk does not match p_skey"));

@@ -37,7 +37,12 @@ pub fn png(text: &str) -> Result<Vec<u8>, ImageError> {
     let img = render(text, 3, 2)?;
     let mut out = Vec::new();
     PngEncoder::new(&mut out)
-        .write_image(img.as_raw(), img.width(), img.height(), ExtendedColorType::L8)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            ExtendedColorType::L8,
+        )
         .map_err(|e| ImageError(e.to_string()))?;
     Ok(out)
 }
@@ -47,7 +52,12 @@ pub fn jpeg(text: &str) -> Result<Vec<u8>, ImageError> {
     let img = render(text, 10, 4)?;
     let mut out = Vec::new();
     JpegEncoder::new_with_quality(&mut out, 90)
-        .write_image(img.as_raw(), img.width(), img.height(), ExtendedColorType::L8)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            ExtendedColorType::L8,
+        )
         .map_err(|e| ImageError(e.to_string()))?;
     Ok(out)
 }

@@ -38,7 +38,12 @@ pub async fn qrconnect(
     wire::answer(page(&sim, &method, &uri, &headers))
 }
 
-fn page(sim: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<Response, SimError> {
+fn page(
+    sim: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Response, SimError> {
     wire::record(sim, "wx.qrconnect", method, uri, headers)?;
     let q = Fields::query(uri);
     let fixed = [
