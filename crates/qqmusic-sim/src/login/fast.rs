@@ -49,7 +49,7 @@ fn jump_inner(
         ("ptopt", "1"),
         ("style", "40"),
     ];
-    if let Err(field) = q.expect(&fixed) {
+    if let Err(field) = q.require(&fixed) {
         return Ok(bad_field("jump", field));
     }
     let uin = match q.number("clientuin") {

@@ -60,7 +60,7 @@ fn show(
         ("daid", "383"),
         ("pt_3rd_aid", CONNECT_APPID),
     ];
-    if let Err(field) = q.expect(&fixed) {
+    if let Err(field) = q.require(&fixed) {
         return Ok(bad_field("ptqrshow", field));
     }
     let t_ok = q
@@ -142,7 +142,7 @@ fn poll(
         ("pt_3rd_aid", CONNECT_APPID),
         ("has_onekey", "1"),
     ];
-    if let Err(field) = q.expect(&fixed) {
+    if let Err(field) = q.require(&fixed) {
         return Ok(bad_field("ptqrlogin", field));
     }
     let action_ok = q
@@ -224,7 +224,7 @@ fn sig(
         ("pt_light", "0"),
         ("pt_3rd_aid", CONNECT_APPID),
     ];
-    if let Err(field) = q.expect(&fixed) {
+    if let Err(field) = q.require(&fixed) {
         return Ok(bad_field("check_sig", field));
     }
     let uin = match q.number("uin") {
@@ -304,7 +304,7 @@ fn authorize_inner(
         ("update_auth", "1"),
         ("openapi", "1010_1030"),
     ];
-    if let Err(field) = form.expect(&fixed) {
+    if let Err(field) = form.require(&fixed) {
         return Ok(bad_field("authorize", field));
     }
     if let Err(field) = form.number("auth_time") {

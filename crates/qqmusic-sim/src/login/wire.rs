@@ -32,7 +32,7 @@ impl Fields {
 
     /// Every `(name, value)` must be present with exactly that value;
     /// answers the first name that is not.
-    pub fn expect(&self, fixed: &[(&'static str, &str)]) -> Result<(), &'static str> {
+    pub fn require(&self, fixed: &[(&'static str, &str)]) -> Result<(), &'static str> {
         match fixed.iter().find(|(k, v)| self.get(k) != Some(*v)) {
             Some((k, _)) => Err(k),
             None => Ok(()),
@@ -147,11 +147,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn expect_names_the_first_missing_or_wrong_field() {
+    fn require_names_the_first_missing_or_wrong_field() {
         let f = Fields::parse(b"a=1&b=2&s=x%20y");
-        assert_eq!(f.expect(&[("a", "1"), ("s", "x y")]), Ok(()));
-        assert_eq!(f.expect(&[("a", "1"), ("b", "3")]), Err("b"));
-        assert_eq!(f.expect(&[("c", "")]), Err("c"));
+        assert_eq!(f.require(&[("a", "1"), ("s", "x y")]), Ok(()));
+        assert_eq!(f.require(&[("a", "1"), ("b", "3")]), Err("b"));
+        assert_eq!(f.require(&[("c", "")]), Err("c"));
         assert_eq!(f.number("a"), Ok(1));
         assert_eq!(f.number("s"), Err("s"));
     }

@@ -53,7 +53,7 @@ fn page(
         ("scope", "snsapi_login"),
         ("state", "STATE"),
     ];
-    if let Err(field) = q.expect(&fixed) {
+    if let Err(field) = q.require(&fixed) {
         return Ok(bad_field("qrconnect", field));
     }
     // `#wechat_redirect` is a fragment and never arrives; tolerate it encoded.
