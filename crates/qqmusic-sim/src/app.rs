@@ -13,9 +13,10 @@ use crate::config::SimConfig;
 use crate::error::{lock, SimError};
 use crate::faults::Faults;
 use crate::journal::Journal;
+use crate::login::Logins;
 use crate::state::Accounts;
 use crate::uploads::Uploads;
-use crate::{admin, cos, gateway};
+use crate::{admin, cos, gateway, login};
 
 pub struct Shared {
     pub config: SimConfig,
@@ -24,6 +25,7 @@ pub struct Shared {
     pub faults: Mutex<Faults>,
     pub journal: Mutex<Journal>,
     pub uploads: Mutex<Uploads>,
+    pub logins: Mutex<Logins>,
 }
 
 impl Shared {
@@ -35,6 +37,7 @@ impl Shared {
             faults: Mutex::default(),
             journal: Mutex::default(),
             uploads: Mutex::default(),
+            logins: Mutex::default(),
         }
     }
 
@@ -54,10 +57,15 @@ impl Shared {
         lock(&self.uploads, "uploads")
     }
 
+    pub fn logins(&self) -> Result<std::sync::MutexGuard<'_, Logins>, SimError> {
+        lock(&self.logins, "logins")
+    }
+
     /// Every secret this simulator has issued (see `GET /_sim/secrets`).
     pub fn secrets(&self) -> Result<Vec<String>, SimError> {
         let mut out = self.accounts()?.secrets();
         out.extend(self.uploads()?.secrets());
+        out.extend(self.logins()?.secrets());
         Ok(out)
     }
 }
@@ -85,6 +93,7 @@ pub fn router(shared: AppState) -> Router {
         )
         .route("/_sim/clock", get(admin::clock).post(admin::advance_clock))
         .route("/_sim/cos/objects", get(admin::cos_objects))
+        .merge(login::routes())
         .route("/cos/{bucket}", any(cos::bucket))
         .route("/cos/{bucket}/", any(cos::bucket))
         .route("/cos/{bucket}/{*key}", any(cos::bucket))

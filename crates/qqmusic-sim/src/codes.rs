@@ -9,6 +9,9 @@ pub const LOGIN_REQUIRED: i64 = 1000;
 pub const BAD_SIGN: i64 = 2000;
 /// Bad login parameters (wrong body shape).
 pub const BAD_LOGIN_PARAMS: i64 = 20261;
+/// Wrong login code: unknown, already used or expired (QQ Connect QQLogin,
+/// WeChat Login with a code).
+pub const WRONG_CODE: i64 = 20271;
 /// Account restricted or banned.
 pub const BANNED: i64 = 20277;
 /// Simulator's choice: no handler for this module.method.

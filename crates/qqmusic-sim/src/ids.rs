@@ -5,10 +5,11 @@ use rand::Rng;
 
 use crate::state::Kind;
 
-const KEY_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+pub(crate) const KEY_ALPHABET: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+pub(crate) const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-fn pick(alphabet: &[u8], len: usize) -> String {
+pub(crate) fn pick(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..len)
         .map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())]))

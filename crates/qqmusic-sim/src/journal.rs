@@ -1,5 +1,5 @@
 //! What the simulator received: a capped request log and per-method call
-//! counts, for the gateway and the COS bucket alike.
+//! counts, for the gateway, the COS bucket and the login hosts alike.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -9,7 +9,7 @@ use serde_json::Value;
 /// Oldest entries are dropped past this many, so a long soak cannot eat memory.
 pub const LOG_CAP: usize = 10_000;
 
-/// One log entry, serialized with `"kind": "gateway" | "cos"`.
+/// One log entry, serialized with `"kind": "gateway" | "cos" | "login"`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum LoggedRequest {
@@ -22,6 +22,15 @@ pub enum LoggedRequest {
     },
     /// A bucket PUT: no body (objects may be large), every header.
     Cos {
+        method: String,
+        path: String,
+        query: String,
+        /// Lowercase names; repeated headers joined with ", ".
+        headers: BTreeMap<String, String>,
+    },
+    /// A request to a login host (ptlogin, check_sig, authorize, WeChat):
+    /// no body, every header (cookies included).
+    Login {
         method: String,
         path: String,
         query: String,

@@ -1,6 +1,7 @@
-//! A faithful, stateful, in-memory stand-in for the QQ Music gateway and its
-//! COS upload bucket (`/work/shared/PROTOCOL.md` sections 1-7), for testing
-//! qmkeys over real HTTP on loopback.
+//! A faithful, stateful, in-memory stand-in for the QQ Music gateway, its
+//! COS upload bucket (`/work/shared/PROTOCOL.md` sections 1-7) and the login
+//! hosts that hand out a first key (section 9 of the protocol,
+//! `docs/protocol.md`), for testing qmkeys over real HTTP on loopback.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -20,7 +21,9 @@
 //!
 //! `POST /cgi-bin/musicu.fcg` (unsigned) and `POST /cgi-bin/musics.fcg?sign=S`
 //! (zzc sign over the exact body bytes; missing or wrong: every sub-request
-//! answers 2000). Handled: `music.login.LoginServer.Login`,
+//! answers 2000). Handled: `music.login.LoginServer.Login` (a refresh, or
+//! with a WeChat code: see [Login hosts](#login-hosts)),
+//! `QQConnectLogin.LoginServer.QQLogin` (see there too),
 //! `VipLogin.VipLoginInter.vip_login_base`,
 //! `music.filesys.FileSystem.InitUpload` and `.FinishUpload`. Any other
 //! `module.method` answers code 404 with `data {}`; a sub-request without
@@ -132,9 +135,13 @@
 //! | `POST /_sim/accounts/{uin}/expire` | none | every key of the account expires now |
 //! | `POST /_sim/accounts/{uin}/logout` | none | its keys stop working; nothing refreshes any more |
 //! | `POST /_sim/accounts/{uin}/ban` | none | Login for it answers 20277 |
-//! | `GET /_sim/secrets` | | `{"secrets":[..]}`: every musickey, refresh key, refresh token and access token issued, and the SecretKey and session token of every COS credential still known; for tests that prove no secret leaked (logs, Redis dumps) |
-//! | `GET /_sim/stats` | | `{"module.method": calls}` for every sub-request received; `cos.PutObject` every bucket PUT, `cos.PutObject.accepted` those answered 200 |
-//! | `GET /_sim/requests` | | in order, last 10,000: `{"kind":"gateway","path","query","cookie","body"}` and `{"kind":"cos","method":"PUT","path","query","headers":{lowercase name: value}}` (no body) |
+//! | `GET /_sim/secrets` | | `{"secrets":[..]}`: every musickey, refresh key, refresh token and access token issued, the SecretKey and session token of every COS credential still known, and every login secret issued (qrsig, ptsigx, p_skey, pt4_token, QQ Connect and WeChat codes, client keys); for tests that prove no secret leaked (logs, Redis dumps) |
+//! | `GET /_sim/stats` | | `{"module.method": calls}` for every sub-request received; `cos.PutObject` every bucket PUT, `cos.PutObject.accepted` those answered 200; the login hosts' counters (see [Login hosts](#login-hosts)) |
+//! | `GET /_sim/requests` | | in order, last 10,000: `{"kind":"gateway","path","query","cookie","body"}`, `{"kind":"cos","method":"PUT","path","query","headers":{lowercase name: value}}` (no body) and `{"kind":"login","method","path","query","headers"}` (login hosts, no body) |
+//! | `GET /_sim/qr` | | the login QRs, newest first: `[{"ident","kind":"qq"\|"wx","state":"waiting"\|"scanned"\|"confirmed"\|"refused"\|"expired","created":unix_s}]` |
+//! | `POST /_sim/qr/{ident}` | `{"action":"scan"\|"confirm"\|"refuse"\|"expire","uin":N}` (uin optional, confirm only) | plays the phone: `{"ident","state","uin"}` (uin null but for confirm); see [Login hosts](#login-hosts) |
+//! | `POST /_sim/clients` | `{"uin":N}` or `{}` or nothing | plays a logged-in desktop QQ: `{"client_uin","client_key"}`; without uin for a new QQ account; 404 unknown uin, 400 a WeChat one |
+//! | `POST /_sim/clients/{uin}/expire` | none | that desktop session's client key stops working: `{"ok":true,"uin"}`; 404 when it has none |
 //! | `DELETE /_sim/requests` | | clears the log: `{"cleared": n}` |
 //! | `POST /_sim/faults` | `{"target":"module.method","delay_ms","code","http_status","garbage","drop","times"}` | arms a fault; echoes it |
 //! | `DELETE /_sim/faults` | | disarms all: `{"cleared": n}` |
@@ -159,6 +166,173 @@
 //! answered by `drop`, `http_status` or `garbage` run no handler either.
 //! Faulted requests still appear in the request log and the stats. Faults
 //! target gateway methods only; the bucket has none.
+//!
+//! # Login hosts
+//!
+//! Section 9's hosts all answer on the simulator's one port, at their real
+//! paths: a client replaces scheme and host of `https://ssl.ptlogin2.qq.com`,
+//! `https://ssl.ptlogin2.graph.qq.com`, `https://graph.qq.com`,
+//! `https://open.weixin.qq.com` and `https://lp.open.weixin.qq.com` with the
+//! simulator's base URL. Every query and form field section 9 lists is
+//! checked, fixed values exactly (after URL-decoding; extra fields are
+//! ignored); the first missing or wrong one answers **400** `text/plain`
+//! `"<host>: missing or wrong field <name>"` before anything else happens.
+//! Headers (User-Agent, Referer) are not checked but are in the request log
+//! (`"kind":"login"`). Cookies set here carry `Path=/` and no Domain, so a
+//! cookie jar on 127.0.0.1 keeps them.
+//!
+//! `hash33(s, seed)` ([`hash33`]): h = seed, h = h*33 + code point for each
+//! char, masked to 31 bits. hash33("QRSIGvalue", 0) = 1377046915,
+//! hash33("PSKEYxyz", 5381) = 2037244188.
+//!
+//! Lifetimes, on the sim clock (`POST /_sim/clock` moves them):
+//!
+//! | what | lives | uses |
+//! |---|---|---|
+//! | a QR (QQ or WeChat) | [`SimConfig::qr_lifetime`], default 120 s from its creation, unless confirmed or refused first | |
+//! | ptsigx | 120 s from issue | once |
+//! | p_skey | 86400 s | many authorizes |
+//! | QQ Connect code, WeChat code | 600 s | once |
+//! | client key | [`SimConfig::client_key_lifetime`], default 1800 s, or until `POST /_sim/clients/{uin}/expire` or a newer key for the same uin | many jumps |
+//!
+//! A QR moves `waiting → scanned → confirmed | refused`, and any state but
+//! confirmed and refused to `expired` (by the clock or the `expire`
+//! action). Only the control routes move it: `scan` from waiting;
+//! `confirm`, `refuse`, `expire` from waiting or scanned (confirm may skip
+//! the scan). Anything else answers **409** `{"error":"cannot <action> a
+//! login that is <state>"}`; an unknown ident 404; a bad body or action
+//! 400; a `uin` with any action but confirm 400. `confirm` with a `uin`
+//! logs in that account (404 unknown, 400 when it is of the other kind);
+//! without one it creates a new account of the QR's kind (no VIP). The
+//! newest 10,000 QRs are remembered.
+//!
+//! ## QQ QR login (section 9.1)
+//!
+//! 1. `GET /ptqrshow`: fields `appid=716027609 e=2 l=M s=3 d=72 v=4
+//!    daid=383 pt_3rd_aid=100497308` and `t` a number in 0..=1. Answers
+//!    200 `image/png`, a QR (3 px a module, margin 2) whose text is
+//!    `https://txz.qq.com/p?k=<ident>&f=716027609`, and
+//!    `Set-Cookie: qrsig=<64 chars of [A-Za-z0-9*_-]>; Path=/`. The ident
+//!    (32 hex chars) is derived from the qrsig one-way; it names the login
+//!    in `/_sim/qr`.
+//! 2. `GET /ptqrlogin`: fields `u1=https://graph.qq.com/oauth2.0/login_jump
+//!    ptredirect=0 h=1 t=1 g=1 from_ui=1 ptlang=2052 js_ver=20102616
+//!    js_type=1 pt_uistyle=40 aid=716027609 daid=383 pt_3rd_aid=100497308
+//!    has_onekey=1`, `action=0-0-<digits>`, `ptqrtoken=<digits>`, and
+//!    `Cookie: qrsig=`. Answers 200 `application/javascript`
+//!    `ptuiCB('<code>','0','<url>','0','<message>', '<nickname>')`:
+//!
+//!    | code | when | message |
+//!    |---|---|---|
+//!    | `66` | waiting | 二维码未失效。 |
+//!    | `67` | scanned | 二维码认证中。 |
+//!    | `0` | confirmed; url is the check_sig URL, nickname 模拟用户 | 登录成功！ |
+//!    | `68` | refused | 本次登录已被拒绝。 |
+//!    | `65` | expired, or no qrsig cookie, or a qrsig the simulator does not know | 二维码已失效。 |
+//!    | `403` | ptqrtoken ≠ hash33(qrsig, 0) (simulator's choice of code) | 请求非法，请刷新重试。 |
+//!
+//!    url and nickname are empty but for `0`. A wrong ptqrtoken changes
+//!    nothing and is not counted as a poll of that login. Once confirmed,
+//!    every poll answers the same `0` and URL. The URL is
+//!    `http://<Host header>/check_sig?pttype=1&uin=<uin>&service=ptqrlogin&nodirect=0&ptsigx=<96 hex>&s_url=https%3A%2F%2Fgraph.qq.com%2Foauth2.0%2Flogin_jump&f_url=&ptlang=2052&ptredirect=100&aid=716027609&daid=383&j_later=0&low_login_hour=0&regmaster=0&pt_login_type=3&pt_aid=0&pt_aaid=16&pt_light=0&pt_3rd_aid=100497308`:
+//!    following it as given and rebuilding it from `uin` and `ptsigx`
+//!    with section 9.1's fields are the same request.
+//! 3. `GET /check_sig`: fields `pttype=1 service=ptqrlogin nodirect=0
+//!    s_url=https://graph.qq.com/oauth2.0/login_jump ptlang=2052
+//!    ptredirect=100 aid=716027609 daid=383 j_later=0 low_login_hour=0
+//!    regmaster=0 pt_login_type=3 pt_aid=0 pt_aaid=16 pt_light=0
+//!    pt_3rd_aid=100497308`, `uin=<digits>`, `ptsigx`. The ptsigx must be
+//!    one issued for that uin, unused and unexpired; then **302**,
+//!    `Location: https://graph.qq.com/oauth2.0/login_jump` and
+//!    `Set-Cookie: p_uin=o<uin, 10 digits zero-padded>`, `p_skey=<44
+//!    chars>` (HttpOnly), `pt4_token=<44 chars>`. Otherwise **403**
+//!    `text/plain`, no cookie; a refused ptsigx is not spent.
+//! 4. `POST /oauth2.0/authorize`, form fields `response_type=code
+//!    client_id=100497308
+//!    redirect_uri=https://y.qq.com/portal/wx_redirect.html?login_type=1&surl=https://y.qq.com/
+//!    scope=get_user_info,get_app_friends state=state switch=(empty)
+//!    from_ptlogin=1 src=1 update_auth=1 openapi=1010_1030`,
+//!    `auth_time=<digits>`, `ui=<uuid4, 8-4-4-4-12 hex with version 4>`,
+//!    `g_tk=<digits>`; cookies `p_skey` (live) and `p_uin` (its uin, with
+//!    or without the `o0` padding). Then g_tk must be hash33(p_skey, 5381).
+//!    Success: **302** `Location: <redirect_uri>&code=<32 upper hex>&state=state`.
+//!    Missing or dead cookies, or a wrong g_tk: **403** `text/plain`, no
+//!    Location, no code.
+//! 5. Gateway (musicu.fcg or musics.fcg) `QQConnectLogin.LoginServer.QQLogin`
+//!    with param exactly `{"code":"<code>"}` and comm `tmeLoginType "2"`
+//!    (a `g_tk`, when sent, must be 5381 = hash33 of no key: else 1000).
+//!    Success: code 0 and Login's `data` (musicid, str_musicid, musickey
+//!    `Q_H_L_...`, refresh_key, refresh_token, access_token, expired_at,
+//!    musickeyCreateTime, keyExpiresIn, encryptUin, loginType 2, openid,
+//!    unionid) for a new key of that account, which Login refreshes and
+//!    vip_login_base / InitUpload accept like any other. Another shape or
+//!    tmeLoginType: 20261. A code unknown, already used, expired, or a
+//!    WeChat code: **20271** (wrong code). A banned account: 20277. All
+//!    with Login's failure-shaped `data`. A logged-out account logs in
+//!    again: its old keys and refresh pairs stay dead.
+//!
+//! ## WeChat QR login (section 9.2)
+//!
+//! 1. `GET /connect/qrconnect`: fields `appid=wx48db31d50e334801
+//!    redirect_uri=https://y.qq.com/portal/wx_redirect.html?login_type=2&surl=https://y.qq.com/
+//!    response_type=code scope=snsapi_login state=STATE`, and `href`
+//!    starting with `https://y.qq.com/mediastyle/music_v17/src/css/popup_wechat.css`
+//!    (`#wechat_redirect` is a fragment and never arrives). Answers 200
+//!    `text/html`, a page in which the first match of `uuid=(.+?)"` is the
+//!    new login's uuid (16 alphanumerics, its ident); the page also holds
+//!    `<img src="/connect/qrcode/<uuid>">`.
+//! 2. `GET /connect/qrcode/{uuid}`: 200 `image/jpeg`, a QR (10 px a
+//!    module, margin 4, quality 90) of
+//!    `https://open.weixin.qq.com/connect/confirm?uuid=<uuid>`; 404 for a
+//!    uuid never made (or forgotten).
+//! 3. `GET /connect/l/qrconnect?uuid=<uuid>&_=<digits>`: answers 200
+//!    `application/javascript` `window.wx_errcode=<n>;window.wx_code='<code>';`
+//!    with n = 408 waiting, 404 scanned, 403 refused, 402 expired (or a
+//!    uuid never made), 405 confirmed (the only one with a code; every
+//!    poll after a confirm answers 405 and the same code). It answers at
+//!    once when the state differs from what the last poll of that uuid
+//!    answered (a new QR counts as having answered 408), and always at
+//!    once for refused, expired and confirmed. Otherwise it holds up to
+//!    [`SimConfig::wx_poll_hold`] (default 30 s, real time), answering
+//!    the moment the state changes (a clock jump that expires the QR shows
+//!    within 200 ms); when the hold runs out it answers the current
+//!    state: 408 while waiting, 404 once scanned. A client that goes away
+//!    ends the hold.
+//! 4. Gateway `music.login.LoginServer.Login` with param exactly
+//!    `{"code":"<code>","strAppid":"wx48db31d50e334801"}` and comm
+//!    `tmeLoginType "1"`: as step 5 of the QQ login, for the WeChat
+//!    account (19-digit `str_musicid`, `W_X_` key, loginType 1); a QQ
+//!    Connect code here is 20271. Any Login param with a `code` key is
+//!    taken for this form.
+//!
+//! ## Desktop fast login (section 9.3)
+//!
+//! `GET /jump`: fields `keyindex=9 pt_aid=716027609 daid=383
+//! u1=https://graph.qq.com/oauth2.0/login_jump pt_3rd_aid=100497308
+//! ptopt=1 style=40`, `clientuin=<digits>`; `Cookie: clientuin=<same
+//! uin>; clientkey=<key>`. A live client key of that uin answers 200
+//! `application/javascript` `ptui_qlogin_CB('0', '<check_sig url>', '')`,
+//! with a new ptsigx in the same URL form as ptqrlogin's; then check_sig,
+//! authorize and QQLogin as above. A key unknown, of another uin, ended or
+//! expired, or a missing cookie answers `ptui_qlogin_CB('-1', '', '')`
+//! (the simulator's choice of refusal code).
+//!
+//! ## Counters
+//!
+//! `GET /_sim/stats` counts every request to a login host: `ptlogin.ptqrshow`,
+//! `ptlogin.ptqrlogin`, `ptlogin.check_sig`, `ptlogin.jump`,
+//! `graph.authorize`, `wx.qrconnect`, `wx.qrcode`, `wx.lp`; and per login,
+//! so a test sees polling stop: `ptlogin.ptqrlogin:<ident>` (polls with the
+//! right ptqrtoken) and `wx.lp:<uuid>` (long polls of a known uuid).
+//! QQLogin counts as `QQConnectLogin.LoginServer.QQLogin`, a WeChat code
+//! Login as `music.login.LoginServer.Login`. Faults (`POST /_sim/faults`)
+//! apply to those gateway calls only, not to the login hosts.
+//!
+//! ## From Rust
+//!
+//! [`Simulator::qr_logins`], [`Simulator::qr_action`],
+//! [`Simulator::new_client`], [`Simulator::expire_client`] and
+//! [`Simulator::advance_clock`] do what the control routes do.
 
 #![forbid(unsafe_code)]
 
@@ -174,10 +348,13 @@ mod faults;
 mod gateway;
 mod ids;
 mod journal;
+mod login;
 mod server;
 mod state;
 mod uploads;
 pub mod zzc;
 
 pub use config::SimConfig;
+pub use login::admin::{ControlError, QrLoginInfo};
+pub use login::{hash33, QrAction, QrState};
 pub use server::Simulator;

@@ -1,5 +1,7 @@
 //! `qqmusic-sim --listen ADDR [--key-lifetime-secs N]
-//! [--upload-credential-lifetime-secs N]`: runs the simulator until interrupted.
+//! [--upload-credential-lifetime-secs N] [--qr-lifetime-secs N]
+//! [--wx-poll-hold-ms N] [--client-key-lifetime-secs N]`: runs the
+//! simulator until interrupted.
 
 #![forbid(unsafe_code)]
 
@@ -21,6 +23,15 @@ struct Args {
     /// Lifetime of InitUpload temporary credentials, in seconds.
     #[arg(long, default_value_t = 21_600)]
     upload_credential_lifetime_secs: u64,
+    /// Lifetime of login QRs (QQ and WeChat), in seconds.
+    #[arg(long, default_value_t = 120)]
+    qr_lifetime_secs: u64,
+    /// How long a WeChat long poll is held when nothing changes, in ms.
+    #[arg(long, default_value_t = 30_000)]
+    wx_poll_hold_ms: u64,
+    /// Lifetime of desktop client keys from POST /_sim/clients, in seconds.
+    #[arg(long, default_value_t = 1_800)]
+    client_key_lifetime_secs: u64,
 }
 
 #[tokio::main]
@@ -36,6 +47,9 @@ async fn main() -> anyhow::Result<()> {
     let config = SimConfig {
         key_lifetime: Duration::from_secs(args.key_lifetime_secs),
         upload_credential_lifetime: Duration::from_secs(args.upload_credential_lifetime_secs),
+        qr_lifetime: Duration::from_secs(args.qr_lifetime_secs),
+        wx_poll_hold: Duration::from_millis(args.wx_poll_hold_ms),
+        client_key_lifetime: Duration::from_secs(args.client_key_lifetime_secs),
     };
     let sim = Simulator::spawn(&args.listen, config).await?;
     println!("{}", sim.base_url());

@@ -19,6 +19,8 @@ use tower::ServiceExt as _;
 
 use crate::app::{self, Shared};
 use crate::config::SimConfig;
+use crate::login::admin::{ControlError, QrLoginInfo};
+use crate::login::{self, QrAction, QrState};
 
 /// Response extension: close the connection instead of sending this response.
 #[derive(Debug, Clone, Copy)]
@@ -58,9 +60,43 @@ impl Simulator {
     }
 
     /// Every secret issued so far: musickeys, refresh keys and tokens, access
-    /// tokens, COS SecretKeys and session tokens. Empty if a lock is poisoned.
+    /// tokens, COS SecretKeys and session tokens, and the login secrets
+    /// (qrsig, ptsigx, p_skey, pt4_token, codes, client keys). Empty if a lock is poisoned.
     pub fn issued_secrets(&self) -> Vec<String> {
         self.shared.secrets().unwrap_or_default()
+    }
+
+    /// Every remembered login QR, newest first (`GET /_sim/qr`).
+    pub fn qr_logins(&self) -> Vec<QrLoginInfo> {
+        login::admin::qr_logins(&self.shared).unwrap_or_default()
+    }
+
+    /// Plays the phone on a login QR (`POST /_sim/qr/{ident}`): answers the
+    /// new state and, for a confirm, the uin logged in (a new account of
+    /// the QR's kind when `uin` is None).
+    pub fn qr_action(
+        &self,
+        ident: &str,
+        action: QrAction,
+        uin: Option<u64>,
+    ) -> Result<(QrState, Option<u64>), ControlError> {
+        login::admin::qr_action(&self.shared, ident, action, uin)
+    }
+
+    /// Plays a logged-in desktop QQ (`POST /_sim/clients`): answers
+    /// (client_uin, client_key), for a new QQ account when `uin` is None.
+    pub fn new_client(&self, uin: Option<u64>) -> Result<(u64, String), ControlError> {
+        login::admin::new_client(&self.shared, uin)
+    }
+
+    /// Ends the desktop session of `uin` (`POST /_sim/clients/{uin}/expire`).
+    pub fn expire_client(&self, uin: u64) -> Result<(), ControlError> {
+        login::admin::expire_client(&self.shared, uin)
+    }
+
+    /// Moves the sim clock forward (`POST /_sim/clock`).
+    pub fn advance_clock(&self, secs: u64) {
+        self.shared.clock.advance_secs(secs);
     }
 
     /// Serves until the process ends, for the binary.

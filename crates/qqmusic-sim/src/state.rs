@@ -39,6 +39,9 @@ pub struct Account {
     /// Every (refresh_key, refresh_token) pair ever issued; all stay valid
     /// until logout, so two concurrent refreshes both succeed.
     refresh_pairs: HashSet<(String, String)>,
+    /// Pairs of a session that a logout ended and a new login replaced:
+    /// dead, but still listed by [`Accounts::secrets`].
+    retired_pairs: Vec<(String, String)>,
     keys: Vec<String>,
     /// Every access token handed out, for [`Accounts::secrets`].
     access_tokens: Vec<String>,
@@ -122,6 +125,7 @@ impl Accounts {
             logged_out: false,
             banned: false,
             refresh_pairs: HashSet::new(),
+            retired_pairs: Vec::new(),
             keys: Vec::new(),
             access_tokens: Vec::new(),
         };
@@ -181,14 +185,42 @@ impl Accounts {
         })
     }
 
-    /// Login (PROTOCOL.md section 3): refreshes a key into a new one, or says
-    /// which result code refuses it.
+    /// The kind of account `uin` is, if it exists.
+    pub fn kind_of(&self, uin: u64) -> Option<Kind> {
+        self.accounts.get(&uin).map(|a| a.kind)
+    }
+
+    /// A first key for `uin` after a QR or fast login (a code exchanged on
+    /// the gateway). A logged-out account starts a new session: its old
+    /// keys and refresh pairs stay dead.
+    pub fn sign_in(&mut self, uin: u64, kind: Kind, now: i64, lifetime: i64) -> Result<Grant, i64> {
+        let Self { accounts, keys } = self;
+        let account = accounts.get_mut(&uin).ok_or(codes::LOGIN_REQUIRED)?;
+        if account.kind != kind {
+            return Err(codes::BAD_LOGIN_PARAMS);
+        }
+        if account.banned {
+            return Err(codes::BANNED);
+        }
+        if account.logged_out {
+            for key in &account.keys {
+                if let Some(rec) = keys.get_mut(key) {
+                    rec.expires_at = rec.expires_at.min(now);
+                }
+            }
+            let old: Vec<_> = account.refresh_pairs.drain().collect();
+            account.retired_pairs.extend(old);
+            account.logged_out = false;
+        }
+        Ok(issue(account, keys, now, lifetime))
+    }
+
     /// Every secret ever handed out: musickeys, refresh keys and tokens,
     /// access tokens. Tests look for them where none may be (logs, Redis).
     pub fn secrets(&self) -> Vec<String> {
         let mut out: Vec<String> = self.keys.keys().cloned().collect();
         for account in self.accounts.values() {
-            for (key, token) in &account.refresh_pairs {
+            for (key, token) in account.refresh_pairs.iter().chain(&account.retired_pairs) {
                 out.push(key.clone());
                 out.push(token.clone());
             }
@@ -197,6 +229,8 @@ impl Accounts {
         out
     }
 
+    /// Login (PROTOCOL.md section 3): refreshes a key into a new one, or says
+    /// which result code refuses it.
     pub fn login(&mut self, at: &LoginAttempt<'_>, now: i64, lifetime: i64) -> Result<Grant, i64> {
         let rec = self.keys.get(at.musickey).ok_or(codes::LOGIN_REQUIRED)?;
         if rec.uin != at.uin {

@@ -30,6 +30,9 @@ const WX_KEYS: [&str; 7] = [
 ];
 
 pub fn handle(call: &Call<'_>) -> Result<Reply, SimError> {
+    if super::code_login::is_code_login(call.param) {
+        return super::code_login::wx(call);
+    }
     let Some(attempt) = parse(call.comm, call.param) else {
         return Ok(refuse(codes::BAD_LOGIN_PARAMS));
     };
@@ -110,7 +113,7 @@ fn parse<'a>(comm: &Map<String, Value>, param: &'a Value) -> Option<LoginAttempt
     })
 }
 
-fn granted(g: &Grant, lifetime: i64) -> Value {
+pub(super) fn granted(g: &Grant, lifetime: i64) -> Value {
     json!({
         "musicid": g.uin,
         "str_musicid": g.uin.to_string(),

@@ -5,6 +5,7 @@
 //! `module.method` to a handler in [`ROUTES`]. New endpoints are a new
 //! module plus one entry there.
 
+mod code_login;
 mod creds;
 mod login;
 mod session;
@@ -62,6 +63,13 @@ pub const ROUTES: &[Route] = &[
         module: "music.login.LoginServer",
         method: "Login",
         handle: login::handle,
+        failure: login::failure,
+        signed_only: false,
+    },
+    Route {
+        module: "QQConnectLogin.LoginServer",
+        method: "QQLogin",
+        handle: code_login::qq,
         failure: login::failure,
         signed_only: false,
     },

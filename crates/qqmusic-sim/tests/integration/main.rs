@@ -8,5 +8,6 @@ mod cos_client;
 mod faults;
 mod gateway;
 mod login;
+mod qr_login;
 mod upload;
 mod vip;

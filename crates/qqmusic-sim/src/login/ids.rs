@@ -1,0 +1,40 @@
+//! Login secrets and identifiers, shaped like the real ones. Random per run.
+
+use crate::ids::{lower_hex, pick, ALNUM, KEY_ALPHABET};
+
+/// ptlogin's `qrsig` cookie: 64 chars, with `*` and `-` as the real ones have.
+pub fn qrsig() -> String {
+    const QRSIG_ALPHABET: &[u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-_";
+    pick(QRSIG_ALPHABET, 64)
+}
+
+/// A WeChat QR uuid: 16 alphanumerics.
+pub fn wx_uuid() -> String {
+    pick(ALNUM, 16)
+}
+
+/// check_sig's `ptsigx`: 96 lower hex chars.
+pub fn ptsigx() -> String {
+    lower_hex(48)
+}
+
+/// A `p_skey` (and `pt4_token`) cookie value: 44 chars ending in `_`.
+pub fn p_skey() -> String {
+    format!("{}_", pick(KEY_ALPHABET, 43))
+}
+
+/// A QQ Connect auth code: 32 upper hex chars.
+pub fn qq_code() -> String {
+    lower_hex(16).to_ascii_uppercase()
+}
+
+/// A WeChat auth code: 32 chars.
+pub fn wx_code() -> String {
+    format!("0{}", pick(ALNUM, 31))
+}
+
+/// A desktop client key: 64 upper hex chars.
+pub fn client_key() -> String {
+    lower_hex(32).to_ascii_uppercase()
+}
