@@ -25,23 +25,14 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RefreshFailure {
     /// Upstream says the account cannot be used any more; it is now unhealthy.
-    #[error("account is dead: {0}")]
-    Dead(UpstreamError),
+    #[error("account is dead")]
+    Dead(#[source] UpstreamError),
     /// Worth trying again later; the account stays in use.
-    #[error("refresh failed for now: {0}")]
-    Transient(UpstreamError),
+    #[error("refresh failed for now")]
+    Transient(#[source] UpstreamError),
     /// The new key could not be committed, so it is not used.
-    #[error("{0}")]
-    Store(String),
-}
-
-impl RefreshFailure {
-    pub fn upstream(&self) -> Option<&UpstreamError> {
-        match self {
-            RefreshFailure::Dead(e) | RefreshFailure::Transient(e) => Some(e),
-            RefreshFailure::Store(_) => None,
-        }
-    }
+    #[error("the rotated key could not be committed")]
+    Store(#[source] Arc<StoreError>),
 }
 
 /// Answers that mean the account itself is finished, not that upstream is busy.
@@ -435,7 +426,7 @@ impl AccountPool {
             }
             Err(err) => {
                 tracing::error!(account = %mask(account.uin), error = %err, "rotated key could not be stored; keeping the previous one");
-                Err(RefreshFailure::Store(err.to_string()))
+                Err(RefreshFailure::Store(Arc::new(err)))
             }
         })
     }

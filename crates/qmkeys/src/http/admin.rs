@@ -6,9 +6,10 @@ use super::error::ApiError;
 use super::AppState;
 use crate::accounts::mask;
 use crate::beijing;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::response::Response;
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -27,19 +28,7 @@ pub const ACCOUNTS_PATH: &str = "/admin/accounts";
     security(("admin_token" = [])),
     responses((status = 200, description = "上传账号列表 / the upload accounts (`code` 200)", body = Envelope<AdminAccounts>)),
 )]
-pub async fn accounts(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(token) = &state.admin_token else {
-        return state.fail(&ApiError::NotFound);
-    };
-    let presented = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    // Constant time, so the token cannot be guessed a byte at a time.
-    if !bool::from(presented.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
-        return state.fail(&ApiError::AdminUnauthorized);
-    }
+pub async fn accounts(State(state): State<AppState>, _: Admin) -> Response {
     let accounts: Vec<AccountView> = state
         .accounts
         .all()
@@ -52,6 +41,32 @@ pub async fn accounts(State(state): State<AppState>, headers: HeaderMap) -> Resp
         "请求成功！",
         Some(AdminAccounts { accounts }),
     )
+}
+
+/// Proof that the request carries the operator's token. Admin routes do not
+/// exist (404) unless the server sets `admin_token`.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = &state.admin_token else {
+            return Err(ApiError::NotFound);
+        };
+        let presented = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Constant time, so the token cannot be guessed a byte at a time.
+        if bool::from(presented.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
+            Ok(Admin)
+        } else {
+            Err(ApiError::AdminUnauthorized)
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -2,55 +2,13 @@
 
 use super::envelope::Envelope;
 use super::error::ApiError;
-use super::params::Params;
+use super::params::{Sign, SignParams};
 use super::AppState;
-use crate::domain::UploadFile;
 use crate::upload::SignedUpload;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
-
-/// The parameters as the document describes them; [`UploadFile::parse`] is
-/// what checks them. `size`'s maximum is the server's `cos_max_upload_bytes`,
-/// filled in when the document is built.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct SignParams {
-    /// 文件的 SHA-1（40 位十六进制）/ the file's SHA-1 in hex
-    #[param(
-        pattern = "^[0-9a-fA-F]{40}$",
-        example = "4fbfbc28bbc4a67850fa90823fcea389fcfcd48d"
-    )]
-    sha1: String,
-    /// 文件的 MD5（32 位十六进制）/ the file's MD5 in hex
-    #[param(
-        pattern = "^[0-9a-fA-F]{32}$",
-        example = "f853b39f8d7c2e617dbde77dca66d413"
-    )]
-    md5: String,
-    /// 文件字节数 / the file's size in bytes
-    #[param(minimum = 1, example = 51458)]
-    size: u64,
-    /// 图片类型，默认 png，不区分大小写 / the image type, png when absent, any case
-    #[param(inline)]
-    ext: Option<ImageExtParam>,
-}
-
-/// The image types [`crate::domain::ImageExt`] takes.
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub enum ImageExtParam {
-    Png,
-    Jpg,
-    Jpeg,
-    Gif,
-    Webp,
-    Bmp,
-    Svg,
-}
 
 pub const PATH: &str = "/tool/cos/sign";
 
@@ -69,37 +27,17 @@ pub const PATH: &str = "/tool/cos/sign";
 )]
 pub async fn sign(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
+    Sign { file }: Sign,
+) -> Result<Response, ApiError> {
     // Boxed for the same reason as the refresh: a large state machine that
     // every layer would otherwise move by value.
-    match Box::pin(run(&state, query.as_deref(), &headers)).await {
-        Ok(data) => state
-            .stamp
-            .respond(StatusCode::OK, 0, "访问成功", Some(data)),
-        Err(err) => state.fail(&err),
-    }
+    let signed = Box::pin(state.uploads.sign(&file)).await?;
+    Ok(state
+        .stamp
+        .respond(StatusCode::OK, 0, "访问成功", Some(SignData::from(signed))))
 }
 
-async fn run(
-    state: &AppState,
-    query: Option<&str>,
-    headers: &HeaderMap,
-) -> Result<SignData, ApiError> {
-    let params = Params::from_request(&Method::GET, query, headers, Ok(Default::default()))?;
-    let file = UploadFile::parse(
-        params.get("sha1"),
-        params.get("md5"),
-        params.get("size"),
-        params.get("ext"),
-        state.uploads.max_size(),
-    )?;
-    let signed = state.uploads.sign(&file).await?;
-    Ok(SignData::from(signed))
-}
-
-/// The seed's `data`, field for field.
+/// The public API's `data`, field for field.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SignData {
     /// Where to PUT the file.

@@ -61,6 +61,18 @@ impl Stamp {
         }
     }
 
+    /// Writes the error envelope for `pending` into `response`, keeping its
+    /// status and headers (Retry-After, CORS).
+    pub fn fill_error(&self, response: &mut Response, pending: &super::error::PendingEnvelope) {
+        let envelope = self.envelope::<()>(pending.code, &pending.message, None);
+        if let Ok(body) = serde_json::to_vec(&envelope) {
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            *response.body_mut() = axum::body::Body::from(body);
+        }
+    }
+
     pub fn respond<T: Serialize>(
         &self,
         status: StatusCode,

@@ -1,14 +1,16 @@
 //! The one middleware in front of every route: request id, the request's
-//! span, the rate limit, the URL cap, the time cap, and the request metrics.
+//! span, the rate limit, the URL cap, the time cap, the error envelope and the
+//! request metrics.
 //!
 //! One function instead of a layer each: every `from_fn` layer boxes a future
 //! and clones the route per request, and a cache hit is cheap enough that
 //! this plumbing showed in the profile (BENCHMARKS.md).
 
 use super::{caps, limit, metrics, request_id, AppState};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, PendingEnvelope};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use std::time::Instant;
 use tracing::Instrument;
@@ -26,13 +28,18 @@ pub async fn front(State(state): State<AppState>, req: Request, next: Next) -> R
     let route = metrics::route_of(&req);
     let mut response = async {
         let checked = limit::check(&state, &req).and_then(|()| caps::check_url(&req));
-        let response = match checked {
+        let mut response = match checked {
             Ok(()) => match tokio::time::timeout(state.request_timeout, next.run(req)).await {
                 Ok(response) => response,
-                Err(_) => state.fail(&ApiError::RequestTimeout),
+                Err(_) => ApiError::RequestTimeout.into_response(),
             },
-            Err(err) => state.fail(&err),
+            Err(err) => err.into_response(),
         };
+        // An error answered anywhere below gets its envelope here, where the
+        // stamp (time, pid, tips) is at hand.
+        if let Some(pending) = response.extensions_mut().remove::<PendingEnvelope>() {
+            state.stamp.fill_error(&mut response, &pending);
+        }
         tracing::debug!(
             status = response.status().as_u16(),
             micros = started.elapsed().as_micros() as u64,

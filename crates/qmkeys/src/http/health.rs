@@ -8,9 +8,6 @@ use serde::Serialize;
 use std::time::Duration;
 use utoipa::ToSchema;
 
-/// The envelope code of a 503 from `/readyz`.
-pub const NOT_READY_CODE: i32 = 50305;
-
 pub const HEALTH_PATH: &str = "/healthz";
 pub const READY_PATH: &str = "/readyz";
 
@@ -101,7 +98,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         state.stamp.respond(
             StatusCode::SERVICE_UNAVAILABLE,
-            NOT_READY_CODE,
+            super::error::ErrorCode::NotReady.get(),
             "服务尚未就绪，原因见 data.reasons",
             Some(body),
         )

@@ -19,7 +19,7 @@ pub const PATH: &str = "/metrics";
 )]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     if state.metrics_elsewhere {
-        return state.fail(&super::error::ApiError::NotFound);
+        return super::error::ApiError::NotFound.into_response();
     }
     render(&state)
 }

@@ -22,9 +22,6 @@ use crate::refresh::RefreshService;
 use crate::upload::UploadService;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
-use axum::http::header::RETRY_AFTER;
-use axum::http::HeaderValue;
-use axum::response::Response;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -76,24 +73,6 @@ pub struct AppParts {
 }
 
 impl AppState {
-    pub fn fail(&self, err: &ApiError) -> Response {
-        let parts = err.parts();
-        if parts.status.is_server_error() {
-            tracing::warn!(status = parts.status.as_u16(), code = parts.code, error = %err, "request failed");
-        } else {
-            tracing::debug!(status = parts.status.as_u16(), code = parts.code, error = %err, "request refused");
-        }
-        let mut response = self
-            .stamp
-            .respond::<()>(parts.status, parts.code, &parts.message, None);
-        if let Some(secs) = parts.retry_after {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
-    }
-
     pub fn stamp_now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
@@ -231,12 +210,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    state.fail(&ApiError::NotFound)
+async fn not_found() -> ApiError {
+    ApiError::NotFound
 }
 
-async fn method_not_allowed(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> Response {
-    state.fail(&ApiError::MethodNotAllowed)
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }

@@ -1,14 +1,10 @@
 //! `GET /openapi.json`: an OpenAPI 3.1 description of every route, generated
 //! from the handlers' `#[utoipa::path]` attributes and the types they answer.
-//! The error answers are added here from [`ApiError::parts`], the one place
-//! that maps errors to statuses and codes, so the document cannot drift from
-//! what the server answers.
+//! The error answers are added here from [`ErrorCode`], the one list of
+//! codes, so the document cannot drift from what the server answers.
 
-use super::error::ApiError;
+use super::error::ErrorCode;
 use super::{admin, cos_sign, health, metrics, refresh, web};
-use crate::domain::ParamError;
-use crate::upload::SignError;
-use crate::upstream::{Rejection, UpstreamError};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use utoipa::OpenApi;
@@ -68,10 +64,7 @@ pub fn document(max_upload_bytes: u64) -> Value {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                // The front middleware caps every route's URL and time.
-                let mut errors = errors_of(&id);
-                errors.extend([ApiError::UrlTooLong, ApiError::RequestTimeout]);
-                add_error_responses(operation, &errors);
+                add_error_responses(operation, &errors_of(&id));
                 let parameters = operation
                     .get_mut("parameters")
                     .and_then(Value::as_array_mut);
@@ -120,120 +113,89 @@ fn pair_uin_with_key(doc: &mut Value) {
     ]});
 }
 
-/// What each operation can fail with, one exemplar per code.
-fn errors_of(operation_id: &str) -> Vec<ApiError> {
-    let rejected = |call, code| UpstreamError::Rejected { call, code };
-    let transient = || {
-        [
-            UpstreamError::Timeout,
-            UpstreamError::Connect,
-            UpstreamError::Status(500),
-            UpstreamError::Unreadable("unreadable"),
-            UpstreamError::CircuitOpen,
-            UpstreamError::Busy,
-        ]
-    };
-    match operation_id {
+/// The codes each operation can fail with.
+fn errors_of(operation_id: &str) -> Vec<ErrorCode> {
+    use ErrorCode as C;
+    // A call to QQ Music can always fail in these ways.
+    const TRANSIENT: [ErrorCode; 6] = [
+        C::UpstreamTimeout,
+        C::UpstreamUnreachable,
+        C::UpstreamStatus,
+        C::UpstreamUnreadable,
+        C::CircuitOpen,
+        C::UpstreamBusy,
+    ];
+    // And these are its refusals that mean the same for any account.
+    const REFUSED: [ErrorCode; 3] = [C::UpstreamRateLimited, C::RiskControl, C::UpstreamRefused];
+    let mut codes = match operation_id {
         "refreshGet" | "refreshPost" => {
             let mut all = vec![
-                ApiError::Param(ParamError::new("uin", "")),
-                ApiError::SaveDisabled,
-                ApiError::SaveFailed(String::new()),
-                ApiError::RateLimited { retry_after: 1 },
+                C::BadParam,
+                C::SaveDisabled,
+                C::SaveFailed,
+                C::ClientRateLimited,
+                C::KeyExpired,
+                C::Restricted,
+                C::DeviceLimit,
+                C::Binding,
             ];
             if operation_id == "refreshPost" {
-                all.extend([
-                    ApiError::BadBody,
-                    ApiError::BodyTooLarge,
-                    ApiError::UnsupportedMediaType,
-                ]);
+                all.extend([C::BadBody, C::BodyTooLarge, C::UnsupportedMediaType]);
             }
-            for code in [1000, 20277, 20279, 20271, 104604, 2001, 20261] {
-                all.push(ApiError::Upstream(rejected("Login", code)));
-            }
-            all.extend(transient().map(ApiError::Upstream));
+            all.extend(REFUSED);
+            all.extend(TRANSIENT);
             all
         }
         "cosSign" => {
             let mut all = vec![
-                ApiError::Param(ParamError::new("sha1", "")),
-                ApiError::Sign(SignError::NoAccount),
-                ApiError::Sign(SignError::NoHealthyAccount),
-                ApiError::Sign(SignError::Store(String::new())),
-                ApiError::RateLimited { retry_after: 1 },
+                C::BadParam,
+                C::NoUploadAccount,
+                C::NoHealthyUploadAccount,
+                C::StoreFailed,
+                C::ClientRateLimited,
+                C::UploadAccountExpired,
+                C::UploadAccountRestricted,
             ];
-            for code in [1000, 20277, 104604, 2001, 20261] {
-                all.push(ApiError::Sign(SignError::Account(rejected(
-                    "InitUpload",
-                    code,
-                ))));
-            }
-            all.extend(transient().map(SignError::Account).map(ApiError::Sign));
+            all.extend(REFUSED);
+            all.extend(TRANSIENT);
             all
         }
-        "adminAccounts" => vec![
-            ApiError::NotFound,
-            ApiError::AdminUnauthorized,
-            ApiError::RateLimited { retry_after: 1 },
-        ],
-        "webAsset" => vec![ApiError::NotFound],
+        "adminAccounts" => vec![C::NotFound, C::AdminUnauthorized, C::ClientRateLimited],
+        "webAsset" => vec![C::NotFound],
         _ => Vec::new(),
-    }
+    };
+    // The front middleware caps every route's URL and time.
+    codes.extend([C::UrlTooLong, C::RequestTimeout]);
+    codes
 }
 
-/// Every error any route can answer, including unknown paths and methods.
-fn every_error() -> Vec<ApiError> {
-    let mut all: Vec<ApiError> = ["refreshPost", "cosSign", "adminAccounts"]
+/// Every code an error envelope can carry (`/readyz` documents its own 503).
+fn every_error() -> Vec<ErrorCode> {
+    ErrorCode::ALL
         .iter()
-        .flat_map(|id| errors_of(id))
-        .collect();
-    all.push(ApiError::MethodNotAllowed);
-    all.push(ApiError::UrlTooLong);
-    all.push(ApiError::RequestTimeout);
-    all
+        .copied()
+        .filter(|c| *c != ErrorCode::NotReady)
+        .collect()
 }
 
-/// What a code means, in words that hold for every instance of it.
-fn describe(err: &ApiError) -> String {
-    let parts = err.parts();
-    let upstream_code = match err {
-        ApiError::Upstream(UpstreamError::Rejected { code, .. })
-        | ApiError::Sign(SignError::Account(UpstreamError::Rejected { code, .. })) => Some(*code),
-        _ => None,
-    };
-    let message = match err {
-        ApiError::Param(_) => {
-            "参数缺失或不合法，message 指明是哪个参数 / a parameter is missing or invalid; the message names it".to_owned()
-        }
-        _ if upstream_code.is_some_and(|c| {
-            matches!(
-                Rejection::of(c),
-                Rejection::Other | Rejection::Signature | Rejection::BadLoginParams
-            )
-        }) =>
-        {
-            "QQ音乐接口以其他错误码拒绝了请求，message 中带有该错误码 / upstream refused with another code, quoted in the message".to_owned()
-        }
-        _ => parts.message,
-    };
-    format!("`{}` {}", parts.code, message)
+fn describe(code: ErrorCode) -> String {
+    format!("`{}` {}", code.get(), code.meaning().trim())
 }
 
 /// Error codes grouped by HTTP status, each code once.
-fn by_status(errors: &[ApiError]) -> BTreeMap<u16, BTreeMap<i32, String>> {
+fn by_status(errors: &[ErrorCode]) -> BTreeMap<u16, BTreeMap<i32, String>> {
     let mut grouped: BTreeMap<u16, BTreeMap<i32, String>> = BTreeMap::new();
-    for err in errors {
-        let parts = err.parts();
+    for code in errors {
         grouped
-            .entry(parts.status.as_u16())
+            .entry(code.status().as_u16())
             .or_default()
-            .entry(parts.code)
-            .or_insert_with(|| describe(err));
+            .entry(code.get())
+            .or_insert_with(|| describe(*code));
     }
     grouped
 }
 
-fn add_error_responses(operation: &mut Value, errors: &[ApiError]) {
+fn add_error_responses(operation: &mut Value, errors: &[ErrorCode]) {
     let Some(responses) = operation
         .get_mut("responses")
         .and_then(Value::as_object_mut)
@@ -263,7 +225,7 @@ fn add_error_responses(operation: &mut Value, errors: &[ApiError]) {
     }
 }
 
-fn error_schema(all: &[ApiError]) -> Value {
+fn error_schema(all: &[ErrorCode]) -> Value {
     let codes: Vec<i32> = by_status(all)
         .values()
         .flat_map(|codes| codes.keys().copied())
@@ -283,7 +245,7 @@ fn error_schema(all: &[ApiError]) -> Value {
     })
 }
 
-fn description(all: &[ApiError]) -> String {
+fn description(all: &[ErrorCode]) -> String {
     let mut text = String::from(
         "QQ 音乐 key 刷新与歌单封面上传签名。每个回答都是同一个信封 `{code, message, data, time, pid, tips}`；\
          失败时 `data` 为 `null`，`code` 是下表中的稳定错误码。\n\n\
@@ -425,19 +387,21 @@ mod tests {
             .filter_map(Value::as_i64)
             .collect();
         let text = doc.to_string();
-        for err in crate::http::error::tests::one_of_each() {
-            let parts = err.parts();
+        for code in ErrorCode::ALL.iter().filter(|c| **c != ErrorCode::NotReady) {
             assert!(
-                codes.contains(&i64::from(parts.code)),
-                "code {} is not in the enum",
-                parts.code
+                codes.contains(&i64::from(code.get())),
+                "code {code:?} is not in the enum"
             );
             assert!(
-                text.contains(&format!("| {} | `{}` |", parts.status.as_u16(), parts.code)),
-                "code {} is not in the description's table",
-                parts.code
+                text.contains(&format!(
+                    "| {} | `{}` |",
+                    code.status().as_u16(),
+                    code.get()
+                )),
+                "code {code:?} is not in the description's table"
             );
         }
+        assert_eq!(codes.len(), ErrorCode::ALL.len() - 1, "and nothing else");
         let sign_errors = doc["paths"]["/tool/cos/sign"]["get"]["responses"]
             .as_object()
             .expect("responses");

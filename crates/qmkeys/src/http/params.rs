@@ -1,31 +1,143 @@
-//! Request parameters from the query string and, for POST, a form body. The
-//! public API takes both, so each route reads them through this one type.
+//! Request parameters: one typed extractor per route. Each reads the query
+//! string and, for POST, a form body (the public API takes both), refuses a
+//! parameter given twice, and yields the route's domain types, turning every
+//! problem into the envelope's error.
 
 use super::error::ApiError;
-use crate::domain::ParamError;
+use super::AppState;
+use crate::domain::{Credential, ImageExt, ParamError, UploadFile};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header::CONTENT_TYPE, HeaderMap, Method, StatusCode};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 
-/// Form bodies carry four short fields; more than this is not a refresh.
+/// Form bodies carry a few short fields; more than this is not a refresh.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
-/// The value of each [`KNOWN`] parameter, in its order; others are dropped
-/// as they are read, since no route looks at them.
-#[derive(Debug, Default)]
-pub struct Params([Option<String>; KNOWN.len()]);
+/// The values of the `N` parameters a route reads, by position in `names`;
+/// others are dropped as they are read, since the route does not look at them.
+struct Fields<const N: usize> {
+    names: [&'static str; N],
+    values: [Option<String>; N],
+}
 
-impl Params {
-    pub fn from_request(
-        method: &Method,
-        query: Option<&str>,
-        headers: &HeaderMap,
-        body: Result<Bytes, BytesRejection>,
-    ) -> Result<Self, ApiError> {
-        let mut params = Params::default();
-        params.extend(form_urlencoded::parse(query.unwrap_or_default().as_bytes()))?;
-        if method == Method::POST {
-            let body = body.map_err(|rejection| {
+impl<const N: usize> Fields<N> {
+    fn new(names: [&'static str; N]) -> Self {
+        Self {
+            names,
+            values: std::array::from_fn(|_| None),
+        }
+    }
+
+    fn read(&mut self, text: &[u8]) -> Result<(), ApiError> {
+        for (name, value) in form_urlencoded::parse(text) {
+            let Some(i) = self.names.iter().position(|known| *known == name) else {
+                continue;
+            };
+            // A parameter given twice is ambiguous: which key did the caller mean?
+            if self.values[i].is_some() {
+                let param = self.names[i];
+                return Err(
+                    ParamError::new(param, format!("参数 {param} 重复出现，只能提供一次")).into(),
+                );
+            }
+            self.values[i] = Some(value.into_owned());
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, name: &str) -> Option<String> {
+        let i = self.names.iter().position(|known| *known == name)?;
+        self.values[i].take()
+    }
+}
+
+/// `GET|POST /music/tencent/cookie/refresh`'s parameters, as the OpenAPI
+/// document describes them. [`Refresh`] fills it and checks it.
+#[derive(Debug, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct RefreshParams {
+    /// QQ 号（6-11 位，配 `Q_H_L_` key）或微信账号 ID（最多 19 位，配 `W_X_` key）；
+    /// 其他组合返回 400（40001）/ a QQ number (6-11 digits, with a `Q_H_L_` key) or a
+    /// WeChat id (up to 19 digits, with a `W_X_` key); any other pair is 400 (40001)
+    #[param(
+        pattern = r"^[1-9][0-9]{0,18}$",
+        max_length = 19,
+        example = "1569097443"
+    )]
+    #[schema(
+        pattern = r"^[1-9][0-9]{0,18}$",
+        max_length = 19,
+        example = "1569097443"
+    )]
+    pub uin: String,
+    /// `Q_H_L_`（QQ）或 `W_X_`（微信）开头的 key / the musickey
+    #[param(pattern = r"^(Q_H_L_|W_X_)[!#-+\--:<-\[\]-~]+$", max_length = 1024)]
+    #[schema(pattern = r"^(Q_H_L_|W_X_)[!#-+\--:<-\[\]-~]+$", max_length = 1024)]
+    pub music_key: String,
+    /// key 已过期时与 refresh_token 一起提供 / sent with refresh_token when the key has expired
+    #[param(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+    #[schema(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+    pub refresh_key: Option<String>,
+    /// 刷新令牌 / the refresh token
+    #[param(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+    #[schema(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+    pub refresh_token: Option<String>,
+    /// 刷新成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save`，否则 403）
+    /// / keep the account for uploads (403 unless the server enables it)
+    #[param(schema_with = save_schema)]
+    #[schema(schema_with = save_schema)]
+    pub save: Option<String>,
+}
+
+/// The values `save` takes: exactly these, absent meaning false.
+const SAVE_VALUES: [(&str, bool); 4] =
+    [("true", true), ("false", false), ("1", true), ("0", false)];
+
+fn save_schema() -> impl Into<RefOr<Schema>> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(SAVE_VALUES.map(|(v, _)| v)))
+}
+
+/// A refresh request, checked: the credential and whether to keep the account.
+#[derive(Debug)]
+pub struct Refresh {
+    pub cred: Credential,
+    pub save: bool,
+}
+
+impl RefreshParams {
+    fn check(self) -> Result<Refresh, ApiError> {
+        let cred = Credential::parse(
+            Some(&self.uin),
+            Some(&self.music_key),
+            self.refresh_key.as_deref(),
+            self.refresh_token.as_deref(),
+        )?;
+        let save = match self.save.as_deref() {
+            None => false,
+            Some(raw) => SAVE_VALUES
+                .iter()
+                .find(|(v, _)| *v == raw)
+                .map(|(_, on)| *on)
+                .ok_or_else(|| ParamError::new("save", "参数 save 只能是 true、false、1 或 0"))?,
+        };
+        Ok(Refresh { cred, save })
+    }
+}
+
+impl FromRequest<AppState> for Refresh {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let mut fields = Fields::new(["uin", "music_key", "refresh_key", "refresh_token", "save"]);
+        fields.read(req.uri().query().unwrap_or_default().as_bytes())?;
+        if req.method() == Method::POST {
+            let form_type = is_form(req.headers());
+            let body = Bytes::from_request(req, state).await.map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::BodyTooLarge
                 } else {
@@ -33,54 +145,84 @@ impl Params {
                 }
             })?;
             if !body.is_empty() {
-                if !is_form(headers) {
+                if !form_type {
                     return Err(ApiError::UnsupportedMediaType);
                 }
-                params.extend(form_urlencoded::parse(&body))?;
+                fields.read(&body)?;
             }
         }
-        Ok(params)
-    }
-
-    fn extend<'a>(
-        &mut self,
-        pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
-    ) -> Result<(), ApiError> {
-        for (name, value) in pairs {
-            let Some(i) = KNOWN.iter().position(|known| *known == name) else {
-                continue;
-            };
-            // A parameter given twice is ambiguous: which key did the caller mean?
-            if self.0[i].is_some() {
-                let param = KNOWN[i];
-                return Err(
-                    ParamError::new(param, format!("参数 {param} 重复出现，只能提供一次")).into(),
-                );
-            }
-            self.0[i] = Some(value.into_owned());
+        RefreshParams {
+            uin: fields.take("uin").unwrap_or_default(),
+            music_key: fields.take("music_key").unwrap_or_default(),
+            refresh_key: fields.take("refresh_key"),
+            refresh_token: fields.take("refresh_token"),
+            save: fields.take("save"),
         }
-        Ok(())
-    }
-
-    /// The parameter's value; `None` when absent or not one of [`KNOWN`].
-    pub fn get(&self, name: &str) -> Option<&str> {
-        let i = KNOWN.iter().position(|known| *known == name)?;
-        self.0[i].as_deref()
+        .check()
     }
 }
 
-/// Parameters that mean something to some route; repeats of others are ignored.
-const KNOWN: &[&str] = &[
-    "uin",
-    "music_key",
-    "refresh_key",
-    "refresh_token",
-    "save",
-    "sha1",
-    "md5",
-    "size",
-    "ext",
-];
+/// `GET /tool/cos/sign`'s parameters, as the OpenAPI document describes
+/// them. `size`'s maximum is the server's `cos_max_upload_bytes`, filled in
+/// when the document is built. [`Sign`] fills it and checks it.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SignParams {
+    /// 文件的 SHA-1（40 位十六进制）/ the file's SHA-1 in hex
+    #[param(
+        pattern = "^[0-9a-fA-F]{40}$",
+        example = "4fbfbc28bbc4a67850fa90823fcea389fcfcd48d"
+    )]
+    pub sha1: String,
+    /// 文件的 MD5（32 位十六进制）/ the file's MD5 in hex
+    #[param(
+        pattern = "^[0-9a-fA-F]{32}$",
+        example = "f853b39f8d7c2e617dbde77dca66d413"
+    )]
+    pub md5: String,
+    /// 文件字节数 / the file's size in bytes
+    #[param(value_type = u64, minimum = 1, example = 51458)]
+    pub size: String,
+    /// 图片类型，默认 png，只能是小写的这几种 / the image type, png when absent, in lower case
+    #[param(schema_with = ext_schema)]
+    pub ext: Option<String>,
+}
+
+fn ext_schema() -> impl Into<RefOr<Schema>> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ImageExt::ALL.map(ImageExt::as_str)))
+}
+
+/// A sign request, checked: the file to upload.
+#[derive(Debug)]
+pub struct Sign {
+    pub file: UploadFile,
+}
+
+impl FromRequestParts<AppState> for Sign {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let mut fields = Fields::new(["sha1", "md5", "size", "ext"]);
+        fields.read(parts.uri.query().unwrap_or_default().as_bytes())?;
+        let params = SignParams {
+            sha1: fields.take("sha1").unwrap_or_default(),
+            md5: fields.take("md5").unwrap_or_default(),
+            size: fields.take("size").unwrap_or_default(),
+            ext: fields.take("ext"),
+        };
+        // An empty value reads as a missing one.
+        let file = UploadFile::parse(
+            Some(params.sha1.as_str()),
+            Some(params.md5.as_str()),
+            Some(params.size.as_str()),
+            params.ext.as_deref(),
+            state.uploads.max_size(),
+        )?;
+        Ok(Sign { file })
+    }
+}
 
 fn is_form(headers: &HeaderMap) -> bool {
     headers
@@ -97,39 +239,20 @@ fn is_form(headers: &HeaderMap) -> bool {
 mod tests {
     use super::*;
 
-    fn form_headers() -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(
-            CONTENT_TYPE,
-            "application/x-www-form-urlencoded; charset=utf-8"
-                .parse()
-                .expect("static"),
-        );
-        h
-    }
-
     #[test]
     fn query_and_form_both_count_and_percent_decoding_applies() {
-        let p = Params::from_request(
-            &Method::POST,
-            Some("uin=123456"),
-            &form_headers(),
-            Ok(Bytes::from_static(b"music_key=Q_H_L_a%2Bb")),
-        )
-        .expect("params");
-        assert_eq!(p.get("uin"), Some("123456"));
-        assert_eq!(p.get("music_key"), Some("Q_H_L_a+b"));
+        let mut f = Fields::new(["uin", "music_key"]);
+        f.read(b"uin=123456").expect("query");
+        f.read(b"music_key=Q_H_L_a%2Bb&other=x&other=y")
+            .expect("form");
+        assert_eq!(f.take("uin").as_deref(), Some("123456"));
+        assert_eq!(f.take("music_key").as_deref(), Some("Q_H_L_a+b"));
     }
 
     #[test]
     fn a_repeated_parameter_is_refused_by_name() {
-        let err = Params::from_request(
-            &Method::GET,
-            Some("uin=1&uin=2"),
-            &HeaderMap::new(),
-            Ok(Bytes::new()),
-        )
-        .expect_err("duplicate");
+        let mut f = Fields::new(["uin"]);
+        let err = f.read(b"uin=1&uin=2").expect_err("duplicate");
         match err {
             ApiError::Param(e) => assert_eq!(e.param, "uin"),
             other => panic!("unexpected {other:?}"),
@@ -137,14 +260,44 @@ mod tests {
     }
 
     #[test]
-    fn post_bodies_must_be_forms() {
-        let err = Params::from_request(
-            &Method::POST,
-            None,
-            &HeaderMap::new(),
-            Ok(Bytes::from_static(b"{}")),
-        )
-        .expect_err("json");
-        assert!(matches!(err, ApiError::UnsupportedMediaType));
+    fn save_is_exactly_one_of_the_documented_values() {
+        let with = |save: Option<&str>| {
+            RefreshParams {
+                uin: "123456".into(),
+                music_key: "Q_H_L_k".into(),
+                refresh_key: None,
+                refresh_token: None,
+                save: save.map(str::to_owned),
+            }
+            .check()
+        };
+        assert!(matches!(with(None), Ok(Refresh { save: false, .. })));
+        for (raw, want) in [("true", true), ("1", true), ("false", false), ("0", false)] {
+            assert!(
+                matches!(with(Some(raw)), Ok(Refresh { save, .. }) if save == want),
+                "{raw}"
+            );
+        }
+        for raw in ["", " true", "TRUE", "yes"] {
+            match with(Some(raw)) {
+                Err(ApiError::Param(e)) => assert_eq!(e.param, "save", "{raw:?}"),
+                other => panic!("{raw:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn form_types_are_recognised_with_parameters_and_in_any_case() {
+        let mut h = HeaderMap::new();
+        assert!(!is_form(&h));
+        h.insert(
+            CONTENT_TYPE,
+            "Application/X-WWW-Form-Urlencoded; charset=utf-8"
+                .parse()
+                .expect("static"),
+        );
+        assert!(is_form(&h));
+        h.insert(CONTENT_TYPE, "application/json".parse().expect("static"));
+        assert!(!is_form(&h));
     }
 }

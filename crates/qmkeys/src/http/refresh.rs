@@ -2,16 +2,13 @@
 
 use super::envelope::Envelope;
 use super::error::ApiError;
-use super::params::Params;
+use super::params::{Refresh, RefreshParams};
 use super::AppState;
 use crate::beijing;
-use crate::domain::{Credential, ParamError};
 use crate::refresh::{Cookie, Refreshed};
 use crate::upstream::VipStatus;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -35,13 +32,10 @@ pub const PATH: &str = "/music/tencent/cookie/refresh";
     responses((status = 200, description = "新的 key 和会员信息 / the new key and VIP state (`code` 200)", body = Envelope<RefreshData>)),
 )]
 pub async fn refresh_get(
-    state: State<AppState>,
-    method: Method,
-    query: RawQuery,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    refresh(state, method, query, headers, body).await
+    State(state): State<AppState>,
+    request: Refresh,
+) -> Result<Response, ApiError> {
+    answer(&state, request).await
 }
 
 /// Refresh a music key (parameters as a form body).
@@ -57,100 +51,22 @@ pub async fn refresh_get(
     responses((status = 200, description = "新的 key 和会员信息 / the new key and VIP state (`code` 200)", body = Envelope<RefreshData>)),
 )]
 pub async fn refresh_post(
-    state: State<AppState>,
-    method: Method,
-    query: RawQuery,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    refresh(state, method, query, headers, body).await
-}
-
-/// The parameters as the document describes them; [`Credential::parse`] and
-/// [`parse_save`] are what check them (a unit test holds the two together).
-#[derive(utoipa::IntoParams, utoipa::ToSchema)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct RefreshParams {
-    /// QQ 号（6-11 位，配 `Q_H_L_` key）或微信账号 ID（最多 19 位，配 `W_X_` key）；
-    /// 其他组合返回 400（40001）/ a QQ number (6-11 digits, with a `Q_H_L_` key) or a
-    /// WeChat id (up to 19 digits, with a `W_X_` key); any other pair is 400 (40001)
-    #[param(
-        pattern = r"^[1-9][0-9]{0,18}$",
-        max_length = 19,
-        example = "1569097443"
-    )]
-    #[schema(
-        pattern = r"^[1-9][0-9]{0,18}$",
-        max_length = 19,
-        example = "1569097443"
-    )]
-    uin: String,
-    /// `Q_H_L_`（QQ）或 `W_X_`（微信）开头的 key / the musickey
-    #[param(pattern = r"^(Q_H_L_|W_X_)[!#-+\--:<-\[\]-~]+$", max_length = 1024)]
-    #[schema(pattern = r"^(Q_H_L_|W_X_)[!#-+\--:<-\[\]-~]+$", max_length = 1024)]
-    music_key: String,
-    /// key 已过期时与 refresh_token 一起提供 / sent with refresh_token when the key has expired
-    #[param(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
-    #[schema(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
-    refresh_key: Option<String>,
-    /// 刷新令牌 / the refresh token
-    #[param(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
-    #[schema(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
-    refresh_token: Option<String>,
-    /// 刷新成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save`，否则 403）
-    /// / keep the account for uploads (403 unless the server enables it)
-    #[param(inline)]
-    #[schema(inline)]
-    save: Option<SaveFlag>,
-}
-
-/// `save`: absent means false.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub enum SaveFlag {
-    #[schema(rename = "true")]
-    True,
-    #[schema(rename = "false")]
-    False,
-    #[schema(rename = "1")]
-    One,
-    #[schema(rename = "0")]
-    Zero,
-}
-
-async fn refresh(
     State(state): State<AppState>,
-    method: Method,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+    request: Refresh,
+) -> Result<Response, ApiError> {
+    answer(&state, request).await
+}
+
+async fn answer(state: &AppState, request: Refresh) -> Result<Response, ApiError> {
     // Boxed: the refresh's state machine is kilobytes (caches, Redis, Login),
     // and every layer between hyper and here would otherwise move it by value.
-    match Box::pin(run(&state, &method, query.as_deref(), &headers, body)).await {
-        Ok(data) => state
-            .stamp
-            .respond(StatusCode::OK, 200, "请求成功！", Some(data)),
-        Err(err) => state.fail(&err),
-    }
+    let data = Box::pin(run(state, request)).await?;
+    Ok(state
+        .stamp
+        .respond(StatusCode::OK, 200, "请求成功！", Some(data)))
 }
 
-async fn run(
-    state: &AppState,
-    method: &Method,
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<RefreshData, ApiError> {
-    let params = Params::from_request(method, query, headers, body)?;
-    let cred = Credential::parse(
-        params.get("uin"),
-        params.get("music_key"),
-        params.get("refresh_key"),
-        params.get("refresh_token"),
-    )?;
-    let save = parse_save(params.get("save"))?;
+async fn run(state: &AppState, Refresh { cred, save }: Refresh) -> Result<RefreshData, ApiError> {
     // Refused before the Login, so a refused request burns no key.
     if save && !state.allow_save {
         return Err(ApiError::SaveDisabled);
@@ -162,22 +78,9 @@ async fn run(
             .accounts
             .save(&refreshed.cookie)
             .await
-            .map_err(|e| ApiError::SaveFailed(e.to_string()))?;
+            .map_err(ApiError::SaveFailed)?;
     }
     Ok(RefreshData::new(&refreshed, state.stamp_now()))
-}
-
-/// `save` as the public API takes it: true/false, 1/0; absent means false.
-fn parse_save(raw: Option<&str>) -> Result<bool, ParamError> {
-    // Exactly the documented enum: an empty or padded value is refused.
-    match raw {
-        None | Some("false" | "0") => Ok(false),
-        Some("true" | "1") => Ok(true),
-        Some(_) => Err(ParamError::new(
-            "save",
-            "参数 save 只能是 true、false、1 或 0",
-        )),
-    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -294,21 +197,6 @@ pub fn end_fields(end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (i64, Strin
 mod tests {
     use super::*;
     use chrono::TimeZone;
-
-    #[test]
-    fn save_is_exactly_one_of_the_documented_values() {
-        assert_eq!(parse_save(None), Ok(false));
-        for (raw, want) in [("true", true), ("1", true), ("false", false), ("0", false)] {
-            assert_eq!(parse_save(Some(raw)), Ok(want), "{raw}");
-        }
-        for raw in ["", " true", "TRUE", "yes"] {
-            assert_eq!(
-                parse_save(Some(raw)).map_err(|e| e.param),
-                Err("save"),
-                "{raw:?}"
-            );
-        }
-    }
 
     #[test]
     fn date_diff_is_whole_days_either_side_of_now_and_never_negative() {

@@ -173,7 +173,7 @@ pub async fn docs(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "文件内容：脚本、样式表或图标 / the asset: a script, style sheet or icon",
                content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml")))),
 )]
-pub async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+pub async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
         Some((_, content_type, body)) => (
             StatusCode::OK,
@@ -185,7 +185,7 @@ pub async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> R
             *body,
         )
             .into_response(),
-        None => state.fail(&ApiError::NotFound),
+        None => ApiError::NotFound.into_response(),
     }
 }
 

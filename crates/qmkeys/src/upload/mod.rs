@@ -29,12 +29,12 @@ pub enum SignError {
     #[error("every upload account is unhealthy")]
     NoHealthyAccount,
     /// A rotated key could not be committed, so it was not used.
-    #[error("{0}")]
-    Store(String),
+    #[error("the upload account's store failed")]
+    Store(#[source] std::sync::Arc<crate::accounts::StoreError>),
     /// A failure of the upload account's own calls (InitUpload, or the Login
     /// that refreshes it).
-    #[error("upload account call failed: {0}")]
-    Account(UpstreamError),
+    #[error("upload account call failed")]
+    Account(#[source] UpstreamError),
 }
 
 /// A PUT the caller can send as it is.
