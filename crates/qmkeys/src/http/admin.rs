@@ -15,8 +15,6 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
-pub const ACCOUNTS_PATH: &str = "/admin/accounts";
-
 /// List the upload accounts (no key or token in the answer).
 ///
 /// Exists only when the server sets `admin_token`; otherwise 404.

@@ -8,9 +8,6 @@ use serde::Serialize;
 use std::time::Duration;
 use utoipa::ToSchema;
 
-pub const HEALTH_PATH: &str = "/healthz";
-pub const READY_PATH: &str = "/readyz";
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Liveness {
     /// Always `alive`.

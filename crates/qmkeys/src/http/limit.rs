@@ -3,7 +3,7 @@
 //! `X-Forwarded-For` that is not itself a trusted proxy.
 
 use super::error::ApiError;
-use super::{admin, cos_sign, refresh, AppState};
+use super::AppState;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
 use governor::clock::{Clock, DefaultClock};
@@ -15,8 +15,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Routes that reach upstream or the store; pages, assets and health checks
 /// are not limited.
-const LIMITED: [&str; 3] = [refresh::PATH, cos_sign::PATH, admin::ACCOUNTS_PATH];
-
 pub struct ClientLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     trusted: Vec<IpNet>,
@@ -86,7 +84,11 @@ pub fn check(state: &AppState, req: &Request) -> Result<(), ApiError> {
     let Some(limiter) = &state.limiter else {
         return Ok(());
     };
-    if !LIMITED.contains(&req.uri().path()) {
+    let limited = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|route| super::limited_routes().contains(route.as_str()));
+    if !limited {
         return Ok(());
     }
     let peer = req

@@ -22,13 +22,14 @@ use crate::refresh::RefreshService;
 use crate::upload::UploadService;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
-use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use envelope::Stamp;
 use error::ApiError;
 use secrecy::SecretString;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// What every handler shares. One `Arc`: axum's `State` clones it for every
 /// request, and one reference count is cheaper than one per field.
@@ -78,122 +79,84 @@ impl AppState {
     }
 }
 
-/// One route: its path, each method with its handler, and whether pages from
-/// other origins may call it. [`ROUTES`] is the only list of routes: the router
-/// is built from it, and the OpenAPI tests compare it with the document.
-pub struct Route {
-    pub path: &'static str,
-    pub methods: &'static [RouteMethod],
+/// Routes that share a rate-limit and CORS policy.
+struct Group {
+    /// Counted against the per-client rate limit.
+    limited: bool,
     /// Behind the CORS policy (`cors_allowed_origins`).
-    pub cors: bool,
+    cors: bool,
+    routes: OpenApiRouter<AppState>,
 }
 
-/// A method, lower case as OpenAPI names it, and its handler.
-pub struct RouteMethod {
-    pub name: &'static str,
-    handler: fn(MethodFilter) -> MethodRouter<AppState>,
+/// Every route, declared once: the router, the OpenAPI document and the rate
+/// limiter's list all come from here, so they cannot drift apart.
+fn groups() -> [Group; 4] {
+    [
+        Group {
+            limited: true,
+            cors: true,
+            routes: OpenApiRouter::new()
+                .routes(routes!(refresh::refresh_get, refresh::refresh_post))
+                .routes(routes!(cos_sign::sign)),
+        },
+        Group {
+            // Not for other origins: an operator's tool, not a public API.
+            limited: true,
+            cors: false,
+            routes: OpenApiRouter::new().routes(routes!(admin::accounts)),
+        },
+        Group {
+            limited: false,
+            cors: true,
+            routes: OpenApiRouter::new().routes(routes!(web::openapi_json)),
+        },
+        Group {
+            limited: false,
+            cors: false,
+            routes: OpenApiRouter::new()
+                .routes(routes!(web::index))
+                .routes(routes!(web::docs))
+                .routes(routes!(web::asset))
+                .routes(routes!(metrics::metrics))
+                .routes(routes!(health::healthz))
+                .routes(routes!(health::readyz)),
+        },
+    ]
 }
 
-const fn method(
-    name: &'static str,
-    handler: fn(MethodFilter) -> MethodRouter<AppState>,
-) -> RouteMethod {
-    RouteMethod { name, handler }
-}
-
-pub const ROUTES: &[Route] = &[
-    Route {
-        path: web::INDEX_PATH,
-        methods: &[method("get", |m| on(m, web::index))],
-        cors: false,
-    },
-    Route {
-        path: web::DOCS_PATH,
-        methods: &[method("get", |m| on(m, web::docs))],
-        cors: false,
-    },
-    Route {
-        path: web::ASSET_PATH,
-        methods: &[method("get", |m| on(m, web::asset))],
-        cors: false,
-    },
-    Route {
-        path: web::OPENAPI_PATH,
-        methods: &[method("get", |m| on(m, web::openapi_json))],
-        cors: true,
-    },
-    Route {
-        path: refresh::PATH,
-        methods: &[
-            method("get", |m| on(m, refresh::refresh_get)),
-            method("post", |m| on(m, refresh::refresh_post)),
-        ],
-        cors: true,
-    },
-    Route {
-        path: cos_sign::PATH,
-        methods: &[method("get", |m| on(m, cos_sign::sign))],
-        cors: true,
-    },
-    Route {
-        path: metrics::PATH,
-        methods: &[method("get", |m| on(m, metrics::metrics))],
-        cors: false,
-    },
-    Route {
-        path: health::HEALTH_PATH,
-        methods: &[method("get", |m| on(m, health::healthz))],
-        cors: false,
-    },
-    Route {
-        path: health::READY_PATH,
-        methods: &[method("get", |m| on(m, health::readyz))],
-        cors: false,
-    },
-    Route {
-        // Not for other origins: an operator's tool, not a public API.
-        path: admin::ACCOUNTS_PATH,
-        methods: &[method("get", |m| on(m, admin::accounts))],
-        cors: false,
-    },
-];
-
-impl RouteMethod {
-    /// The method's filter; names in [`ROUTES`] are all known ones.
-    pub fn filter(&self) -> Option<MethodFilter> {
-        Some(match self.name {
-            "get" => MethodFilter::GET,
-            "post" => MethodFilter::POST,
-            "put" => MethodFilter::PUT,
-            "delete" => MethodFilter::DELETE,
-            "patch" => MethodFilter::PATCH,
-            _ => return None,
-        })
+/// The OpenAPI paths of every route.
+pub fn declared_api() -> utoipa::openapi::OpenApi {
+    let mut api = utoipa::openapi::OpenApi::default();
+    for group in groups() {
+        api.merge(group.routes.into_openapi());
     }
+    api
 }
 
-impl Route {
-    fn method_router(&self, cors: Option<&cors::BrowserCors>) -> MethodRouter<AppState> {
-        let mut router = MethodRouter::new();
-        for m in self.methods {
-            if let Some(filter) = m.filter() {
-                router = router.merge((m.handler)(filter));
-            }
-        }
-        // The envelope's 405, set before any layer so the layer wraps it too.
-        let router = router.fallback(method_not_allowed);
-        match cors {
-            Some(layer) if self.cors => router.layer(layer.clone()),
-            _ => router,
-        }
-    }
+/// The route templates counted against the rate limit.
+pub fn limited_routes() -> &'static std::collections::HashSet<String> {
+    static LIMITED: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    LIMITED.get_or_init(|| {
+        groups()
+            .into_iter()
+            .filter(|g| g.limited)
+            .flat_map(|g| g.routes.into_openapi().paths.paths.into_keys())
+            .collect()
+    })
 }
 
 pub fn router(state: AppState) -> Router {
     let cors = state.site.cors.layer().map(cors::BrowserCors::new);
     let mut router = Router::new();
-    for route in ROUTES {
-        router = router.route(route.path, route.method_router(cors.as_ref()));
+    for group in groups() {
+        let (routes, _) = group.routes.split_for_parts();
+        // The envelope's 405, set before any layer so the layer wraps it too.
+        let routes = routes.method_not_allowed_fallback(method_not_allowed);
+        router = router.merge(match &cors {
+            Some(layer) if group.cors => routes.layer(layer.clone()),
+            _ => routes,
+        });
     }
     // Unknown paths answer the envelope's 404, readable cross-origin too.
     let router = match cors {

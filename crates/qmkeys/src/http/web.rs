@@ -18,11 +18,6 @@ use axum::http::header::{
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-pub const INDEX_PATH: &str = "/";
-pub const DOCS_PATH: &str = "/docs";
-pub const ASSET_PATH: &str = "/assets/{file}";
-pub const OPENAPI_PATH: &str = "/openapi.json";
-
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const DOCS_HTML: &str = include_str!("../../web/docs.html");
 const MAX_UPLOAD_PLACEHOLDER: &str = "{{MAX_UPLOAD_BYTES}}";
