@@ -2,6 +2,7 @@
 //! Works on the same database file as the server (SQLite allows both at once);
 //! a running server picks changes up at its next check.
 
+use super::exit;
 use crate::accounts::sqlite::SqliteStore;
 use crate::accounts::{AccountStore, Health, StoredAccount};
 use crate::beijing;
@@ -36,16 +37,6 @@ pub enum AccountsCommand {
     },
 }
 
-/// Exit codes a script can rely on.
-pub mod exit {
-    /// `remove` found no such account.
-    pub const NOT_FOUND: u8 = 1;
-    /// Bad settings or arguments.
-    pub const USAGE: u8 = 2;
-    /// The store could not be read or written.
-    pub const STORE: u8 = 3;
-}
-
 pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -54,7 +45,7 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
         Ok(rt) => rt,
         Err(err) => {
             return fail(
-                exit::STORE,
+                exit::UNAVAILABLE,
                 &format!("cannot start the async runtime: {err}"),
             )
         }
@@ -62,7 +53,7 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
     let secret = settings.secret_key.as_ref().map(|k| k.expose_secret());
     let store = match SqliteStore::open(&settings.db, Sealer::new(secret, "account-store")) {
         Ok(store) => store,
-        Err(err) => return fail(exit::STORE, &err.to_string()),
+        Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
     runtime.block_on(async move {
         match command {
@@ -98,7 +89,7 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
 async fn list(store: &SqliteStore) -> ExitCode {
     let accounts = match store.load_all().await {
         Ok(a) => a,
-        Err(err) => return fail(exit::STORE, &err.to_string()),
+        Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
     let time = |t: Option<i64>| t.map(beijing::format_unix).unwrap_or_else(|| "-".into());
     println!(
@@ -122,7 +113,7 @@ async fn list(store: &SqliteStore) -> ExitCode {
 async fn add(store: &SqliteStore, cred: Credential) -> ExitCode {
     let existing = match store.load_all().await {
         Ok(all) => all.into_iter().find(|a| a.uin() == cred.uin),
-        Err(err) => return fail(exit::STORE, &err.to_string()),
+        Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
     let uin = cred.uin;
     let mut record = StoredAccount::new(cred);
@@ -143,7 +134,7 @@ async fn add(store: &SqliteStore, cred: Credential) -> ExitCode {
             println!("{verb} account {uin}; a running server refreshes it at its next check");
             ExitCode::SUCCESS
         }
-        Err(err) => fail(exit::STORE, &err.to_string()),
+        Err(err) => fail(exit::UNAVAILABLE, &err.to_string()),
     }
 }
 
@@ -153,8 +144,8 @@ async fn remove(store: &SqliteStore, uin: Uin) -> ExitCode {
             println!("removed account {uin}");
             ExitCode::SUCCESS
         }
-        Ok(false) => fail(exit::NOT_FOUND, &format!("no account with uin {uin}")),
-        Err(err) => fail(exit::STORE, &err.to_string()),
+        Ok(false) => fail(exit::FAILED, &format!("no account with uin {uin}")),
+        Err(err) => fail(exit::UNAVAILABLE, &err.to_string()),
     }
 }
 

@@ -1,8 +1,9 @@
 //! `qmkeys refresh`: refresh a music key straight against QQ Music, no server
 //! needed, with the services `serve` builds from the same settings.
 
+use super::client;
+use super::exit;
 use crate::beijing;
-use crate::cli_client::{self, exit};
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::domain::Credential;
@@ -47,14 +48,14 @@ pub fn run(settings: &Settings, args: RefreshArgs) -> ExitCode {
                 "music_key" => "key".to_owned(),
                 other => other.replace('_', "-"),
             };
-            return cli_client::fail(COMMAND, exit::USAGE, &format!("--{flag}: {}", e.message));
+            return client::fail(COMMAND, exit::USAGE, &format!("--{flag}: {}", e.message));
         }
     };
-    let runtime = match cli_client::runtime() {
+    let runtime = match client::runtime() {
         Ok(rt) => rt,
-        Err(err) => return cli_client::fail(COMMAND, exit::INTERNAL, &err.to_string()),
+        Err(err) => return client::fail(COMMAND, exit::FAILED, &err.to_string()),
     };
-    let stamp = cli_client::stamp(&settings.tips);
+    let stamp = client::stamp(&settings.tips);
     runtime.block_on(async {
         let clock: SharedClock = Arc::new(SystemClock);
         let service = match startup::upstream_client(settings)
@@ -63,19 +64,19 @@ pub fn run(settings: &Settings, args: RefreshArgs) -> ExitCode {
             Ok((upstream, backends)) => {
                 startup::refresh_service(settings, upstream, clock.clone(), &backends)
             }
-            Err(err) => return cli_client::fail_startup(COMMAND, &err),
+            Err(err) => return client::fail_startup(COMMAND, &err),
         };
         match service.refresh(&cred).await {
             Ok(refreshed) => {
                 let data = RefreshData::new(&refreshed, clock.now());
                 if args.json {
-                    cli_client::print_json(&stamp, 200, "请求成功！", data);
+                    client::print_json(&stamp, 200, "请求成功！", data);
                 } else {
                     print_summary(&data);
                 }
                 ExitCode::from(exit::OK)
             }
-            Err(err) => cli_client::fail_api(COMMAND, &stamp, args.json, &ApiError::from(err)),
+            Err(err) => client::fail_api(COMMAND, &stamp, args.json, &ApiError::from(err)),
         }
     })
 }

@@ -3,7 +3,8 @@
 //! configured upload accounts, as `serve` would), print it, and with
 //! `--upload` PUT the file to the bucket.
 
-use crate::cli_client::{self, exit};
+use super::client;
+use super::exit;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::domain::{ImageExt, UploadFile};
@@ -132,13 +133,13 @@ struct Answer {
 pub fn run(settings: Option<&Settings>, args: CosSignArgs) -> ExitCode {
     let ext = match image_ext(&args.file, args.ext.as_deref()) {
         Ok(ext) => ext,
-        Err(message) => return cli_client::fail(COMMAND, exit::USAGE, &message),
+        Err(message) => return client::fail(COMMAND, exit::USAGE, &message),
     };
     let file = match std::fs::File::open(&args.file) {
         Ok(f) => f,
         Err(err) => {
             let message = format!("cannot read {}: {err}", args.file.display());
-            return cli_client::fail(COMMAND, exit::USAGE, &message);
+            return client::fail(COMMAND, exit::USAGE, &message);
         }
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -149,12 +150,12 @@ pub fn run(settings: Option<&Settings>, args: CosSignArgs) -> ExitCode {
         Ok(d) => d,
         Err(err) => {
             let message = format!("cannot read {}: {err}", args.file.display());
-            return cli_client::fail(COMMAND, exit::USAGE, &message);
+            return client::fail(COMMAND, exit::USAGE, &message);
         }
     };
-    let runtime = match cli_client::runtime() {
+    let runtime = match client::runtime() {
         Ok(rt) => rt,
-        Err(err) => return cli_client::fail(COMMAND, exit::INTERNAL, &err.to_string()),
+        Err(err) => return client::fail(COMMAND, exit::FAILED, &err.to_string()),
     };
     runtime.block_on(async {
         let http = match reqwest::Client::builder()
@@ -162,7 +163,7 @@ pub fn run(settings: Option<&Settings>, args: CosSignArgs) -> ExitCode {
             .build()
         {
             Ok(c) => c,
-            Err(err) => return cli_client::fail(COMMAND, exit::INTERNAL, &err.to_string()),
+            Err(err) => return client::fail(COMMAND, exit::FAILED, &err.to_string()),
         };
         let (text, signed) = match (&args.server, settings) {
             (Some(server), _) => match from_server(&http, server, &digests, ext).await {
@@ -173,9 +174,7 @@ pub fn run(settings: Option<&Settings>, args: CosSignArgs) -> ExitCode {
                 Ok(got) => got,
                 Err(code) => return code,
             },
-            (None, None) => {
-                return cli_client::fail(COMMAND, exit::USAGE, "no settings to sign with")
-            }
+            (None, None) => return client::fail(COMMAND, exit::USAGE, "no settings to sign with"),
         };
         if args.json {
             println!("{text}");
@@ -218,7 +217,7 @@ async fn directly(
     ext: ImageExt,
     json: bool,
 ) -> Result<(String, Signed), ExitCode> {
-    let stamp = cli_client::stamp(&settings.tips);
+    let stamp = client::stamp(&settings.tips);
     let size = digests.size.to_string();
     let file = UploadFile::parse(
         Some(&digests.sha1),
@@ -227,27 +226,26 @@ async fn directly(
         Some(ext.as_str()),
         settings.cos_max_upload_bytes,
     )
-    .map_err(|e| cli_client::fail_api(COMMAND, &stamp, json, &ApiError::from(e)))?;
+    .map_err(|e| client::fail_api(COMMAND, &stamp, json, &ApiError::from(e)))?;
     let clock: SharedClock = Arc::new(SystemClock);
     let upstream =
-        startup::upstream_client(settings).map_err(|e| cli_client::fail_startup(COMMAND, &e))?;
-    let backends =
-        startup::backends(settings).map_err(|e| cli_client::fail_startup(COMMAND, &e))?;
+        startup::upstream_client(settings).map_err(|e| client::fail_startup(COMMAND, &e))?;
+    let backends = startup::backends(settings).map_err(|e| client::fail_startup(COMMAND, &e))?;
     let (_accounts, uploads) = startup::upload_service(settings, upstream, clock, &backends)
         .await
-        .map_err(|e| cli_client::fail_startup(COMMAND, &e))?;
+        .map_err(|e| client::fail_startup(COMMAND, &e))?;
     let signed = uploads
         .sign(&file)
         .await
-        .map_err(|e| cli_client::fail_api(COMMAND, &stamp, json, &ApiError::from(e)))?;
+        .map_err(|e| client::fail_api(COMMAND, &stamp, json, &ApiError::from(e)))?;
     let envelope = stamp.envelope(0, "访问成功", Some(SignData::from(signed)));
     let text = serde_json::to_string(&envelope)
-        .map_err(|e| cli_client::fail(COMMAND, exit::INTERNAL, &e.to_string()))?;
+        .map_err(|e| client::fail(COMMAND, exit::FAILED, &e.to_string()))?;
     let answer: Answer = serde_json::from_str(&text)
-        .map_err(|e| cli_client::fail(COMMAND, exit::INTERNAL, &e.to_string()))?;
+        .map_err(|e| client::fail(COMMAND, exit::FAILED, &e.to_string()))?;
     let signed = answer
         .data
-        .ok_or_else(|| cli_client::fail(COMMAND, exit::INTERNAL, "no data"))?;
+        .ok_or_else(|| client::fail(COMMAND, exit::FAILED, "no data"))?;
     Ok((text, signed))
 }
 
@@ -259,7 +257,7 @@ async fn from_server(
     ext: ImageExt,
 ) -> Result<(String, Signed), ExitCode> {
     if !matches!(server.scheme(), "http" | "https") {
-        return Err(cli_client::fail(
+        return Err(client::fail(
             COMMAND,
             exit::USAGE,
             "--server must be an http:// or https:// URL",
@@ -279,7 +277,7 @@ async fn from_server(
         .append_pair("ext", ext.as_str());
     let unreachable = |e: reqwest::Error| {
         let message = format!("cannot reach {server}: {e}");
-        cli_client::fail(COMMAND, exit::UNAVAILABLE, &message)
+        client::fail(COMMAND, exit::UNAVAILABLE, &message)
     };
     let response = http
         .get(url)
@@ -291,14 +289,14 @@ async fn from_server(
     let text = response.text().await.map_err(unreachable)?;
     let answer: Answer = serde_json::from_str(&text).map_err(|_| {
         let message = format!("{server} did not answer like a qmkeys server (HTTP {status})");
-        cli_client::fail(COMMAND, exit::UNAVAILABLE, &message)
+        client::fail(COMMAND, exit::UNAVAILABLE, &message)
     })?;
     match answer.data {
         Some(signed) if answer.code == 0 => Ok((text, signed)),
         _ => {
             // The server's envelope, for scripts that read stdout.
             println!("{text}");
-            Err(cli_client::fail_answer(
+            Err(client::fail_answer(
                 COMMAND,
                 status,
                 answer.code,
@@ -317,7 +315,7 @@ async fn upload(
     size: u64,
 ) -> Result<(), ExitCode> {
     let file = tokio::fs::File::open(path).await.map_err(|e| {
-        cli_client::fail(
+        client::fail(
             COMMAND,
             exit::USAGE,
             &format!("cannot read {}: {e}", path.display()),
@@ -351,7 +349,7 @@ async fn upload(
     sending.finish_and_clear();
     let response = response.map_err(|e| {
         let message = format!("cannot reach the bucket: {e}");
-        cli_client::fail(COMMAND, exit::UNAVAILABLE, &message)
+        client::fail(COMMAND, exit::UNAVAILABLE, &message)
     })?;
     if response.status().is_success() {
         return Ok(());
@@ -370,7 +368,7 @@ async fn upload(
         pick("Code"),
         pick("Message")
     );
-    Err(cli_client::fail(COMMAND, exit::UPLOAD_REFUSED, &message))
+    Err(client::fail(COMMAND, exit::UPLOAD_REFUSED, &message))
 }
 
 #[cfg(test)]

@@ -1,8 +1,15 @@
-//! The `qmkeys` command line.
+//! The `qmkeys` command line: `serve`, and the tools that work without a
+//! server (`accounts`, `refresh`, `cos-sign`).
 
-use crate::cli_accounts::AccountsCommand;
+pub mod accounts;
+pub mod client;
+pub mod cos_sign;
+pub mod exit;
+pub mod refresh;
+
 use crate::config::{Settings, CONFIG_ENV};
 use crate::startup::{Application, StartupError};
+use accounts::AccountsCommand;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,7 +51,7 @@ enum Command {
         #[arg(long, env = CONFIG_ENV)]
         config: Option<PathBuf>,
         #[command(flatten)]
-        args: crate::cli_refresh::RefreshArgs,
+        args: refresh::RefreshArgs,
     },
     /// Hash a cover image, get a signed upload for it, print it, and with
     /// --upload send the file to the bucket.
@@ -58,16 +65,8 @@ enum Command {
         #[arg(long, env = CONFIG_ENV)]
         config: Option<PathBuf>,
         #[command(flatten)]
-        args: crate::cli_cos_sign::CosSignArgs,
+        args: cos_sign::CosSignArgs,
     },
-}
-
-/// Exit codes a script can rely on.
-pub mod exit {
-    /// Settings could not be loaded or are invalid.
-    pub const CONFIG: u8 = 2;
-    /// The server could not start or failed while running.
-    pub const RUNTIME: u8 = 1;
 }
 
 pub fn main() -> ExitCode {
@@ -75,29 +74,29 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve { config } => serve(config),
         Command::Accounts { config, command } => match Settings::load(config.as_deref()) {
-            Ok(settings) => crate::cli_accounts::run(&settings, command),
+            Ok(settings) => accounts::run(&settings, command),
             Err(err) => {
                 eprintln!("qmkeys: invalid configuration: {err}");
-                ExitCode::from(exit::CONFIG)
+                ExitCode::from(exit::USAGE)
             }
         },
         Command::Refresh { config, args } => match Settings::load(config.as_deref()) {
-            Ok(settings) => crate::cli_refresh::run(&settings, args),
+            Ok(settings) => refresh::run(&settings, args),
             Err(err) => {
                 eprintln!("qmkeys: invalid configuration: {err}");
-                ExitCode::from(exit::CONFIG)
+                ExitCode::from(exit::USAGE)
             }
         },
         // With --server the settings are not needed: a bad one must not stop it.
         Command::CosSign { config, args } if args.server.is_some() => {
             let _ = config;
-            crate::cli_cos_sign::run(None, args)
+            cos_sign::run(None, args)
         }
         Command::CosSign { config, args } => match Settings::load(config.as_deref()) {
-            Ok(settings) => crate::cli_cos_sign::run(Some(&settings), args),
+            Ok(settings) => cos_sign::run(Some(&settings), args),
             Err(err) => {
                 eprintln!("qmkeys: invalid configuration: {err}");
-                ExitCode::from(exit::CONFIG)
+                ExitCode::from(exit::USAGE)
             }
         },
     }
@@ -108,7 +107,7 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         Ok(s) => s,
         Err(err) => {
             eprintln!("qmkeys: invalid configuration: {err}");
-            return ExitCode::from(exit::CONFIG);
+            return ExitCode::from(exit::USAGE);
         }
     };
     crate::telemetry::init(&settings);
@@ -119,7 +118,7 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("qmkeys: cannot start the async runtime: {err}");
-            return ExitCode::from(exit::RUNTIME);
+            return ExitCode::from(exit::FAILED);
         }
     };
     runtime.block_on(async {
@@ -127,18 +126,18 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
             Ok(app) => app,
             Err(StartupError::Config(err)) => {
                 eprintln!("qmkeys: invalid configuration: {err}");
-                return ExitCode::from(exit::CONFIG);
+                return ExitCode::from(exit::USAGE);
             }
             Err(err) => {
                 eprintln!("qmkeys: {err}");
-                return ExitCode::from(exit::RUNTIME);
+                return ExitCode::from(exit::FAILED);
             }
         };
         match app.run_until_stopped().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("qmkeys: {err}");
-                ExitCode::from(exit::RUNTIME)
+                ExitCode::from(exit::FAILED)
             }
         }
     })

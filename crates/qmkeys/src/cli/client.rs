@@ -1,5 +1,5 @@
-//! What `qmkeys refresh` and `qmkeys cos-sign` share: exit codes a script can
-//! rely on, and how an envelope or a failure is printed.
+//! What `qmkeys refresh` and `qmkeys cos-sign` share: which exit code an
+//! answer gets, and how an envelope or a failure is printed.
 //!
 //! stdout carries the result (a readable summary, or with `--json` the same
 //! JSON the endpoint answers, failures included); stderr carries messages and
@@ -12,25 +12,7 @@ use serde::Serialize;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// Exit codes, the same for every client command.
-pub mod exit {
-    /// Done.
-    pub const OK: u8 = 0;
-    /// The command could not run: no async runtime.
-    pub const INTERNAL: u8 = 1;
-    /// Bad arguments or settings, or a file that cannot be read: fix the
-    /// command. Nothing was sent.
-    pub const USAGE: u8 = 2;
-    /// The service refused the request (a 4xx answer other than 429: a bad
-    /// parameter, an expired key, a restricted account): retrying the same
-    /// request will not help. The envelope's `code` says why.
-    pub const REFUSED: u8 = 3;
-    /// The service or QQ Music failed or could not be reached (timeouts, 5xx,
-    /// 429, no upload account): retry later or ask the operator.
-    pub const UNAVAILABLE: u8 = 4;
-    /// `cos-sign --upload`: the bucket refused the PUT.
-    pub const UPLOAD_REFUSED: u8 = 5;
-}
+use super::exit;
 
 /// The exit code for an error answer with this HTTP status.
 pub fn exit_for_status(status: u16) -> u8 {
@@ -89,7 +71,7 @@ pub fn fail_startup(command: &str, err: &crate::startup::StartupError) -> ExitCo
     let code = match err {
         crate::startup::StartupError::Store(_) => exit::UNAVAILABLE,
         crate::startup::StartupError::Config(_) => exit::USAGE,
-        _ => exit::INTERNAL,
+        _ => exit::FAILED,
     };
     fail(command, code, &err.to_string())
 }
