@@ -1,7 +1,6 @@
 //! Inputs of the micro-benchmarks, shaped like what the server really handles.
 
 use chrono::{DateTime, Utc};
-use qmkeys::cache::Source;
 use qmkeys::cos::KeyTime;
 use qmkeys::domain::{Credential, MusicKey, ParamError, RefreshSecret, Uin};
 use qmkeys::refresh::{Cookie, Refreshed};
@@ -109,7 +108,6 @@ pub fn refreshed() -> Result<Refreshed, ParamError> {
     Ok(Refreshed {
         cookie: Arc::new(cookie),
         info: Some(info),
-        source: Source::Hit,
     })
 }
 

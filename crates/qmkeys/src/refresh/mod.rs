@@ -88,7 +88,6 @@ pub struct Refreshed {
     pub cookie: Arc<Cookie>,
     /// `None` when upstream would not tell; the new key is never withheld for it.
     pub info: Option<VipStatus>,
-    pub source: Source,
 }
 
 pub struct RefreshService {
@@ -175,11 +174,7 @@ impl RefreshService {
                 None
             }
         };
-        Ok(Refreshed {
-            cookie,
-            info,
-            source,
-        })
+        Ok(Refreshed { cookie, info })
     }
 
     /// The cookie for `cred`: from the shared cache, or from a Login that only
@@ -285,10 +280,6 @@ impl RefreshService {
         let cookie = Cookie::from_grant(cred, grant, self.clock.unix())?;
         tracing::info!(kind = cred.kind().as_str(), "musickey refreshed");
         Ok(Arc::new(cookie))
-    }
-
-    pub fn cached_cookies(&self) -> u64 {
-        self.cookies.entry_count()
     }
 }
 

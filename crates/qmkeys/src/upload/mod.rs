@@ -153,10 +153,6 @@ impl UploadService {
         self.settings.max_size
     }
 
-    pub fn accounts(&self) -> &Arc<AccountPool> {
-        &self.accounts
-    }
-
     pub async fn sign(&self, file: &UploadFile) -> Result<SignedUpload, SignError> {
         let prepared = self.grant(file).await?;
         let grant = &prepared.grant;
