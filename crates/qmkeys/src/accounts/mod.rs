@@ -2,6 +2,7 @@
 //! are used in turn for InitUpload, and are kept alive by refreshing each key
 //! before it expires (see [`keeper`]).
 
+pub mod events;
 pub mod keeper;
 mod record;
 pub mod redis_store;
@@ -9,6 +10,7 @@ mod schedule;
 pub mod sqlite;
 pub mod store;
 
+pub use events::{AccountEvent, EventKind, EventSink, SharedSink};
 pub use store::{AccountStore, Health, StoreError, StoredAccount};
 
 use crate::clock::SharedClock;
@@ -151,6 +153,8 @@ pub struct AccountPool {
     settings: PoolSettings,
     /// The config file's accounts, until they have been written to the store.
     pending_seeds: Mutex<Option<Vec<Credential>>>,
+    /// Told what happens to accounts (the webhook), when one is configured.
+    events: Option<SharedSink>,
 }
 
 impl AccountPool {
@@ -164,6 +168,19 @@ impl AccountPool {
         clock: SharedClock,
         settings: PoolSettings,
     ) -> Result<Self, StoreError> {
+        Self::open_with_events(store, seeds, upstream, clock, settings, None).await
+    }
+
+    /// As [`AccountPool::open`], telling `events` what happens to accounts
+    /// from the seeding on.
+    pub async fn open_with_events(
+        store: Arc<dyn AccountStore>,
+        seeds: Vec<Credential>,
+        upstream: UpstreamClient,
+        clock: SharedClock,
+        settings: PoolSettings,
+        events: Option<SharedSink>,
+    ) -> Result<Self, StoreError> {
         let pool = Self {
             accounts: RwLock::new(Vec::new()),
             next: AtomicUsize::new(0),
@@ -172,6 +189,7 @@ impl AccountPool {
             clock,
             settings,
             pending_seeds: Mutex::new(Some(seeds)),
+            events,
         };
         if let Err(err) = pool.sync().await {
             // A shared store (Redis) that is down at start is an outage, not a
@@ -205,10 +223,23 @@ impl AccountPool {
                         record.generation = row.generation + 1;
                     }
                     self.store.put(&record).await?;
+                    if existing.is_none() {
+                        self.emit(AccountEvent::of(
+                            EventKind::Added,
+                            &record,
+                            self.clock.unix(),
+                        ));
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    fn emit(&self, event: AccountEvent) {
+        if let Some(events) = &self.events {
+            events.notify(event);
+        }
     }
 
     /// Brings the in-memory list in line with the store (accounts added or
@@ -392,6 +423,10 @@ impl AccountPool {
                     .unwrap_or_else(PoisonError::into_inner)
                     .failed(at);
                 self.note(account, at, &outcome, Health::Healthy).await;
+                self.emit(
+                    AccountEvent::of(EventKind::Failing, &account.snapshot(), at)
+                        .with_detail(&outcome),
+                );
                 Step::Done(Err(RefreshFailure::Transient(err)))
             }
         }
@@ -421,6 +456,11 @@ impl AccountPool {
             Ok(Some(true)) => {
                 tracing::info!(account = %mask(account.uin), "upload account key rotated and stored");
                 let cred = next.cred.clone();
+                self.emit(AccountEvent::of(
+                    EventKind::Refreshed,
+                    &next,
+                    self.clock.unix(),
+                ));
                 account.replace(next);
                 Ok(cred)
             }
@@ -444,8 +484,15 @@ impl AccountPool {
     pub async fn mark_dead(&self, account: &Account, err: &UpstreamError) {
         let outcome = outcome_of(err);
         tracing::warn!(account = %mask(account.uin), outcome, "upload account is unusable; marked unhealthy");
-        self.note(account, self.clock.unix(), &outcome, Health::Unhealthy)
-            .await;
+        let at = self.clock.unix();
+        let was = account.snapshot().health;
+        self.note(account, at, &outcome, Health::Unhealthy).await;
+        // Said once, when it dies, not again by every request that finds it dead.
+        if was == Health::Healthy {
+            self.emit(
+                AccountEvent::of(EventKind::Dead, &account.snapshot(), at).with_detail(&outcome),
+            );
+        }
     }
 
     async fn note(&self, account: &Account, at: i64, outcome: &str, health: Health) {
@@ -493,6 +540,13 @@ impl AccountPool {
             seed: previous.and_then(|p| p.seed),
         };
         self.store.put(&record).await?;
+        if existing.is_none() {
+            self.emit(AccountEvent::of(
+                EventKind::Added,
+                &record,
+                self.clock.unix(),
+            ));
+        }
         match &existing {
             Some(account) => account.replace(record),
             None => {
@@ -506,6 +560,28 @@ impl AccountPool {
         }
         tracing::info!(account = %mask(cookie.uin), "account saved for uploads");
         Ok(())
+    }
+
+    /// Takes an account out of the store and out of use.
+    pub async fn remove(&self, uin: Uin) -> Result<bool, StoreError> {
+        let record = match self.store.get(uin).await? {
+            Some(record) => record,
+            None => return Ok(false),
+        };
+        let removed = self.store.remove(uin).await?;
+        self.accounts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|a| a.uin != uin);
+        if removed {
+            tracing::info!(account = %mask(uin), "upload account removed");
+            self.emit(AccountEvent::of(
+                EventKind::Removed,
+                &record,
+                self.clock.unix(),
+            ));
+        }
+        Ok(removed)
     }
 
     /// Accounts whose key should be refreshed now.
