@@ -128,3 +128,67 @@ async fn drain(shared: Arc<Shared>, deliverer: Deliverer) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::{EventKind, Health};
+    use crate::domain::{AccountKind, Uin};
+    use crate::webhook::{Tuning, WebhookUrl};
+
+    fn event(kind: EventKind) -> AccountEvent {
+        AccountEvent {
+            kind,
+            uin: Uin::from(123456789),
+            account_kind: AccountKind::Qq,
+            health: Health::Healthy,
+            expires_at: None,
+            at: 0,
+            detail: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_its_oldest_notice_and_counts_it() {
+        let metrics = Arc::new(Metrics::new().expect("metrics"));
+        // Nothing listens on the discard port, and the pause after the first
+        // failure is long: the first notice holds the task for the whole test.
+        let deliverer = Deliverer::new(
+            WebhookUrl::parse("http://127.0.0.1:9/").expect("url"),
+            None,
+            Tuning {
+                retry_base: Duration::from_secs(600),
+                queue_capacity: 2,
+                ..Tuning::default()
+            },
+        )
+        .expect("client");
+        let webhook = Webhook::spawn(deliverer, Some(metrics.clone()));
+        assert!(webhook.flush(Duration::ZERO).await, "nothing to flush");
+
+        webhook.notify(event(EventKind::Added));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !webhook.lock().sending {
+            assert!(tokio::time::Instant::now() < deadline, "never taken");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for kind in [EventKind::Refreshed, EventKind::Failing, EventKind::Dead] {
+            webhook.notify(event(kind));
+        }
+
+        let queued: Vec<_> = webhook.lock().queue.iter().map(|e| e.kind).collect();
+        assert_eq!(queued, vec![EventKind::Failing, EventKind::Dead]);
+        let dropped = |name: &str| {
+            metrics
+                .webhook_deliveries
+                .with_label_values(&[name, "dropped"])
+                .get()
+        };
+        assert_eq!(dropped("account.refreshed"), 1);
+        assert_eq!(dropped("account.failing"), 0);
+        assert!(
+            !webhook.flush(Duration::from_millis(50)).await,
+            "a stuck receiver is not waited for past the limit"
+        );
+    }
+}
