@@ -489,3 +489,46 @@ async fn the_accounts_command_sends_added_and_removed_itself() {
     );
     assert!(!stderr.contains("hook-query-token"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_graceful_shutdown_waits_briefly_for_a_notice_still_being_retried() {
+    let receiver = Receiver::start(None).await;
+    receiver.state.fail_first.store(1, Ordering::SeqCst);
+    let dir = tempfile::tempdir().expect("dir");
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        db: dir.path().join("qmkeys.db"),
+        accounts_check_interval_ms: 3_600_000,
+        accounts: vec![qmkeys::config::AccountSetting {
+            uin: qmkeys::config::UinSetting::Number(123456789),
+            musickey: "Q_H_L_shutdownflushtestkey0123456789".into(),
+            refresh_key: String::new(),
+            refresh_token: String::new(),
+        }],
+        ..Settings::default()
+    };
+    receiver.configure(&mut settings, None);
+    // Long enough that, without waiting, the process would be gone before the second try.
+    settings.webhook_tuning.retry_base = Duration::from_millis(300);
+    let app = qmkeys::Application::build(settings).await.expect("builds");
+
+    let state = receiver.state.clone();
+    let first_try_failed = async move {
+        while state.tries.lock().expect("tries").is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let started = Instant::now();
+    app.run_until(first_try_failed).await.expect("serves");
+
+    assert_eq!(
+        receiver
+            .tries()
+            .iter()
+            .map(|t| t.answered)
+            .collect::<Vec<_>>(),
+        vec![500, 200],
+        "the retry was let out before the process stopped"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
