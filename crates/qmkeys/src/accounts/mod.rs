@@ -631,6 +631,68 @@ pub(crate) fn mask_text(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Keeps what it is told, for the tests to read.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<AccountEvent>>);
+
+    impl EventSink for Recorder {
+        fn notify(&self, event: AccountEvent) {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(event);
+        }
+    }
+
+    impl Recorder {
+        fn kinds(&self) -> Vec<EventKind> {
+            let events = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            events.iter().map(|e| e.kind).collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn seeding_a_new_account_and_removing_it_are_each_told_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let settings = crate::config::Settings::default();
+        let open = |events: Arc<Recorder>| {
+            let store = crate::accounts::sqlite::SqliteStore::open(
+                &dir.path().join("a.db"),
+                crate::secrets::Sealer::new(None, "account-store"),
+            )
+            .expect("store");
+            let upstream = crate::startup::upstream_client(&settings).expect("client");
+            let cred = Credential::parse(Some("123456789"), Some("Q_H_L_seedtest"), None, None)
+                .expect("cred");
+            AccountPool::open_with_events(
+                Arc::new(store),
+                vec![cred],
+                upstream,
+                Arc::new(crate::clock::SystemClock),
+                PoolSettings {
+                    refresh_share: 0.3,
+                    wait_limit: std::time::Duration::from_secs(1),
+                },
+                Some(events as SharedSink),
+            )
+        };
+        let first = Arc::new(Recorder::default());
+        let pool = open(first.clone()).await.expect("opens");
+        assert_eq!(first.kinds(), vec![EventKind::Added]);
+
+        // A restart finds it stored: nothing new happened to it.
+        let again = Arc::new(Recorder::default());
+        let pool2 = open(again.clone()).await.expect("opens");
+        drop(pool2);
+        assert!(again.kinds().is_empty());
+
+        let uin = Uin::from(123456789);
+        assert!(pool.remove(uin).await.expect("removes"));
+        assert!(!pool.remove(uin).await.expect("no such account"));
+        assert!(pool.is_empty());
+        assert_eq!(first.kinds(), vec![EventKind::Added, EventKind::Removed]);
+    }
+
     #[test]
     fn masked_uins_show_only_the_ends() {
         assert_eq!(mask(Uin::from(1569097443)), "15***43");
