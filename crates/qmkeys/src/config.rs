@@ -96,6 +96,15 @@ pub struct Settings {
     /// Origins whose pages may call the API: `["*"]` (any, the default), a
     /// list, or `[]` for none. In the environment: one comma-separated string.
     pub cors_allowed_origins: crate::http::cors::OriginList,
+    /// Where account notices are POSTed. May carry a token in its query, so
+    /// Debug and logs show it without one.
+    pub webhook_url: Option<crate::webhook::WebhookUrl>,
+    /// Signs each notice (`X-Qmkeys-Signature`), at least 16 characters.
+    pub webhook_secret: Option<SecretString>,
+    /// Retry pauses and limits; not a setting (tests shorten them).
+    #[serde(skip)]
+    #[doc(hidden)]
+    pub webhook_tuning: crate::webhook::Tuning,
 }
 
 /// One `[[accounts]]` entry. Debug hides the secrets.
@@ -176,6 +185,9 @@ impl Default for Settings {
             redis_url: None,
             redis_timeout_ms: 250,
             cors_allowed_origins: crate::http::cors::OriginList::any(),
+            webhook_url: None,
+            webhook_secret: None,
+            webhook_tuning: crate::webhook::Tuning::default(),
         }
     }
 }
@@ -384,6 +396,17 @@ impl Settings {
                 "redis_timeout_ms",
                 "must be between 10 and 10000 milliseconds",
             ));
+        }
+        if let Some(url) = &self.webhook_url {
+            url.check()
+                .map_err(|problem| invalid("webhook_url", problem))?;
+        }
+        if self
+            .webhook_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().chars().count() < 16)
+        {
+            return Err(invalid("webhook_secret", "must be at least 16 characters"));
         }
         let mut seen = std::collections::HashSet::new();
         for (index, cred) in self.account_credentials()?.into_iter().enumerate() {
@@ -618,6 +641,29 @@ mod tests {
         );
         let short = Settings::from_toml("secret_key = \"short\"").expect_err("short key");
         assert!(short.to_string().contains("secret_key"));
+    }
+
+    #[test]
+    fn webhook_settings_are_checked_and_their_secrets_never_shown() {
+        let s = Settings::from_toml(
+            "webhook_url = \"https://hooks.example.com/in?token=tok-in-query\"\n\
+             webhook_secret = \"0123456789abcdef-hook\"",
+        )
+        .expect("valid");
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("tok-in-query") && !shown.contains("-hook"),
+            "{shown}"
+        );
+        assert!(shown.contains("hooks.example.com"), "{shown}");
+        for (toml, key) in [
+            ("webhook_url = \"ftp://example.com/\"", "webhook_url"),
+            ("webhook_url = \"not a url\"", "webhook_url"),
+            ("webhook_secret = \"short\"", "webhook_secret"),
+        ] {
+            let err = Settings::from_toml(toml).expect_err(toml).to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
     }
 
     #[test]

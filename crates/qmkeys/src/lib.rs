@@ -20,6 +20,7 @@ pub mod startup;
 pub mod telemetry;
 pub mod upload;
 pub mod upstream;
+pub mod webhook;
 
 pub use config::Settings;
 pub use startup::Application;

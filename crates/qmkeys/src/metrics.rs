@@ -17,6 +17,7 @@ pub struct Metrics {
     pub accounts: IntGaugeVec,
     pub background_refreshes: IntCounterVec,
     pub lease_takeovers: IntCounterVec,
+    pub webhook_deliveries: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -103,6 +104,12 @@ impl Metrics {
                 "qmkeys_lease_takeovers_total",
                 "Leases taken from a holder that let them lapse (it stopped or died), by scope",
                 &["scope"],
+            )?,
+            webhook_deliveries: counter(
+                &r,
+                "qmkeys_webhook_deliveries_total",
+                "Webhook notices by event and outcome (delivered, retried, failed, dropped)",
+                &["event", "outcome"],
             )?,
             accounts,
             registry: r,

@@ -47,6 +47,8 @@ pub struct Application {
     grace: std::time::Duration,
     /// Its leases are released at shutdown.
     redis: Option<Redis>,
+    /// Account notices; given a moment to flush at shutdown.
+    webhook: Option<Arc<crate::webhook::Webhook>>,
 }
 
 impl Application {
@@ -60,7 +62,10 @@ impl Application {
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
         settings.validate()?;
-        let backends = backends(&settings)?;
+        let mut backends = backends(&settings)?;
+        let webhook =
+            crate::webhook::from_settings(&settings, backends.metrics.clone())?.map(Arc::new);
+        backends.events = webhook.clone().map(|w| w as crate::accounts::SharedSink);
         let upstream = upstream_client(&settings)?.with_metrics(backends.metrics.clone());
         let (accounts, uploads) =
             upload_service(&settings, upstream.clone(), clock.clone(), &backends).await?;
@@ -129,6 +134,7 @@ impl Application {
             keeper,
             grace: std::time::Duration::from_millis(settings.shutdown_grace_ms),
             redis: backends.redis,
+            webhook,
         })
     }
 
@@ -176,6 +182,12 @@ impl Application {
             }
         };
         drop(keeper);
+        if let Some(webhook) = self.webhook {
+            // Notices are best effort: a short wait, not the whole grace period again.
+            webhook
+                .flush(grace.min(std::time::Duration::from_secs(2)))
+                .await;
+        }
         // Whatever work was cut short, other instances need not wait out its leases.
         if let Some(redis) = redis {
             redis.release_all().await;
@@ -216,6 +228,8 @@ pub struct Backends {
     metrics: Arc<crate::metrics::Metrics>,
     keyer: CacheKeyer,
     wait_limit: std::time::Duration,
+    /// Told what happens to upload accounts; only the server sets it.
+    events: Option<crate::accounts::SharedSink>,
 }
 
 pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {
@@ -244,6 +258,7 @@ pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {
         // A live holder renews its lease for as long as its Login runs (up to
         // a retried upstream timeout); a dead one frees it within seconds.
         wait_limit: settings.upstream_timeout() * 2 + std::time::Duration::from_secs(5),
+        events: None,
     })
 }
 
@@ -278,7 +293,7 @@ pub async fn upload_service(
     clock: SharedClock,
     backends: &Backends,
 ) -> Result<(Arc<AccountPool>, UploadService), StartupError> {
-    let accounts = AccountPool::open(
+    let accounts = AccountPool::open_with_events(
         open_store(settings, backends.redis.as_ref())?,
         settings.account_credentials()?,
         upstream.clone(),
@@ -287,6 +302,7 @@ pub async fn upload_service(
             refresh_share: settings.accounts_refresh_share,
             wait_limit: backends.wait_limit,
         },
+        backends.events.clone(),
     )
     .await
     .map_err(StartupError::Store)?;

@@ -2,6 +2,7 @@
 //! are used in turn for InitUpload, and are kept alive by refreshing each key
 //! before it expires (see [`keeper`]).
 
+pub mod events;
 pub mod keeper;
 mod record;
 pub mod redis_store;
@@ -9,6 +10,7 @@ mod schedule;
 pub mod sqlite;
 pub mod store;
 
+pub use events::{AccountEvent, EventKind, EventSink, SharedSink};
 pub use store::{AccountStore, Health, StoreError, StoredAccount};
 
 use crate::clock::SharedClock;
@@ -142,6 +144,8 @@ pub struct AccountPool {
     settings: PoolSettings,
     /// The config file's accounts, until they have been written to the store.
     pending_seeds: Mutex<Option<Vec<Credential>>>,
+    /// Told what happens to accounts (the webhook), when one is configured.
+    events: Option<SharedSink>,
 }
 
 impl AccountPool {
@@ -155,6 +159,19 @@ impl AccountPool {
         clock: SharedClock,
         settings: PoolSettings,
     ) -> Result<Self, StoreError> {
+        Self::open_with_events(store, seeds, upstream, clock, settings, None).await
+    }
+
+    /// As [`AccountPool::open`], telling `events` what happens to accounts
+    /// from the seeding on.
+    pub async fn open_with_events(
+        store: Arc<dyn AccountStore>,
+        seeds: Vec<Credential>,
+        upstream: UpstreamClient,
+        clock: SharedClock,
+        settings: PoolSettings,
+        events: Option<SharedSink>,
+    ) -> Result<Self, StoreError> {
         let pool = Self {
             accounts: RwLock::new(Vec::new()),
             next: AtomicUsize::new(0),
@@ -163,6 +180,7 @@ impl AccountPool {
             clock,
             settings,
             pending_seeds: Mutex::new(Some(seeds)),
+            events,
         };
         if let Err(err) = pool.sync().await {
             // A shared store (Redis) that is down at start is an outage, not a
@@ -196,10 +214,23 @@ impl AccountPool {
                         record.generation = row.generation + 1;
                     }
                     self.store.put(&record).await?;
+                    if existing.is_none() {
+                        self.emit(AccountEvent::of(
+                            EventKind::Added,
+                            &record,
+                            self.clock.unix(),
+                        ));
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    fn emit(&self, event: AccountEvent) {
+        if let Some(events) = &self.events {
+            events.notify(event);
+        }
     }
 
     /// Brings the in-memory list in line with the store (accounts added or
@@ -383,6 +414,10 @@ impl AccountPool {
                     .unwrap_or_else(PoisonError::into_inner)
                     .failed(at);
                 self.note(account, at, &outcome, Health::Healthy).await;
+                self.emit(
+                    AccountEvent::of(EventKind::Failing, &account.snapshot(), at)
+                        .with_detail(&outcome),
+                );
                 Step::Done(Err(RefreshFailure::Transient(err)))
             }
         }
@@ -412,6 +447,11 @@ impl AccountPool {
             Ok(Some(true)) => {
                 tracing::info!(account = %mask(account.uin), "upload account key rotated and stored");
                 let cred = next.cred.clone();
+                self.emit(AccountEvent::of(
+                    EventKind::Refreshed,
+                    &next,
+                    self.clock.unix(),
+                ));
                 account.replace(next);
                 Ok(cred)
             }
@@ -435,8 +475,15 @@ impl AccountPool {
     pub async fn mark_dead(&self, account: &Account, err: &UpstreamError) {
         let outcome = outcome_of(err);
         tracing::warn!(account = %mask(account.uin), outcome, "upload account is unusable; marked unhealthy");
-        self.note(account, self.clock.unix(), &outcome, Health::Unhealthy)
-            .await;
+        let at = self.clock.unix();
+        let was = account.snapshot().health;
+        self.note(account, at, &outcome, Health::Unhealthy).await;
+        // Said once, when it dies, not again by every request that finds it dead.
+        if was == Health::Healthy {
+            self.emit(
+                AccountEvent::of(EventKind::Dead, &account.snapshot(), at).with_detail(&outcome),
+            );
+        }
     }
 
     async fn note(&self, account: &Account, at: i64, outcome: &str, health: Health) {
@@ -484,6 +531,13 @@ impl AccountPool {
             seed: previous.and_then(|p| p.seed),
         };
         self.store.put(&record).await?;
+        if existing.is_none() {
+            self.emit(AccountEvent::of(
+                EventKind::Added,
+                &record,
+                self.clock.unix(),
+            ));
+        }
         match &existing {
             Some(account) => account.replace(record),
             None => {
@@ -497,6 +551,28 @@ impl AccountPool {
         }
         tracing::info!(account = %mask(cookie.uin), "account saved for uploads");
         Ok(())
+    }
+
+    /// Takes an account out of the store and out of use.
+    pub async fn remove(&self, uin: Uin) -> Result<bool, StoreError> {
+        let record = match self.store.get(uin).await? {
+            Some(record) => record,
+            None => return Ok(false),
+        };
+        let removed = self.store.remove(uin).await?;
+        self.accounts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|a| a.uin != uin);
+        if removed {
+            tracing::info!(account = %mask(uin), "upload account removed");
+            self.emit(AccountEvent::of(
+                EventKind::Removed,
+                &record,
+                self.clock.unix(),
+            ));
+        }
+        Ok(removed)
     }
 
     /// Accounts whose key should be refreshed now.
@@ -545,6 +621,68 @@ pub(crate) fn mask_text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keeps what it is told, for the tests to read.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<AccountEvent>>);
+
+    impl EventSink for Recorder {
+        fn notify(&self, event: AccountEvent) {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(event);
+        }
+    }
+
+    impl Recorder {
+        fn kinds(&self) -> Vec<EventKind> {
+            let events = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            events.iter().map(|e| e.kind).collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn seeding_a_new_account_and_removing_it_are_each_told_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let settings = crate::config::Settings::default();
+        let open = |events: Arc<Recorder>| {
+            let store = crate::accounts::sqlite::SqliteStore::open(
+                &dir.path().join("a.db"),
+                crate::secrets::Sealer::new(None, "account-store"),
+            )
+            .expect("store");
+            let upstream = crate::startup::upstream_client(&settings).expect("client");
+            let cred = Credential::parse(Some("123456789"), Some("Q_H_L_seedtest"), None, None)
+                .expect("cred");
+            AccountPool::open_with_events(
+                Arc::new(store),
+                vec![cred],
+                upstream,
+                Arc::new(crate::clock::SystemClock),
+                PoolSettings {
+                    refresh_share: 0.3,
+                    wait_limit: std::time::Duration::from_secs(1),
+                },
+                Some(events as SharedSink),
+            )
+        };
+        let first = Arc::new(Recorder::default());
+        let pool = open(first.clone()).await.expect("opens");
+        assert_eq!(first.kinds(), vec![EventKind::Added]);
+
+        // A restart finds it stored: nothing new happened to it.
+        let again = Arc::new(Recorder::default());
+        let pool2 = open(again.clone()).await.expect("opens");
+        drop(pool2);
+        assert!(again.kinds().is_empty());
+
+        let uin = Uin::from(123456789);
+        assert!(pool.remove(uin).await.expect("removes"));
+        assert!(!pool.remove(uin).await.expect("no such account"));
+        assert!(pool.is_empty());
+        assert_eq!(first.kinds(), vec![EventKind::Added, EventKind::Removed]);
+    }
 
     #[test]
     fn masked_uins_show_only_the_ends() {

@@ -4,7 +4,7 @@
 
 use super::exit;
 use crate::accounts::sqlite::SqliteStore;
-use crate::accounts::{AccountStore, Health, StoredAccount};
+use crate::accounts::{AccountEvent, AccountStore, EventKind, Health, StoredAccount};
 use crate::beijing;
 use crate::config::Settings;
 use crate::domain::{Credential, Uin};
@@ -71,7 +71,7 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
                     refresh_token.as_deref(),
                 );
                 match cred {
-                    Ok(cred) => add(&store, cred).await,
+                    Ok(cred) => add(settings, &store, cred).await,
                     Err(e) => fail(
                         exit::USAGE,
                         &format!("--{}: {}", e.param.replace('_', "-"), e.message),
@@ -79,7 +79,7 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
                 }
             }
             AccountsCommand::Remove { uin } => match Uin::parse(&uin) {
-                Ok(uin) => remove(&store, uin).await,
+                Ok(uin) => remove(settings, &store, uin).await,
                 Err(e) => fail(exit::USAGE, &format!("--uin: {}", e.message)),
             },
         }
@@ -110,7 +110,7 @@ async fn list(store: &SqliteStore) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn add(store: &SqliteStore, cred: Credential) -> ExitCode {
+async fn add(settings: &Settings, store: &SqliteStore, cred: Credential) -> ExitCode {
     let existing = match store.load_all().await {
         Ok(all) => all.into_iter().find(|a| a.uin() == cred.uin),
         Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
@@ -132,21 +132,46 @@ async fn add(store: &SqliteStore, cred: Credential) -> ExitCode {
                 "added"
             };
             println!("{verb} account {uin}; a running server refreshes it at its next check");
+            notify(settings, AccountEvent::of(EventKind::Added, &record, now())).await;
             ExitCode::SUCCESS
         }
         Err(err) => fail(exit::UNAVAILABLE, &err.to_string()),
     }
 }
 
-async fn remove(store: &SqliteStore, uin: Uin) -> ExitCode {
+async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode {
+    let record = match store.get(uin).await {
+        Ok(record) => record,
+        Err(err) => return fail(exit::STORE, &err.to_string()),
+    };
     match store.remove(uin).await {
         Ok(true) => {
             println!("removed account {uin}");
+            if let Some(record) = record {
+                notify(
+                    settings,
+                    AccountEvent::of(EventKind::Removed, &record, now()),
+                )
+                .await;
+            }
             ExitCode::SUCCESS
         }
         Ok(false) => fail(exit::FAILED, &format!("no account with uin {uin}")),
         Err(err) => fail(exit::UNAVAILABLE, &err.to_string()),
     }
+}
+
+/// The server's notice for what this command did; its store change stands
+/// whether or not the receiver takes it.
+async fn notify(settings: &Settings, event: AccountEvent) {
+    let name = event.kind.as_str();
+    if crate::webhook::send_now(settings, &event).await == Some(crate::webhook::Outcome::Failed) {
+        eprintln!("qmkeys accounts: warning: the webhook did not take the {name} notice");
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
 }
 
 fn fail(code: u8, message: &str) -> ExitCode {

@@ -18,3 +18,4 @@ mod refresh;
 mod refresh_caching;
 mod refresh_errors;
 mod untrusted;
+mod webhooks;
