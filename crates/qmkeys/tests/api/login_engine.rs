@@ -62,17 +62,29 @@ async fn refreshes_through_the_app(app: &TestApp, result: &LoginResult) {
         ("music_key", cookie.key.expose().to_owned()),
         (
             "refresh_key",
-            cookie.refresh_key.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default(),
+            cookie
+                .refresh_key
+                .as_ref()
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
         ),
         (
             "refresh_token",
-            cookie.refresh_token.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default(),
+            cookie
+                .refresh_token
+                .as_ref()
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
         ),
     ];
     let answer = app.refresh(&params).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert!(!answer.musickey().is_empty());
-    assert_ne!(answer.musickey(), cookie.key.expose(), "a refresh rotates the key");
+    assert_ne!(
+        answer.musickey(),
+        cookie.key.expose(),
+        "a refresh rotates the key"
+    );
 }
 
 /// No issued secret shows in what a caller might print.
@@ -115,7 +127,11 @@ async fn a_qq_qr_login_goes_waiting_scanned_done_and_its_key_refreshes() {
     assert_eq!(app.calls(QQ_LOGIN).await, 1, "QQLogin exactly once");
     assert!(matches!(qr.next().await, Err(LoginError::Finished)));
     assert_eq!(
-        metric(&metrics, "qmkeys_logins_total{kind=\"qq\",outcome=\"done\"}").as_deref(),
+        metric(
+            &metrics,
+            "qmkeys_logins_total{kind=\"qq\",outcome=\"done\"}"
+        )
+        .as_deref(),
         Some("1")
     );
     drop(qr);
@@ -212,13 +228,28 @@ async fn dropping_a_qr_login_stops_its_polling_at_once() {
         drop(qr);
         assert_eq!(metric(&metrics, &gauge).as_deref(), Some("0"));
         tokio::time::sleep(Duration::from_secs(4)).await;
-        assert_eq!(app.calls(&target).await, polls, "{name}: no poll after the drop");
-        let state = app.sim.qr_logins().into_iter().find(|l| target.ends_with(&l.ident));
+        assert_eq!(
+            app.calls(&target).await,
+            polls,
+            "{name}: no poll after the drop"
+        );
+        let state = app
+            .sim
+            .qr_logins()
+            .into_iter()
+            .find(|l| target.ends_with(&l.ident));
         assert_eq!(state.map(|l| l.state), Some("waiting"));
     }
-    assert!(app.calls("ptlogin.ptqrlogin").await >= 2, "QQ polled more than once");
+    assert!(
+        app.calls("ptlogin.ptqrlogin").await >= 2,
+        "QQ polled more than once"
+    );
     assert_eq!(
-        metric(&metrics, "qmkeys_logins_total{kind=\"qq\",outcome=\"abandoned\"}").as_deref(),
+        metric(
+            &metrics,
+            "qmkeys_logins_total{kind=\"qq\",outcome=\"abandoned\"}"
+        )
+        .as_deref(),
         Some("1")
     );
 }
@@ -233,8 +264,15 @@ async fn past_the_session_cap_a_login_is_busy_and_a_dropped_one_frees_its_place(
     let started = Instant::now();
     let third = login.start_qr(QrKind::Qq).await;
     assert!(matches!(third, Err(LoginError::Busy)), "{third:?}");
-    assert!(started.elapsed() < Duration::from_millis(500), "refused at once");
-    assert_eq!(app.calls("ptlogin.ptqrshow").await, shows, "no QR fetched when busy");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "refused at once"
+    );
+    assert_eq!(
+        app.calls("ptlogin.ptqrshow").await,
+        shows,
+        "no QR fetched when busy"
+    );
     drop(first);
     assert_eq!(login.open_sessions(), 1);
     let again = login.start_qr(QrKind::Qq).await;
