@@ -135,7 +135,76 @@ async fn a_qq_qr_login_goes_waiting_scanned_done_and_its_key_refreshes() {
         Some("1")
     );
     drop(qr);
+    check_sig_was_rebuilt(&app).await;
     refreshes_through_the_app(&app, &result).await;
+}
+
+/// The check_sig request qmkeys made is its own, not the URL ptqrlogin
+/// answered: the simulator's URL has an `f_url` field that section 9's
+/// request has not.
+async fn check_sig_was_rebuilt(app: &TestApp) {
+    let requests = app.sim_get("/_sim/requests").await;
+    let check_sigs: Vec<_> = requests
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|r| r["kind"] == "login" && r["path"] == "/check_sig")
+        .collect();
+    assert_eq!(check_sigs.len(), 1, "one check_sig");
+    let query = check_sigs[0]["query"].as_str().unwrap_or_default();
+    assert!(
+        query.contains("ptsigx=") && query.contains("uin="),
+        "{query}"
+    );
+    assert!(
+        !query.contains("f_url"),
+        "followed the answered URL: {query}"
+    );
+    assert_eq!(
+        check_sigs[0]["headers"]["referer"],
+        "https://xui.ptlogin2.qq.com/"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_qq_login_call_is_never_retried_and_ends_the_login_with_its_error() {
+    let (app, login, _) = setup(64).await;
+    app.fault(serde_json::json!({"target": QQ_LOGIN, "http_status": 502, "times": 5}))
+        .await;
+    let mut qr = login.start_qr(QrKind::Qq).await.expect("QR");
+    assert!(matches!(next(&mut qr).await, Ok(QrEvent::Waiting)));
+    let ident = newest(&app, "qq");
+    act(&app, &ident, QrAction::Confirm);
+    let event = next(&mut qr).await;
+    assert!(
+        matches!(
+            event,
+            Err(LoginError::Upstream(
+                qmkeys::upstream::UpstreamError::Status(502)
+            ))
+        ),
+        "{event:?}"
+    );
+    assert_eq!(
+        app.calls(QQ_LOGIN).await,
+        1,
+        "a code is good once: no retry"
+    );
+    assert!(matches!(qr.next().await, Err(LoginError::Finished)));
+}
+
+#[tokio::test]
+async fn a_login_whose_membership_cannot_be_read_still_hands_over_the_key() {
+    let (app, login, _) = setup(64).await;
+    app.fault(serde_json::json!({"target": crate::helpers::VIP, "http_status": 500, "times": 10}))
+        .await;
+    let (client_uin, client_key) = app.sim.new_client(None).expect("desktop QQ");
+    let uin = Uin::parse(&client_uin.to_string()).expect("uin");
+    let key = ClientKey::parse(&client_key).expect("client key");
+    let result = login.fast_login(uin, &key).await.expect("fast login");
+    assert!(result.info.is_none());
+    assert!(result.cookie.key.expose().starts_with("Q_H_L_"));
+    assert!(app.calls(crate::helpers::VIP).await >= 1);
 }
 
 #[tokio::test]
