@@ -77,6 +77,15 @@ impl LoginError {
         }
     }
 
+    /// A failure of the host that may pass: worth polling again.
+    pub(super) fn is_passing(&self) -> bool {
+        match self {
+            Self::Transport { .. } | Self::Timeout { .. } => true,
+            Self::HostStatus { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
     pub(super) fn from_transport(step: &'static str, err: reqwest::Error) -> Self {
         if err.is_timeout() {
             Self::Timeout { step }

@@ -24,6 +24,8 @@
 //!   QQ is polled every 1.5 s (ptqrlogin); WeChat is long-polled (up to 35 s a
 //!   poll, a poll that runs out meaning "still waiting"). A login never
 //!   outlives its QR: 2 minutes and 5 s after it was made it is `Expired`.
+//!   A poll that fails (connection, timeout, 5xx) is tried again at the next
+//!   tick, up to 3 in a row; the 4th ends the login with its error.
 //! - Nothing polls between calls of `next`, and no task runs in the
 //!   background: dropping the [`QrLogin`] (or a `next` in flight) stops all
 //!   polling at once and gives its place back.
@@ -76,6 +78,15 @@ pub enum QrKind {
 }
 
 impl QrKind {
+    /// The API's `type`: `qq` or `wx`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "qq" => Some(QrKind::Qq),
+            "wx" => Some(QrKind::Wx),
+            _ => None,
+        }
+    }
+
     /// `qq` or `wx`, as the API's `type` and the metrics labels say it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -232,5 +243,20 @@ impl Inner {
             }
         };
         Ok(LoginResult { cookie, info })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::QrKind;
+
+    #[test]
+    fn qr_kind_reads_the_apis_type_and_nothing_else() {
+        assert_eq!(QrKind::parse("qq"), Some(QrKind::Qq));
+        assert_eq!(QrKind::parse("wx"), Some(QrKind::Wx));
+        for bad in ["", "QQ", "wechat", " qq"] {
+            assert_eq!(QrKind::parse(bad), None, "{bad}");
+        }
+        assert_eq!(QrKind::Wx.as_str(), "wx");
     }
 }

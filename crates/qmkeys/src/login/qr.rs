@@ -9,6 +9,10 @@ use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{sleep_until, timeout_at, Instant};
 
+/// Polls in a row that may fail (connection, timeout, 5xx) before the
+/// login ends with the last failure.
+const MAX_FAILED_POLLS: u32 = 3;
+
 /// A state change of a QR login. `Waiting` comes first; `Expired`,
 /// `Refused` and `Done` are last.
 #[derive(Debug)]
@@ -52,6 +56,8 @@ pub struct QrLogin {
     handle: Handle,
     deadline: Instant,
     last_poll: Option<Instant>,
+    /// Polls failed in a row.
+    failed_polls: u32,
     reported: Reported,
     /// Returned to the cap when the login is dropped.
     _permit: OwnedSemaphorePermit,
@@ -95,6 +101,7 @@ impl QrLogin {
             handle,
             deadline,
             last_poll: None,
+            failed_polls: 0,
             reported: Reported::Nothing,
             _permit: permit,
         })
@@ -143,7 +150,18 @@ impl QrLogin {
         }
         loop {
             let seen = match timeout_at(self.deadline, self.poll()).await {
-                Ok(seen) => seen?,
+                Ok(Ok(seen)) => {
+                    self.failed_polls = 0;
+                    seen
+                }
+                // A poll only reads, so a passing failure is worth another
+                // try at the next tick; a lasting one ends the login.
+                Ok(Err(e)) if e.is_passing() && self.failed_polls < MAX_FAILED_POLLS => {
+                    self.failed_polls += 1;
+                    tracing::debug!(error = %e, "a QR login poll failed; polling again");
+                    continue;
+                }
+                Ok(Err(e)) => return Err(e),
                 Err(_) => return Ok(QrEvent::Expired),
             };
             let (now, event) = match seen {

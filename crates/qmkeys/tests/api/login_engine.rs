@@ -398,3 +398,93 @@ async fn a_qr_confirmed_for_an_existing_account_logs_that_account_in() {
     assert_eq!(result.cookie.uin.get(), uin);
     assert_ne!(result.cookie.key.expose(), account.musickey, "a new key");
 }
+
+/// A ptlogin stand-in whose ptqrlogin fails with 503 `failures` times, then
+/// says the QR expired; answers its base URL and the poll count.
+async fn flaky_ptlogin(failures: usize) -> (url::Url, Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::http::{header, StatusCode};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let polls = Arc::new(AtomicUsize::new(0));
+    let counted = polls.clone();
+    let router = axum::Router::new()
+        .route(
+            "/ptqrshow",
+            axum::routing::get(|| async {
+                (
+                    [(header::SET_COOKIE, "qrsig=stubQRSIGvalue; Path=/")],
+                    b"\x89PNG\r\n\x1a\nstub".to_vec(),
+                )
+            }),
+        )
+        .route(
+            "/ptqrlogin",
+            axum::routing::get(move || {
+                let n = counted.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n < failures {
+                        (StatusCode::SERVICE_UNAVAILABLE, String::new())
+                    } else {
+                        (
+                            StatusCode::OK,
+                            "ptuiCB('65','0','','0','二维码已失效。', '')".into(),
+                        )
+                    }
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{addr}").parse().expect("url"), polls)
+}
+
+async fn stub_login(base: url::Url) -> LoginService {
+    let settings = qmkeys::Settings {
+        ptlogin_base: base,
+        ..qmkeys::Settings::default()
+    };
+    let upstream = qmkeys::startup::upstream_client(&settings).expect("upstream client");
+    LoginService::new(
+        &settings,
+        upstream,
+        Arc::new(Metrics::new().expect("metrics")),
+    )
+    .expect("login service")
+}
+
+#[tokio::test]
+async fn a_poll_that_fails_now_and_then_is_tried_again_at_the_next_tick() {
+    let (base, polls) = flaky_ptlogin(3).await;
+    let login = stub_login(base).await;
+    let mut qr = login.start_qr(QrKind::Qq).await.expect("QR");
+    assert!(matches!(next(&mut qr).await, Ok(QrEvent::Waiting)));
+    let event = next(&mut qr).await;
+    assert!(matches!(event, Ok(QrEvent::Expired)), "{event:?}");
+    assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn a_poll_that_keeps_failing_ends_the_login_with_the_hosts_status() {
+    let (base, polls) = flaky_ptlogin(usize::MAX).await;
+    let login = stub_login(base).await;
+    let mut qr = login.start_qr(QrKind::Qq).await.expect("QR");
+    assert!(matches!(next(&mut qr).await, Ok(QrEvent::Waiting)));
+    let event = next(&mut qr).await;
+    assert!(
+        matches!(
+            event,
+            Err(LoginError::HostStatus {
+                step: "ptqrlogin",
+                status: 503
+            })
+        ),
+        "{event:?}"
+    );
+    assert_eq!(
+        polls.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "3 retries, then done"
+    );
+}
