@@ -44,6 +44,7 @@
 //! queries of URLs that errors drop, and are never logged.
 
 mod error;
+mod finish;
 mod graph;
 mod parse;
 mod ptlogin;
@@ -60,7 +61,7 @@ use crate::config::Settings;
 use crate::domain::{AccountKind, ClientKey, Uin};
 use crate::metrics::Metrics;
 use crate::refresh::Cookie;
-use crate::upstream::{LoginGrant, UpstreamClient, UpstreamError, VipStatus};
+use crate::upstream::{UpstreamClient, VipStatus};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -198,51 +199,6 @@ impl Inner {
             .logins
             .with_label_values(&[kind, outcome])
             .inc();
-    }
-
-    /// check_sig, authorize and QQLogin, from a ticket's uin and ptsigx.
-    async fn qq_ticket_login(&self, ticket: &parse::SigTicket) -> Result<LoginGrant, LoginError> {
-        let cookies = ptlogin::check_sig(&self.hosts, ticket).await?;
-        let code = graph::authorize(&self.hosts, &cookies).await?;
-        Ok(self.upstream.qq_connect_login(code.expose()).await?)
-    }
-
-    /// The cookie a first login gives (as `Cookie::from_grant` builds a
-    /// refresh's), and the account's membership with the new key.
-    async fn result(
-        &self,
-        kind: AccountKind,
-        grant: LoginGrant,
-    ) -> Result<LoginResult, LoginError> {
-        let unreadable = |why| LoginError::Upstream(UpstreamError::Unreadable(why));
-        let account = grant
-            .account
-            .ok_or_else(|| unreadable("login answer names no account"))?;
-        if grant.key.kind() != kind {
-            return Err(unreadable("login answered a key of another account kind"));
-        }
-        let uin = Uin::from(account);
-        if kind == AccountKind::Qq && !(6..=11).contains(&uin.digits()) {
-            return Err(unreadable("login answered a QQ number of the wrong length"));
-        }
-        let cookie = Arc::new(Cookie {
-            uin,
-            key: grant.key,
-            refresh_key: grant.refresh_key,
-            refresh_token: grant.refresh_token,
-            created_at: grant
-                .created_at
-                .unwrap_or_else(|| chrono::Utc::now().timestamp()),
-            expires_in: grant.expires_in,
-        });
-        let info = match self.upstream.vip_status(uin, &cookie.key).await {
-            Ok(info) => Some(info),
-            Err(e) => {
-                tracing::warn!(error = %e, "VIP status unavailable after a login; answering without info");
-                None
-            }
-        };
-        Ok(LoginResult { cookie, info })
     }
 }
 
