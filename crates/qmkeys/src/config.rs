@@ -105,6 +105,15 @@ pub struct Settings {
     #[serde(skip)]
     #[doc(hidden)]
     pub webhook_tuning: crate::webhook::Tuning,
+    /// Where the login hosts of docs/protocol.md section 9 are: each replaces
+    /// the scheme and host of the real one; the paths stay as section 9 gives them.
+    pub ptlogin_base: Url,
+    pub ptlogin_graph_base: Url,
+    pub graph_base: Url,
+    pub wx_open_base: Url,
+    pub wx_lp_base: Url,
+    /// QR logins open at once; past it a new one is refused at once.
+    pub login_max_sessions: usize,
 }
 
 /// One `[[accounts]]` entry. Debug hides the secrets.
@@ -188,6 +197,12 @@ impl Default for Settings {
             webhook_url: None,
             webhook_secret: None,
             webhook_tuning: crate::webhook::Tuning::default(),
+            ptlogin_base: fixed_url("https://ssl.ptlogin2.qq.com"),
+            ptlogin_graph_base: fixed_url("https://ssl.ptlogin2.graph.qq.com"),
+            graph_base: fixed_url("https://graph.qq.com"),
+            wx_open_base: fixed_url("https://open.weixin.qq.com"),
+            wx_lp_base: fixed_url("https://lp.open.weixin.qq.com"),
+            login_max_sessions: 64,
         }
     }
 }
@@ -408,6 +423,27 @@ impl Settings {
         {
             return Err(invalid("webhook_secret", "must be at least 16 characters"));
         }
+        for (key, url) in self.login_bases() {
+            // Only scheme, host and port are replaced; a path, query or
+            // fragment would silently change section 9's requests.
+            if !matches!(url.scheme(), "http" | "https")
+                || url.host_str().is_none()
+                || !matches!(url.path(), "" | "/")
+                || url.query().is_some()
+                || url.fragment().is_some()
+            {
+                return Err(invalid(
+                    key,
+                    "must be an http:// or https:// URL with a host and nothing after it, e.g. https://ssl.ptlogin2.qq.com",
+                ));
+            }
+        }
+        if !(1..=100_000).contains(&self.login_max_sessions) {
+            return Err(invalid(
+                "login_max_sessions",
+                "must be between 1 and 100000",
+            ));
+        }
         let mut seen = std::collections::HashSet::new();
         for (index, cred) in self.account_credentials()?.into_iter().enumerate() {
             if !seen.insert(cred.uin) {
@@ -439,6 +475,17 @@ impl Settings {
             .map_err(|problem| invalid("cos_endpoint", &problem))
     }
 
+    /// The login host settings, named as in the config file.
+    pub fn login_bases(&self) -> [(&'static str, &Url); 5] {
+        [
+            ("ptlogin_base", &self.ptlogin_base),
+            ("ptlogin_graph_base", &self.ptlogin_graph_base),
+            ("graph_base", &self.graph_base),
+            ("wx_open_base", &self.wx_open_base),
+            ("wx_lp_base", &self.wx_lp_base),
+        ]
+    }
+
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_millis(self.upstream_timeout_ms)
     }
@@ -463,6 +510,11 @@ fn account_field(param: &str) -> &str {
     } else {
         param
     }
+}
+
+/// A URL written in this file; the fallback only keeps `Default` total.
+fn fixed_url(text: &str) -> Url {
+    Url::parse(text).unwrap_or_else(|_| unreachable!())
 }
 
 fn invalid(key: &'static str, problem: &str) -> ConfigError {
@@ -556,7 +608,11 @@ mod tests {
             )?;
             jail.set_env("QMKEYS_TIPS", "123");
             jail.set_env("QMKEYS_UPSTREAM_TIMEOUT_MS", "2500");
+            jail.set_env("QMKEYS_PTLOGIN_BASE", "http://127.0.0.1:9000");
+            jail.set_env("QMKEYS_LOGIN_MAX_SESSIONS", "7");
             let s = Settings::load(Some(Path::new("q.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.ptlogin_base.as_str(), "http://127.0.0.1:9000/");
+            assert_eq!(s.login_max_sessions, 7);
             assert_eq!(s.listen.port(), 9000);
             assert_eq!(s.tips, "123");
             assert_eq!(s.upstream_timeout_ms, 2500);
@@ -587,6 +643,11 @@ mod tests {
             ("upstream_timeout_ms = 0", "upstream_timeout_ms"),
             ("upstream_timeout_ms = \"soon\"", "upstream_timeout_ms"),
             ("log_format = \"xml\"", "log_format"),
+            ("ptlogin_base = \"ftp://x\"", "ptlogin_base"),
+            ("graph_base = \"https://graph.qq.com/oauth\"", "graph_base"),
+            ("wx_lp_base = \"http://h/?q=1\"", "wx_lp_base"),
+            ("login_max_sessions = 0", "login_max_sessions"),
+            ("login_max_sessions = 100001", "login_max_sessions"),
         ] {
             let err = Settings::from_toml(toml).expect_err(toml).to_string();
             assert!(err.contains(key), "{toml}: {err}");

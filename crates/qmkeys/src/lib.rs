@@ -12,6 +12,7 @@ pub mod config;
 pub mod cos;
 pub mod domain;
 pub mod http;
+pub mod login;
 pub mod metrics;
 pub mod refresh;
 pub mod secrets;

@@ -18,6 +18,12 @@ pub struct Metrics {
     pub background_refreshes: IntCounterVec,
     pub lease_takeovers: IntCounterVec,
     pub webhook_deliveries: IntCounterVec,
+    /// QR logins open now, by kind (`qq`, `wx`).
+    pub login_sessions: IntGaugeVec,
+    /// Logins by kind (`qq`, `wx`, `fast`) and outcome.
+    pub logins: IntCounterVec,
+    /// Polls of the login hosts by kind (`qq`, `wx`).
+    pub login_polls: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -56,7 +62,25 @@ impl Metrics {
             &["health"],
         )?;
         r.register(Box::new(accounts.clone()))?;
+        let login_sessions = IntGaugeVec::new(
+            Opts::new("qmkeys_login_sessions", "QR logins open now, by kind"),
+            &["kind"],
+        )?;
+        r.register(Box::new(login_sessions.clone()))?;
         Ok(Self {
+            login_sessions,
+            logins: counter(
+                &r,
+                "qmkeys_logins_total",
+                "QR and fast logins by kind and outcome",
+                &["kind", "outcome"],
+            )?,
+            login_polls: counter(
+                &r,
+                "qmkeys_login_polls_total",
+                "Polls of the QR login hosts by kind",
+                &["kind"],
+            )?,
             requests: counter(
                 &r,
                 "qmkeys_http_requests_total",

@@ -6,6 +6,7 @@ use crate::accounts::{keeper, AccountPool, AccountStore, PoolSettings, StoreErro
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, envelope::Stamp, limit::ClientLimiter, AppParts, AppState};
+use crate::login::LoginService;
 use crate::refresh::SharedRefresh;
 use crate::refresh::{CacheKeyer, RefreshService};
 use crate::secrets::Sealer;
@@ -74,6 +75,7 @@ impl Application {
                 "no upload account configured: /tool/cos/sign answers 503 until one is added"
             );
         }
+        let login = login_service(&settings, upstream.clone(), &backends)?;
         let refresh = refresh_service(&settings, upstream, clock.clone(), &backends);
         let keeper = keeper::spawn(
             accounts.clone(),
@@ -99,6 +101,7 @@ impl Application {
                 settings.trusted_proxies.clone(),
             )
             .map(Arc::new),
+            login: Arc::new(login),
         });
         let listener =
             TcpListener::bind(settings.listen)
@@ -260,6 +263,19 @@ pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {
         wait_limit: settings.upstream_timeout() * 2 + std::time::Duration::from_secs(5),
         events: None,
     })
+}
+
+/// QR login and desktop fast login (docs/protocol.md section 9).
+pub fn login_service(
+    settings: &Settings,
+    upstream: UpstreamClient,
+    backends: &Backends,
+) -> Result<LoginService, StartupError> {
+    Ok(LoginService::new(
+        settings,
+        upstream,
+        backends.metrics.clone(),
+    )?)
 }
 
 /// Refreshing callers' keys.

@@ -142,7 +142,7 @@ async fn add(settings: &Settings, store: &SqliteStore, cred: Credential) -> Exit
 async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode {
     let record = match store.get(uin).await {
         Ok(record) => record,
-        Err(err) => return fail(exit::STORE, &err.to_string()),
+        Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
     match store.remove(uin).await {
         Ok(true) => {

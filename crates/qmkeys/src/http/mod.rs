@@ -71,6 +71,8 @@ pub struct AppParts {
     pub request_timeout: std::time::Duration,
     /// The per-client rate limit; `None` when turned off.
     pub limiter: Option<Arc<limit::ClientLimiter>>,
+    /// QR login and desktop fast login.
+    pub login: Arc<crate::login::LoginService>,
 }
 
 impl AppState {

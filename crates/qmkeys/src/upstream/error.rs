@@ -108,6 +108,7 @@ impl UpstreamError {
 fn call_name(module: &str, method: &str) -> &'static str {
     match (module, method) {
         ("music.login.LoginServer", "Login") => "Login",
+        ("QQConnectLogin.LoginServer", "QQLogin") => "QQLogin",
         ("VipLogin.VipLoginInter", "vip_login_base") => "vip_login_base",
         ("music.filesys.FileSystem", "InitUpload") => "InitUpload",
         ("music.filesys.FileSystem", "FinishUpload") => "FinishUpload",

@@ -3,6 +3,7 @@
 //! One `call` does the wire work for every module.method; the submodules build
 //! parameters and read answers for each call qmkeys makes.
 
+mod code_login;
 mod error;
 mod filesys;
 mod guard;
@@ -10,6 +11,7 @@ mod login;
 mod sign;
 mod vip;
 
+pub use code_login::WX_APPID;
 pub use error::{Rejection, UpstreamError};
 pub use filesys::{CosCredential, UploadGrant};
 pub use guard::GuardSettings;
@@ -52,10 +54,19 @@ enum Route {
 
 /// Who a call is made as: the uin and key go into `comm` and the `Cookie` header.
 struct Caller<'a> {
-    uin: Uin,
-    key: &'a MusicKey,
-    /// Login calls also say which kind of login the key came from.
-    login: bool,
+    /// None for a login with a code: no key exists yet (docs/protocol.md section 9).
+    who: Option<(Uin, &'a MusicKey)>,
+    /// Login calls also say which kind of login (`tmeLoginType`) it is.
+    login_type: Option<&'static str>,
+}
+
+impl<'a> Caller<'a> {
+    fn keyed(uin: Uin, key: &'a MusicKey) -> Self {
+        Self {
+            who: Some((uin, key)),
+            login_type: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -102,9 +113,8 @@ impl UpstreamClient {
     /// Never retried here: a second Login would rotate the key again.
     pub async fn login(&self, cred: &Credential) -> Result<LoginGrant, UpstreamError> {
         let caller = Caller {
-            uin: cred.uin,
-            key: &cred.key,
-            login: true,
+            who: Some((cred.uin, &cred.key)),
+            login_type: Some(cred.kind().login_type()),
         };
         let data = self
             .call(
@@ -120,11 +130,7 @@ impl UpstreamClient {
 
     /// `VipLogin.VipLoginInter.vip_login_base`, made with the new key after a refresh.
     pub async fn vip_status(&self, uin: Uin, key: &MusicKey) -> Result<VipStatus, UpstreamError> {
-        let caller = Caller {
-            uin,
-            key,
-            login: false,
-        };
+        let caller = Caller::keyed(uin, key);
         let data = self
             .with_retries(|| {
                 self.call(
@@ -146,11 +152,7 @@ impl UpstreamClient {
         cred: &Credential,
         file: &UploadFile,
     ) -> Result<UploadGrant, UpstreamError> {
-        let caller = Caller {
-            uin: cred.uin,
-            key: &cred.key,
-            login: false,
-        };
+        let caller = Caller::keyed(cred.uin, &cred.key);
         let data = self
             .with_retries(|| {
                 self.call(
@@ -251,14 +253,15 @@ impl UpstreamClient {
         comm.insert("ct".into(), "19".into());
         comm.insert("cv".into(), "2201".into());
         comm.insert("chid".into(), "0".into());
-        comm.insert("uin".into(), caller.uin.to_string().into());
-        comm.insert(
-            "g_tk".into(),
-            hash33(caller.key.expose()).to_string().into(),
-        );
+        // Without a key, g_tk is hash33 of nothing: 5381.
+        let key = caller.who.map_or("", |(_, key)| key.expose());
+        if let Some((uin, _)) = caller.who {
+            comm.insert("uin".into(), uin.to_string().into());
+        }
+        comm.insert("g_tk".into(), hash33(key).to_string().into());
         comm.insert("guid".into(), self.guid.clone().into());
-        if caller.login {
-            comm.insert("tmeLoginType".into(), caller.key.kind().login_type().into());
+        if let Some(login_type) = caller.login_type {
+            comm.insert("tmeLoginType".into(), login_type.into());
         }
         let body = json!({
             "comm": comm,
@@ -299,12 +302,17 @@ fn headers(caller: &Caller<'_>) -> Result<HeaderMap, UpstreamError> {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(REFERER, HeaderValue::from_static("https://y.qq.com/"));
     headers.insert(ORIGIN, HeaderValue::from_static("https://y.qq.com"));
-    let (uin, key) = (caller.uin, caller.key.expose());
+    // A login with a code has no key to send, so no cookie either.
+    let Some((uin, key)) = caller.who else {
+        return Ok(headers);
+    };
     // The reference client's cookie set (docs/protocol.md section 1); the
     // gateway treats a keyed call without `uin` and `qqmusic_key` as logged out.
     let cookie = format!(
-        "uin={uin}; qqmusic_uin={uin}; qqmusic_key={key}; qm_keyst={key}; tmeLoginType={}",
-        caller.key.kind().login_type()
+        "uin={uin}; qqmusic_uin={uin}; qqmusic_key={}; qm_keyst={}; tmeLoginType={}",
+        key.expose(),
+        key.expose(),
+        key.kind().login_type()
     );
     // MusicKey only admits visible ASCII without ';' or ',', so this cannot fail
     // for a parsed key; mark it sensitive so no debug output ever prints it.
@@ -353,11 +361,7 @@ mod tests {
             Uin::parse(uin).expect("uin"),
             MusicKey::parse(key).expect("key"),
         );
-        let caller = Caller {
-            uin,
-            key: &key,
-            login: false,
-        };
+        let caller = Caller::keyed(uin, &key);
         let headers = headers(&caller).expect("headers");
         let value = headers.get(COOKIE).expect("cookie");
         assert!(value.is_sensitive(), "the cookie must never be printed");

@@ -1,0 +1,99 @@
+use crate::upstream::UpstreamError;
+
+/// Why a login failed. Messages name the step and what was wrong, never a
+/// value: no qrsig, ptsigx, p_skey, code or client key, no URL with a query.
+///
+/// What the HTTP layer should answer (status, envelope code, [`Self::message`]):
+///
+/// | variant | status | code | 说明 |
+/// |---|---|---|---|
+/// | `Busy` | 503 | 50307 (new: login sessions full; like 50304) | 同时进行的扫码登录过多，请稍后再试 |
+/// | `ClientKeyRefused` | 401 | 40104 (new) | client_key 无效或已过期，请重新运行桌面端助手获取 |
+/// | `Upstream(e)` | as a refresh maps `e` | e.g. 40303 for 20271, 50202, 50401, 50303 | as the refresh endpoint says it |
+/// | `Protocol(_)` | 502 | 50202 | 登录服务返回了无法识别的数据 |
+/// | `HostStatus { .. }` | 502 | 50201 | 登录服务返回了 HTTP 错误状态 |
+/// | `Transport { .. }` | 502 | 50203 | 无法连接登录服务或连接中断 |
+/// | `Timeout { .. }` | 504 | 50401 | 登录服务响应超时 |
+/// | `Finished` | 500 | 50000 | a caller bug: `next` after the last event |
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// `login_max_sessions` QR logins are already open.
+    #[error("too many QR logins are open")]
+    Busy,
+    /// `/jump` refused the desktop client key (expired, ended or wrong).
+    #[error("the desktop client key was refused")]
+    ClientKeyRefused,
+    /// The gateway call that trades the code for a key failed.
+    #[error("the gateway login with a code failed")]
+    Upstream(#[from] UpstreamError),
+    /// A login host answered something section 9 does not describe.
+    #[error("login host answer unreadable: {0}")]
+    Protocol(&'static str),
+    /// A login host answered an HTTP status its step does not expect.
+    #[error("{step} answered HTTP {status}")]
+    HostStatus { step: &'static str, status: u16 },
+    /// Could not connect to a login host, or the connection broke.
+    #[error("{step}: connection to the login host failed")]
+    Transport {
+        step: &'static str,
+        /// Built `without_url`: a login URL's query holds secrets.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A login host did not answer in time.
+    #[error("{step} did not answer in time")]
+    Timeout { step: &'static str },
+    /// `QrLogin::next` was called after its last event.
+    #[error("this QR login has already ended")]
+    Finished,
+}
+
+impl LoginError {
+    /// A short message for the person logging in.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::Busy => "同时进行的扫码登录过多，请稍后再试",
+            Self::ClientKeyRefused => "client_key 无效或已过期，请重新运行桌面端助手获取",
+            Self::Upstream(_) => "QQ 音乐登录失败",
+            Self::Protocol(_) => "登录服务返回了无法识别的数据",
+            Self::HostStatus { .. } => "登录服务返回了 HTTP 错误状态",
+            Self::Transport { .. } => "无法连接登录服务或连接中断",
+            Self::Timeout { .. } => "登录服务响应超时",
+            Self::Finished => "本次登录已结束",
+        }
+    }
+
+    /// A metrics label: one of a few fixed words.
+    pub(super) fn outcome(&self) -> &'static str {
+        match self {
+            Self::Busy => "busy",
+            Self::ClientKeyRefused => "refused",
+            Self::Upstream(_) => "upstream_error",
+            Self::Timeout { .. } => "timeout",
+            Self::Protocol(_)
+            | Self::HostStatus { .. }
+            | Self::Transport { .. }
+            | Self::Finished => "host_error",
+        }
+    }
+
+    /// A failure of the host that may pass: worth polling again.
+    pub(super) fn is_passing(&self) -> bool {
+        match self {
+            Self::Transport { .. } | Self::Timeout { .. } => true,
+            Self::HostStatus { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    pub(super) fn from_transport(step: &'static str, err: reqwest::Error) -> Self {
+        if err.is_timeout() {
+            Self::Timeout { step }
+        } else {
+            Self::Transport {
+                step,
+                source: err.without_url(),
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! One QR login from its image to its last event. All polling happens inside
+//! [`QrLogin::next`]: dropping the login (or a `next` in flight) stops it.
+
+use super::parse::{self, PtStatus, SigTicket};
+use super::secret::Secret;
+use super::{ptlogin, wx, Inner, LoginError, LoginResult, QrKind};
+use crate::domain::AccountKind;
+use std::sync::Arc;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{sleep_until, timeout_at, Instant};
+
+/// Polls in a row that may fail (connection, timeout, 5xx) before the
+/// login ends with the last failure.
+const MAX_FAILED_POLLS: u32 = 3;
+
+/// A state change of a QR login. `Waiting` comes first; `Expired`,
+/// `Refused` and `Done` are last.
+#[derive(Debug)]
+pub enum QrEvent {
+    Waiting,
+    Scanned,
+    Expired,
+    Refused,
+    Done(LoginResult),
+}
+
+/// What a QR login holds between polls.
+enum Handle {
+    Qq { qrsig: Secret },
+    Wx { uuid: String },
+}
+
+/// What one poll said, before it is reported.
+enum Seen {
+    Waiting,
+    Scanned,
+    Expired,
+    Refused,
+    QqConfirmed(SigTicket),
+    WxConfirmed(Secret),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reported {
+    Nothing,
+    Waiting,
+    Scanned,
+    Ended,
+}
+
+/// An open QR login; see the module docs of [`super`] for its life.
+pub struct QrLogin {
+    inner: Arc<Inner>,
+    kind: QrKind,
+    image: Vec<u8>,
+    handle: Handle,
+    deadline: Instant,
+    last_poll: Option<Instant>,
+    /// Polls failed in a row.
+    failed_polls: u32,
+    reported: Reported,
+    /// Returned to the cap when the login is dropped.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for QrLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QrLogin")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QrLogin {
+    pub(super) async fn open(
+        inner: Arc<Inner>,
+        kind: QrKind,
+        permit: OwnedSemaphorePermit,
+        lifetime: std::time::Duration,
+    ) -> Result<Self, LoginError> {
+        let deadline = Instant::now() + lifetime;
+        let (image, handle) = match kind {
+            QrKind::Qq => {
+                let (image, qrsig) = ptlogin::qr_show(&inner.hosts).await?;
+                (image, Handle::Qq { qrsig })
+            }
+            QrKind::Wx => {
+                let (image, uuid) = wx::qr_show(&inner.hosts).await?;
+                (image, Handle::Wx { uuid })
+            }
+        };
+        inner
+            .metrics
+            .login_sessions
+            .with_label_values(&[kind.as_str()])
+            .inc();
+        Ok(Self {
+            inner,
+            kind,
+            image,
+            handle,
+            deadline,
+            last_poll: None,
+            failed_polls: 0,
+            reported: Reported::Nothing,
+            _permit: permit,
+        })
+    }
+
+    pub fn kind(&self) -> QrKind {
+        self.kind
+    }
+
+    /// The QR image and its content type (`image/png` for QQ, `image/jpeg`
+    /// for WeChat).
+    pub fn image(&self) -> (&[u8], &'static str) {
+        let mime = match self.kind {
+            QrKind::Qq => "image/png",
+            QrKind::Wx => "image/jpeg",
+        };
+        (&self.image, mime)
+    }
+
+    /// Waits for the next state change. The first call answers `Waiting` at
+    /// once (the QR was just made); then `Scanned` when the phone scans it,
+    /// and last exactly one of `Expired`, `Refused`, `Done` or an error.
+    /// After that it answers `Err(LoginError::Finished)`. Two minutes and a
+    /// little after the QR was made, a login still waiting is `Expired`.
+    pub async fn next(&mut self) -> Result<QrEvent, LoginError> {
+        if self.reported == Reported::Ended {
+            return Err(LoginError::Finished);
+        }
+        let result = self.advance().await;
+        let outcome = match &result {
+            Ok(QrEvent::Waiting | QrEvent::Scanned) => return result,
+            Ok(QrEvent::Expired) => "expired",
+            Ok(QrEvent::Refused) => "refused",
+            Ok(QrEvent::Done(_)) => "done",
+            Err(e) => e.outcome(),
+        };
+        self.reported = Reported::Ended;
+        self.inner.count(self.kind.as_str(), outcome);
+        result
+    }
+
+    async fn advance(&mut self) -> Result<QrEvent, LoginError> {
+        if self.reported == Reported::Nothing {
+            self.reported = Reported::Waiting;
+            return Ok(QrEvent::Waiting);
+        }
+        loop {
+            let seen = match timeout_at(self.deadline, self.poll()).await {
+                Ok(Ok(seen)) => {
+                    self.failed_polls = 0;
+                    seen
+                }
+                // A poll only reads, so a passing failure is worth another
+                // try at the next tick; a lasting one ends the login.
+                Ok(Err(e)) if e.is_passing() && self.failed_polls < MAX_FAILED_POLLS => {
+                    self.failed_polls += 1;
+                    tracing::debug!(error = %e, "a QR login poll failed; polling again");
+                    continue;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(QrEvent::Expired),
+            };
+            let (now, event) = match seen {
+                Seen::Waiting => (Reported::Waiting, QrEvent::Waiting),
+                Seen::Scanned => (Reported::Scanned, QrEvent::Scanned),
+                Seen::Expired => return Ok(QrEvent::Expired),
+                Seen::Refused => return Ok(QrEvent::Refused),
+                // Past confirmation the QR's deadline no longer applies:
+                // each step has its own timeout.
+                Seen::QqConfirmed(ticket) => {
+                    let grant = self.inner.qq_ticket_login(&ticket).await?;
+                    let result = self.inner.result(AccountKind::Qq, grant).await?;
+                    return Ok(QrEvent::Done(result));
+                }
+                Seen::WxConfirmed(code) => {
+                    let grant = self.inner.upstream.wechat_code_login(code.expose()).await?;
+                    let result = self.inner.result(AccountKind::WeChat, grant).await?;
+                    return Ok(QrEvent::Done(result));
+                }
+            };
+            if now != self.reported {
+                self.reported = now;
+                return Ok(event);
+            }
+        }
+    }
+
+    /// One poll, no sooner than `poll_every` after the last.
+    async fn poll(&mut self) -> Result<Seen, LoginError> {
+        if let Some(last) = self.last_poll {
+            sleep_until(last + self.inner.poll_every).await;
+        }
+        self.last_poll = Some(Instant::now());
+        self.inner
+            .metrics
+            .login_polls
+            .with_label_values(&[self.kind.as_str()])
+            .inc();
+        match &self.handle {
+            Handle::Qq { qrsig } => Ok(match ptlogin::qr_poll(&self.inner.hosts, qrsig).await? {
+                PtStatus::Waiting => Seen::Waiting,
+                PtStatus::Scanned => Seen::Scanned,
+                PtStatus::Expired => Seen::Expired,
+                PtStatus::Refused => Seen::Refused,
+                PtStatus::Done(url) => Seen::QqConfirmed(parse::check_sig_url(&url).ok_or(
+                    LoginError::Protocol("ptqrlogin answered an unreadable check_sig URL"),
+                )?),
+                PtStatus::Other => {
+                    return Err(LoginError::Protocol("ptqrlogin answered an unknown code"))
+                }
+            }),
+            Handle::Wx { uuid } => {
+                let left = self.deadline.saturating_duration_since(Instant::now());
+                let hold = left.min(wx::LONG_POLL);
+                Ok(match wx::qr_poll(&self.inner.hosts, uuid, hold).await? {
+                    wx::WxStatus::Waiting => Seen::Waiting,
+                    wx::WxStatus::Scanned => Seen::Scanned,
+                    wx::WxStatus::Expired => Seen::Expired,
+                    wx::WxStatus::Refused => Seen::Refused,
+                    wx::WxStatus::Done(code) => Seen::WxConfirmed(code),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for QrLogin {
+    fn drop(&mut self) {
+        let kind = self.kind.as_str();
+        self.inner
+            .metrics
+            .login_sessions
+            .with_label_values(&[kind])
+            .dec();
+        if self.reported != Reported::Ended {
+            self.inner.count(kind, "abandoned");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Logging in with a one-time code (docs/protocol.md sections 9.1 step 5 and
+//! 9.2 step 4): QQ Connect's `QQLogin` and WeChat's `Login` with a code. No
+//! key exists yet, so these carry no uin, no cookie and `g_tk` 5381.
+
+use super::{Caller, LoginGrant, Route, UpstreamClient, UpstreamError};
+use serde_json::{json, Value};
+
+pub(super) const QQ_MODULE: &str = "QQConnectLogin.LoginServer";
+pub(super) const QQ_METHOD: &str = "QQLogin";
+/// The WeChat app id QQ Music's web login uses.
+pub const WX_APPID: &str = "wx48db31d50e334801";
+
+fn qq_param(code: &str) -> Value {
+    json!({ "code": code })
+}
+
+fn wx_param(code: &str) -> Value {
+    json!({ "code": code, "strAppid": WX_APPID })
+}
+
+impl UpstreamClient {
+    /// `QQConnectLogin.LoginServer.QQLogin`: a QQ Connect code for a first key.
+    /// Never retried: a code is good for one use.
+    pub async fn qq_connect_login(&self, code: &str) -> Result<LoginGrant, UpstreamError> {
+        self.code_login(QQ_MODULE, QQ_METHOD, qq_param(code), "2")
+            .await
+    }
+
+    /// `music.login.LoginServer.Login` with a WeChat code. Never retried either.
+    pub async fn wechat_code_login(&self, code: &str) -> Result<LoginGrant, UpstreamError> {
+        self.code_login(
+            super::login::MODULE,
+            super::login::METHOD,
+            wx_param(code),
+            "1",
+        )
+        .await
+    }
+
+    async fn code_login(
+        &self,
+        module: &'static str,
+        method: &'static str,
+        param: Value,
+        login_type: &'static str,
+    ) -> Result<LoginGrant, UpstreamError> {
+        let caller = Caller {
+            who: None,
+            login_type: Some(login_type),
+        };
+        let data = self
+            .call(Route::Unsigned, module, method, param, &caller)
+            .await?;
+        LoginGrant::from_data(&data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_exactly_the_protocols() {
+        assert_eq!(qq_param("C0DE"), json!({"code":"C0DE"}));
+        assert_eq!(
+            wx_param("wxc"),
+            json!({"code":"wxc","strAppid":"wx48db31d50e334801"})
+        );
+    }
+
+    #[test]
+    fn a_code_login_sends_no_cookie_no_uin_and_g_tk_5381() {
+        let caller = Caller {
+            who: None,
+            login_type: Some("2"),
+        };
+        let headers = super::super::headers(&caller).expect("headers");
+        assert!(headers.get(reqwest::header::COOKIE).is_none());
+        let client = UpstreamClient::new(&super::super::UpstreamSettings {
+            base: "http://127.0.0.1:1".parse().expect("url"),
+            timeout: std::time::Duration::from_secs(1),
+            connect_timeout: std::time::Duration::from_secs(1),
+            guard: super::super::GuardSettings {
+                max_in_flight: 1,
+                failure_threshold: 1,
+                cooldown: std::time::Duration::from_secs(1),
+            },
+            retries: 0,
+        })
+        .expect("client");
+        let body = client.body(QQ_MODULE, QQ_METHOD, qq_param("c"), &caller);
+        let body: Value = serde_json::from_slice(&body).expect("json");
+        assert!(body["comm"].get("uin").is_none(), "{body}");
+        assert_eq!(body["comm"]["g_tk"], "5381");
+        assert_eq!(body["comm"]["tmeLoginType"], "2");
+        assert_eq!(body["req_0"]["module"], QQ_MODULE);
+    }
+}
