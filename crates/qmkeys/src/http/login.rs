@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use futures::Stream;
-use serde_json::json;
+use serde::Serialize;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -112,8 +112,12 @@ fn events(
                         let err = ApiError::Login(err);
                         tracing::warn!(error = %Chain(&err), "QR login failed");
                         let parts = err.parts();
-                        let data = json!({"code": parts.code, "message": parts.message});
-                        (data.to_string(), Step::Ended)
+                        let failure = Failure {
+                            code: parts.code,
+                            message: parts.message,
+                        };
+                        let data = serde_json::to_string(&failure).unwrap_or_default();
+                        (data, Step::Ended)
                     }
                 },
             };
@@ -123,8 +127,22 @@ fn events(
     })
 }
 
+/// A state event; fields in the documented order.
+#[derive(Serialize)]
+struct Status<'a> {
+    status: &'a str,
+    message: &'a str,
+}
+
+/// A failure as the last event: the envelope's code and message.
+#[derive(Serialize)]
+struct Failure {
+    code: i32,
+    message: String,
+}
+
 fn status(status: &str, message: &str) -> String {
-    json!({"status": status, "message": message}).to_string()
+    serde_json::to_string(&Status { status, message }).unwrap_or_default()
 }
 
 /// A successful login as a refresh's `data`, the account kept first when

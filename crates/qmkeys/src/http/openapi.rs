@@ -44,6 +44,7 @@ pub fn document(max_upload_bytes: u64) -> Value {
         "description": "`Authorization: Bearer <admin_token>`"
     });
     pair_uin_with_key(&mut doc);
+    describe_login_events(&mut doc);
     if let Some(paths) = doc["paths"].as_object_mut() {
         for item in paths.values_mut() {
             let Some(item) = item.as_object_mut() else {
@@ -101,6 +102,36 @@ fn pair_uin_with_key(doc: &mut Value) {
         variant(r"^[1-9][0-9]{5,10}$", "Q_H_L_", "QQ 账号 / a QQ account"),
         variant(r"^[1-9][0-9]{0,18}$", "W_X_", "微信账号 / a WeChat account"),
     ]});
+}
+
+/// A QR login's stream, event by event: each has an `id` counting from 1 and
+/// `data` that is the QR image (a data URI), a JSON state or result, or the
+/// public API's expiry text.
+fn describe_login_events(doc: &mut Value) {
+    let stream = &mut doc["paths"]["/music/tencent/cookie/qrcode"]["get"]["responses"]["200"]
+        ["content"]["text/event-stream"];
+    if !stream.is_object() {
+        return;
+    }
+    stream["schema"] = json!({
+        "type": "object",
+        "description": "一个事件 / one event",
+        "required": ["id", "data"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[1-9][0-9]*$", "description": "1 为二维码图片，之后依次加一 / 1 for the image, then counting up"},
+            "event": {"type": "string", "description": "总是默认的 message / always the default, message"},
+            "data": {
+                "type": "string",
+                "anyOf": [
+                    {"pattern": "^data:image/(png|jpeg);base64,[A-Za-z0-9+/=]+$", "description": "id 1：二维码图片 / id 1: the QR image"},
+                    {"pattern": "^\\{\"status\":\"(waiting|scanned|refused)\",\"message\":", "description": "状态变化；refused 为最后一个事件 / a state change; refused is the last event"},
+                    {"pattern": "^\\{\"cookie\":\\{", "description": "最后一个事件：与刷新接口的 data 相同的 {cookie, info} / the last event: a refresh's data, {cookie, info}"},
+                    {"pattern": "^\\{\"code\":[0-9]{5},\"message\":", "description": "最后一个事件：信封的错误码 / the last event: an envelope error code"},
+                    {"const": super::login::EXPIRED_TEXT, "description": "最后一个事件：二维码已失效 / the last event: the QR expired"}
+                ]
+            }
+        }
+    });
 }
 
 /// The codes each operation can fail with.
@@ -354,6 +385,30 @@ mod tests {
             }
         }
         ops
+    }
+
+    #[test]
+    fn the_login_stream_schema_admits_every_kind_of_event_the_server_sends() {
+        let doc = doc();
+        let schema = &doc["paths"]["/music/tencent/cookie/qrcode"]["get"]["responses"]["200"]
+            ["content"]["text/event-stream"]["schema"];
+        let validator = jsonschema::validator_for(schema).expect("a schema");
+        let event = |data: &str| json!({"id": "2", "event": "message", "data": data});
+        let samples = [
+            "data:image/png;base64,iVBORw0KGgo=".to_owned(),
+            "data:image/jpeg;base64,/9j/4AAQ".to_owned(),
+            r#"{"status":"waiting","message":"等待扫码"}"#.to_owned(),
+            r#"{"status":"refused","message":"已拒绝"}"#.to_owned(),
+            r#"{"code":50307,"message":"x"}"#.to_owned(),
+            crate::http::login::EXPIRED_TEXT.to_owned(),
+            r#"{"cookie":{"uin":1},"info":null}"#.to_owned(),
+        ];
+        for data in &samples {
+            assert!(validator.is_valid(&event(data)), "{data}");
+        }
+        for data in ["hello", "{\"status\":\"gone\"}", "data:text/html;base64,AA"] {
+            assert!(!validator.is_valid(&event(data)), "{data}");
+        }
     }
 
     #[test]
