@@ -60,6 +60,8 @@ enum Command {
         #[command(flatten)]
         args: crate::cli_cos_sign::CosSignArgs,
     },
+    /// Ask a running server's `/readyz`: exit 0 when it answers 200, else 1.
+    Healthcheck(crate::cli_healthcheck::HealthcheckArgs),
 }
 
 /// Exit codes a script can rely on.
@@ -74,6 +76,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => serve(config),
+        Command::Healthcheck(args) => crate::cli_healthcheck::run(args),
         Command::Accounts { config, command } => match Settings::load(config.as_deref()) {
             Ok(settings) => crate::cli_accounts::run(&settings, command),
             Err(err) => {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cli_accounts;
 pub mod cli_client;
 pub mod cli_cos_sign;
+pub mod cli_healthcheck;
 pub mod cli_refresh;
 pub mod clock;
 pub mod config;
