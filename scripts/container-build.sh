@@ -17,9 +17,11 @@ IMAGE=${IMAGE:-localhost/qmkeys:latest}
 TARGET=x86_64-unknown-linux-gnu
 # The same settings every time, so cargo reuses the last build.
 export CARGO_PROFILE_RELEASE_STRIP=symbols
-# glibc linked in statically; --target keeps the flag off build scripts and
-# proc macros, which must stay dynamic to load.
-export RUSTFLAGS="-C target-feature=+crt-static"
+# glibc linked in statically; --target keeps the flags off build scripts and
+# proc macros, which must stay dynamic to load. getrandom would look glibc's
+# getrandom() up with dlsym, which a static binary cannot, and fall back to
+# /dev/random: linked directly, the binary needs no /dev at all.
+export RUSTFLAGS='-C target-feature=+crt-static --cfg getrandom_backend="linux_getrandom"'
 
 echo "== static release binary ($TARGET)"
 cargo build --release --locked -p qmkeys --bin qmkeys --target "$TARGET"

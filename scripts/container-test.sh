@@ -36,13 +36,17 @@ cleanup_more() {
   podman rmi -f "$IMAGE" >/dev/null 2>&1 || true
 }
 
-if ! command -v podman >/dev/null 2>&1; then
-  log "installing podman from Debian's packages"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null; }; then
-    die "podman is not installed and could not be installed: the image cannot be built or checked"
+need=()
+command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v readelf >/dev/null 2>&1 || need+=(binutils)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]} from Debian's packages"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; }; then
+    die "${need[*]} not installed and could not be installed: the image and the unit cannot be checked"
   fi
 fi
-for tool in python3 curl chroot ldd readelf systemd-analyze; do
+for tool in python3 curl chroot ldd readelf systemd-analyze redis-server redis-cli; do
   command -v "$tool" >/dev/null 2>&1 || die "needs $tool"
 done
 
@@ -146,23 +150,24 @@ check "host: healthcheck against the stopped server exits 1" \
   bash -c '"$1" healthcheck --url "http://127.0.0.1:$2/readyz" 2>/dev/null; test $? = 1' _ "$bin" "$port"
 
 # In the image's own files, as its user, with only what a container runtime
-# adds (/etc/hosts, /etc/resolv.conf, /dev/random and urandom): no libc, no NSS modules, no CA
-# files. The simulator is named by a host name, so name resolution is tried.
+# adds (/etc/hosts, /etc/resolv.conf): no libc, no NSS modules, no CA files,
+# not even /dev. The simulator and Redis are named by host names, so both
+# resolvers are tried: hickory (reqwest) and static glibc's built-in files
+# and dns lookups (the Redis client).
 log "the image's files, chrooted, as user 65532"
 # env -i leaves no PATH to find chroot by.
 chroot=$(command -v chroot)
-printf '127.0.0.1 localhost\n127.0.0.1 upstream.qmkeys.test\n' >"$root/etc/hosts"
+printf '127.0.0.1 localhost\n127.0.0.1 upstream.qmkeys.test redis.qmkeys.test\n' >"$root/etc/hosts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-# Every OCI runtime supplies /dev/random and /dev/urandom; the static
-# binary's getrandom falls back to them, since it cannot look up glibc's
-# getrandom() at run time.
-mkdir -p "$root/dev"
-mknod -m 666 "$root/dev/random" c 1 8
-mknod -m 666 "$root/dev/urandom" c 1 9
+check "image: there is no /dev to lean on" test ! -e "$root/dev"
+in_image() { # in_image LOG [VAR=VALUE...] -- ARGS...: qmkeys in the image's files
+  local log=$1
+  shift
+  env -i "$@" "$chroot" --userspec=65532:65532 "$root" /usr/local/bin/qmkeys serve 2>"$log" &
+}
 port=$(free_port)
-env -i QMKEYS_LISTEN=127.0.0.1:$port QMKEYS_DB=/data/qmkeys.db \
-  QMKEYS_UPSTREAM="http://upstream.qmkeys.test:$SIM_PORT" \
-  "$chroot" --userspec=65532:65532 "$root" /usr/local/bin/qmkeys serve 2>"$work/chroot.log" &
+in_image "$work/chroot.log" QMKEYS_LISTEN=127.0.0.1:$port QMKEYS_DB=/data/qmkeys.db \
+  QMKEYS_UPSTREAM="http://upstream.qmkeys.test:$SIM_PORT"
 chroot_pid=$!
 PIDS+=("$chroot_pid")
 wait_up "http://127.0.0.1:$port/readyz" "$work/chroot.log"
@@ -172,6 +177,27 @@ refresh_once "image (upstream by host name)" "http://127.0.0.1:$port"
 check "image: the store was created in /data" test -s "$root/data/qmkeys.db"
 check "image: healthcheck exits 0" \
   env -i QMKEYS_LISTEN=0.0.0.0:$port "$chroot" --userspec=65532:65532 "$root" /usr/local/bin/qmkeys healthcheck
+kill "$chroot_pid" && wait "$chroot_pid" 2>/dev/null || true
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$work/redis.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+port=$(free_port)
+in_image "$work/chroot-redis.log" QMKEYS_LISTEN=127.0.0.1:$port \
+  QMKEYS_UPSTREAM="http://upstream.qmkeys.test:$SIM_PORT" \
+  QMKEYS_REDIS_URL="redis://redis.qmkeys.test:$redis_port/" QMKEYS_SECRET_KEY=container-test-secret-key
+chroot_pid=$!
+PIDS+=("$chroot_pid")
+wait_up "http://127.0.0.1:$port/readyz" "$work/chroot-redis.log"
+redis_state=unknown
+for _ in $(seq 1 50); do
+  redis_state=$(curl -s "http://127.0.0.1:$port/readyz" | json 'd["data"]["redis"]' 2>/dev/null) || true
+  [ "$redis_state" = ok ] && break
+  sleep 0.2
+done
+check "image: reaches Redis by host name (readyz says redis: $redis_state)" test "$redis_state" = ok
+refresh_once "image with Redis" "http://127.0.0.1:$port"
 kill "$chroot_pid" && wait "$chroot_pid" 2>/dev/null || true
 
 # --- deploy/ ---
@@ -194,6 +220,6 @@ else
   fail "compose.yaml is valid"
 fi
 
-echo "container: $checks checks; $((checks - failed)) passed, $failed failed"
+echo "container: $((checks - failed)) passed, $failed failed"
 echo "sizes: static binary $bin_bytes bytes, image $image_bytes bytes"
 [ "$failed" = 0 ]
