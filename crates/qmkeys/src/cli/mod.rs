@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod client;
 pub mod cos_sign;
 pub mod exit;
+pub mod healthcheck;
 pub mod refresh;
 
 use crate::config::{Settings, CONFIG_ENV};
@@ -67,12 +68,15 @@ enum Command {
         #[command(flatten)]
         args: cos_sign::CosSignArgs,
     },
+    /// Ask a running server's `/readyz`: exit 0 when it answers 200, else 1.
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => serve(config),
+        Command::Healthcheck(args) => healthcheck::run(args),
         Command::Accounts { config, command } => match Settings::load(config.as_deref()) {
             Ok(settings) => accounts::run(&settings, command),
             Err(err) => {

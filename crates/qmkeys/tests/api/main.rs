@@ -8,6 +8,7 @@ mod cors;
 mod cos_property;
 mod cos_sign;
 mod crash;
+mod healthcheck;
 mod helpers;
 mod lease;
 mod log_capture;
