@@ -14,6 +14,7 @@ mod log_capture;
 mod login_engine;
 mod logs;
 mod openapi;
+mod process;
 mod redis;
 mod refresh;
 mod refresh_caching;
