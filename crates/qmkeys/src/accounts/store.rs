@@ -70,6 +70,27 @@ impl StoredAccount {
     pub fn uin(&self) -> Uin {
         self.cred.uin
     }
+
+    /// The current credential as a refresh answers it. A key whose age the
+    /// store does not know (a config entry not yet refreshed) reads as made
+    /// at its expiry minus the usual lifetime, or at 0 with no expiry known.
+    pub fn cookie(&self) -> crate::refresh::Cookie {
+        let lifetime = crate::upstream::DEFAULT_KEY_LIFETIME_SECS;
+        let (created_at, expires_in) = match (self.created_at, self.expires_at) {
+            (Some(c), Some(e)) => (c, e.saturating_sub(c)),
+            (None, Some(e)) => (e.saturating_sub(lifetime), lifetime),
+            (Some(c), None) => (c, lifetime),
+            (None, None) => (0, 0),
+        };
+        crate::refresh::Cookie {
+            uin: self.cred.uin,
+            key: self.cred.key.clone(),
+            refresh_key: self.cred.refresh_key.clone(),
+            refresh_token: self.cred.refresh_token.clone(),
+            created_at,
+            expires_in,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,12 +1,17 @@
-//! `GET /admin/accounts`: the upload accounts, without a single secret.
-//! Exists only when `QMKEYS_ADMIN_TOKEN` is set.
+//! Operator routes, which exist only when `QMKEYS_ADMIN_TOKEN` is set:
+//! `GET /admin/accounts` lists the kept accounts without a single secret;
+//! `GET /admin/accounts/{uin}/cookie` hands the owner one account's live key.
 
 use super::envelope::Envelope;
 use super::error::ApiError;
+use super::refresh::RefreshData;
 use super::AppState;
 use crate::accounts::mask;
 use crate::beijing;
-use axum::extract::{FromRequestParts, State};
+use crate::domain::Uin;
+use crate::refresh::Refreshed;
+use crate::upload::SignError;
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -39,6 +44,43 @@ pub async fn accounts(State(state): State<AppState>, _: Admin) -> Response {
         "请求成功！",
         Some(AdminAccounts { accounts }),
     )
+}
+
+/// The live cookie of an account the server keeps alive.
+///
+/// Answers exactly as a refresh does, with the stored account's current key
+/// (rotated by the server as it keeps it alive) and its membership. This is
+/// how the owner's player or bot fetches today's key.
+#[utoipa::path(
+    get,
+    path = "/admin/accounts/{uin}/cookie",
+    tag = "admin",
+    operation_id = "adminAccountCookie",
+    security(("admin_token" = [])),
+    params(("uin" = String, Path, description = "账号的 uin / the account's uin", pattern = r"^[1-9][0-9]{0,18}$")),
+    responses((status = 200, description = "该账号当前的 key 和会员信息 / the account's current key and VIP state (`code` 200)", body = Envelope<RefreshData>)),
+)]
+pub async fn account_cookie(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(uin): Path<String>,
+) -> Result<Response, ApiError> {
+    let uin = Uin::parse(&uin)?;
+    // From the store, not this process's copy: with several instances another
+    // one may have rotated the key a moment ago.
+    let stored = state
+        .accounts
+        .store()
+        .get(uin)
+        .await
+        .map_err(|e| ApiError::Sign(SignError::Store(std::sync::Arc::new(e))))?
+        .ok_or(ApiError::NoSuchAccount)?;
+    let cookie = std::sync::Arc::new(stored.cookie());
+    let info = state.refresh.membership(&cookie).await;
+    let data = RefreshData::new(&Refreshed { cookie, info }, state.stamp_now());
+    Ok(state
+        .stamp
+        .respond(StatusCode::OK, 200, "请求成功！", Some(data)))
 }
 
 /// Proof that the request carries the operator's token. Admin routes do not

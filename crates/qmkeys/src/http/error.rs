@@ -6,6 +6,7 @@
 
 use crate::accounts::StoreError;
 use crate::domain::ParamError;
+use crate::login::LoginError;
 use crate::upload::SignError;
 use crate::upstream::{Rejection, UpstreamError};
 use axum::http::header::RETRY_AFTER;
@@ -43,6 +44,11 @@ pub enum ApiError {
     /// The key rotated but could not be saved as the caller asked.
     #[error("refreshed, but saving the account failed")]
     SaveFailed(#[source] StoreError),
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    /// `/admin/accounts/{uin}/cookie` for an account the store does not keep.
+    #[error("no such stored account")]
+    NoSuchAccount,
 }
 
 /// Declares the codes once: the enum, and the list of all of them.
@@ -79,6 +85,8 @@ error_codes! {
     UploadAccountExpired = 40102,
     /// 缺少管理员令牌或令牌错误 / the admin token is missing or wrong
     AdminUnauthorized = 40103,
+    /// client_key 无效或已过期，需重新运行桌面端助手 / the desktop client key was refused or has expired
+    ClientKeyRefused = 40104,
     /// 账号被限制或封禁 / the account is restricted or banned
     Restricted = 40301,
     /// 账号登录的设备过多 / too many devices on the account
@@ -91,6 +99,8 @@ error_codes! {
     SaveDisabled = 40305,
     /// 接口不存在 / no such route
     NotFound = 40401,
+    /// 服务器没有保存这个账号 / the server keeps no such account
+    NoSuchAccount = 40402,
     /// 不支持该请求方法 / method not allowed
     MethodNotAllowed = 40501,
     /// 请求体超过 16 KiB / the body is larger than 16 KiB
@@ -129,6 +139,8 @@ error_codes! {
     NotReady = 50305,
     /// 请求处理超过 request_timeout_ms / the request took longer than request_timeout_ms
     RequestTimeout = 50306,
+    /// 同时进行的扫码登录已达上限 login_max_sessions，带 Retry-After / too many QR logins open, with Retry-After
+    LoginSessionsFull = 50307,
     /// QQ 音乐响应超时 / QQ Music did not answer in time
     UpstreamTimeout = 50401,
 }
@@ -268,6 +280,40 @@ impl ApiError {
                 "需要管理员令牌：请在请求头中携带 Authorization: Bearer <QMKEYS_ADMIN_TOKEN>",
             ),
             ApiError::Sign(SignError::Account(e)) => upload_account_parts(e),
+            ApiError::Login(e) => login_parts(e),
+            ApiError::NoSuchAccount => ErrorParts::new(
+                C::NoSuchAccount,
+                "服务器没有保存这个账号：用 qmkeys accounts list 查看已保存的账号",
+            ),
+        }
+    }
+}
+
+/// A login host's failures read like the gateway's: the same codes.
+fn login_parts(err: &LoginError) -> ErrorParts {
+    use ErrorCode as C;
+    match err {
+        LoginError::Busy => ErrorParts {
+            retry_after: Some(5),
+            ..ErrorParts::new(C::LoginSessionsFull, "同时进行的扫码登录过多（login_max_sessions），请稍后再试")
+        },
+        LoginError::ClientKeyRefused => ErrorParts::new(
+            C::ClientKeyRefused,
+            "client_key 无效或已过期：请在已登录的电脑 QQ 上重新运行桌面端助手获取新的 client_uin 和 client_key",
+        ),
+        LoginError::Upstream(e) => upstream_parts(e),
+        LoginError::Protocol(_) | LoginError::Finished => ErrorParts::new(
+            C::UpstreamUnreadable,
+            "QQ 登录服务返回了无法识别的数据，请稍后重试",
+        ),
+        LoginError::HostStatus { .. } => {
+            ErrorParts::new(C::UpstreamStatus, "QQ 登录服务返回了错误状态，请稍后重试")
+        }
+        LoginError::Transport { .. } => {
+            ErrorParts::new(C::UpstreamUnreachable, "无法连接 QQ 登录服务，请稍后重试")
+        }
+        LoginError::Timeout { .. } => {
+            ErrorParts::new(C::UpstreamTimeout, "QQ 登录服务响应超时，请稍后重试")
         }
     }
 }
@@ -379,6 +425,9 @@ pub(crate) mod tests {
         all.push(ApiError::UrlTooLong);
         all.push(ApiError::RequestTimeout);
         all.push(ApiError::AdminUnauthorized);
+        all.push(ApiError::Login(LoginError::Busy));
+        all.push(ApiError::Login(LoginError::ClientKeyRefused));
+        all.push(ApiError::NoSuchAccount);
         all
     }
 

@@ -9,6 +9,7 @@ pub mod error;
 pub mod front;
 pub mod health;
 pub mod limit;
+pub mod login;
 pub mod metrics;
 pub mod openapi;
 pub mod params;
@@ -99,13 +100,17 @@ fn groups() -> [Group; 4] {
             cors: true,
             routes: OpenApiRouter::new()
                 .routes(routes!(refresh::refresh_get, refresh::refresh_post))
-                .routes(routes!(cos_sign::sign)),
+                .routes(routes!(cos_sign::sign))
+                .routes(routes!(login::qrcode))
+                .routes(routes!(login::fastlogin_get, login::fastlogin_post)),
         },
         Group {
             // Not for other origins: an operator's tool, not a public API.
             limited: true,
             cors: false,
-            routes: OpenApiRouter::new().routes(routes!(admin::accounts)),
+            routes: OpenApiRouter::new()
+                .routes(routes!(admin::accounts))
+                .routes(routes!(admin::account_cookie)),
         },
         Group {
             limited: false,

@@ -17,6 +17,7 @@ use utoipa::OpenApi;
     ),
     tags(
         (name = "refresh", description = "刷新 music key / refresh a music key"),
+        (name = "login", description = "扫码登录与电脑 QQ 快速登录，取得第一个 key / QR login and desktop fast login: get a first key"),
         (name = "upload", description = "歌单封面上传签名 / sign a playlist-cover upload"),
         (name = "admin", description = "管理接口，需要 admin_token / operator routes, need admin_token"),
         (name = "web", description = "网页与本文档 / the web pages and this document"),
@@ -149,7 +150,31 @@ fn errors_of(operation_id: &str) -> Vec<ErrorCode> {
             all.extend(TRANSIENT);
             all
         }
+        "qrLogin" | "fastLoginGet" | "fastLoginPost" => {
+            let mut all = vec![C::BadParam, C::SaveDisabled, C::ClientRateLimited];
+            if operation_id == "qrLogin" {
+                all.push(C::LoginSessionsFull);
+            } else {
+                all.push(C::ClientKeyRefused);
+            }
+            if operation_id == "fastLoginPost" {
+                all.extend([C::BadBody, C::BodyTooLarge, C::UnsupportedMediaType]);
+            }
+            // The gateway's answer to the code, as a refresh maps it.
+            all.extend([C::KeyExpired, C::Restricted, C::DeviceLimit, C::Binding]);
+            all.extend(REFUSED);
+            all.extend(TRANSIENT);
+            all
+        }
         "adminAccounts" => vec![C::NotFound, C::AdminUnauthorized, C::ClientRateLimited],
+        "adminAccountCookie" => vec![
+            C::NotFound,
+            C::AdminUnauthorized,
+            C::ClientRateLimited,
+            C::BadParam,
+            C::NoSuchAccount,
+            C::StoreFailed,
+        ],
         "webAsset" => vec![C::NotFound],
         _ => Vec::new(),
     };
@@ -340,6 +365,9 @@ mod tests {
             listed,
             [
                 "/admin/accounts",
+                "/admin/accounts/{uin}/cookie",
+                "/music/tencent/cookie/fastlogin",
+                "/music/tencent/cookie/qrcode",
                 "/music/tencent/cookie/refresh",
                 "/tool/cos/sign"
             ]

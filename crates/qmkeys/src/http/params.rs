@@ -5,7 +5,10 @@
 
 use super::error::ApiError;
 use super::AppState;
-use crate::domain::{Credential, ImageExt, ParamError, UploadFile};
+use crate::domain::{
+    parse_client_uin, ClientKey, Credential, ImageExt, ParamError, Uin, UploadFile,
+};
+use crate::login::QrKind;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -117,14 +120,7 @@ impl RefreshParams {
             self.refresh_key.as_deref(),
             self.refresh_token.as_deref(),
         )?;
-        let save = match self.save.as_deref() {
-            None => false,
-            Some(raw) => SAVE_VALUES
-                .iter()
-                .find(|(v, _)| *v == raw)
-                .map(|(_, on)| *on)
-                .ok_or_else(|| ParamError::new("save", "参数 save 只能是 true、false、1 或 0"))?,
-        };
+        let save = parse_save(self.save.as_deref())?;
         Ok(Refresh { cred, save })
     }
 }
@@ -133,24 +129,12 @@ impl FromRequest<AppState> for Refresh {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let mut fields = Fields::new(["uin", "music_key", "refresh_key", "refresh_token", "save"]);
-        fields.read(req.uri().query().unwrap_or_default().as_bytes())?;
-        if req.method() == Method::POST {
-            let form_type = is_form(req.headers());
-            let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::BodyTooLarge
-                } else {
-                    ApiError::BadBody
-                }
-            })?;
-            if !body.is_empty() {
-                if !form_type {
-                    return Err(ApiError::UnsupportedMediaType);
-                }
-                fields.read(&body)?;
-            }
-        }
+        let mut fields = read_query_and_form(
+            req,
+            state,
+            ["uin", "music_key", "refresh_key", "refresh_token", "save"],
+        )
+        .await?;
         RefreshParams {
             uin: fields.take("uin").unwrap_or_default(),
             music_key: fields.take("music_key").unwrap_or_default(),
@@ -159,6 +143,141 @@ impl FromRequest<AppState> for Refresh {
             save: fields.take("save"),
         }
         .check()
+    }
+}
+
+/// The query, and for POST a form body too (a body of another type is 415).
+async fn read_query_and_form<const N: usize>(
+    req: Request,
+    state: &AppState,
+    names: [&'static str; N],
+) -> Result<Fields<N>, ApiError> {
+    let mut fields = Fields::new(names);
+    fields.read(req.uri().query().unwrap_or_default().as_bytes())?;
+    if req.method() == Method::POST {
+        let form_type = is_form(req.headers());
+        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BodyTooLarge
+            } else {
+                ApiError::BadBody
+            }
+        })?;
+        if !body.is_empty() {
+            if !form_type {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            fields.read(&body)?;
+        }
+    }
+    Ok(fields)
+}
+
+/// `save`: exactly one of the documented values; absent means false.
+fn parse_save(raw: Option<&str>) -> Result<bool, ParamError> {
+    match raw {
+        None => Ok(false),
+        Some(raw) => SAVE_VALUES
+            .iter()
+            .find(|(v, _)| *v == raw)
+            .map(|(_, on)| *on)
+            .ok_or_else(|| ParamError::new("save", "参数 save 只能是 true、false、1 或 0")),
+    }
+}
+
+/// `GET /music/tencent/cookie/qrcode`'s parameters, as documented.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QrParams {
+    /// 扫码的应用：`qq`（默认）或 `wx`（微信）/ which app scans the QR: `qq` (default) or `wx`
+    #[param(rename = "type", schema_with = qr_type_schema)]
+    pub kind: Option<String>,
+    /// 登录成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save`，否则 403）
+    /// / keep the account for uploads (403 unless the server enables it)
+    #[param(schema_with = save_schema)]
+    pub save: Option<String>,
+}
+
+fn qr_type_schema() -> impl Into<RefOr<Schema>> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some([QrKind::Qq.as_str(), QrKind::Wx.as_str()]))
+        .default(Some(serde_json::json!(QrKind::Qq.as_str())))
+}
+
+/// A QR login request, checked.
+#[derive(Debug)]
+pub struct QrStart {
+    pub kind: QrKind,
+    pub save: bool,
+}
+
+impl FromRequestParts<AppState> for QrStart {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let mut fields = Fields::new(["type", "save"]);
+        fields.read(parts.uri.query().unwrap_or_default().as_bytes())?;
+        let params = QrParams {
+            kind: fields.take("type"),
+            save: fields.take("save"),
+        };
+        let kind = match params.kind.as_deref() {
+            None => QrKind::Qq,
+            Some(raw) => QrKind::parse(raw)
+                .ok_or_else(|| ParamError::new("type", "参数 type 只能是 qq 或 wx"))?,
+        };
+        Ok(QrStart {
+            kind,
+            save: parse_save(params.save.as_deref())?,
+        })
+    }
+}
+
+/// `GET|POST /music/tencent/cookie/fastlogin`'s parameters, as documented.
+#[derive(Debug, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct FastLoginParams {
+    /// 已登录电脑 QQ 的 QQ 号（6-11 位）/ the QQ number logged in on the desktop (6-11 digits)
+    #[param(pattern = r"^[1-9][0-9]{5,10}$", example = "1569097443")]
+    #[schema(pattern = r"^[1-9][0-9]{5,10}$", example = "1569097443")]
+    pub client_uin: String,
+    /// 桌面端助手取得的 clientkey：整个 QQ 网页会话，服务器不记录、不保存、不回显
+    /// / the desktop client's clientkey: a whole QQ web session, never logged, stored or echoed
+    #[param(pattern = r"^[A-Za-z0-9*._-]{8,1024}$")]
+    #[schema(pattern = r"^[A-Za-z0-9*._-]{8,1024}$")]
+    pub client_key: String,
+    /// 登录成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save`，否则 403）
+    /// / keep the account for uploads (403 unless the server enables it)
+    #[param(schema_with = save_schema)]
+    #[schema(schema_with = save_schema)]
+    pub save: Option<String>,
+}
+
+/// A fast-login request, checked.
+#[derive(Debug)]
+pub struct FastLogin {
+    pub client_uin: Uin,
+    pub client_key: ClientKey,
+    pub save: bool,
+}
+
+impl FromRequest<AppState> for FastLogin {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let mut fields =
+            read_query_and_form(req, state, ["client_uin", "client_key", "save"]).await?;
+        let params = FastLoginParams {
+            client_uin: fields.take("client_uin").unwrap_or_default(),
+            client_key: fields.take("client_key").unwrap_or_default(),
+            save: fields.take("save"),
+        };
+        Ok(FastLogin {
+            client_uin: parse_client_uin(&params.client_uin)?,
+            client_key: ClientKey::parse(&params.client_key)?,
+            save: parse_save(params.save.as_deref())?,
+        })
     }
 }
 

@@ -159,9 +159,17 @@ impl RefreshService {
             .map_err(|err| (*err).clone())?;
         self.count("cookie", source);
         // Only reached once this caller's own credential has proved good.
-        let info = match self
+        let info = self.membership(&cookie).await;
+        Ok(Refreshed { cookie, info })
+    }
+
+    /// The membership of a proven key's account, cached per account for 30
+    /// minutes; `None` when upstream would not tell, since the key has
+    /// already rotated and failing the request would lose it.
+    pub async fn membership(&self, cookie: &Cookie) -> Option<VipStatus> {
+        match self
             .infos
-            .get_or_load_until(cookie.uin, || self.load_info(&cookie))
+            .get_or_load_until(cookie.uin, || self.load_info(cookie))
             .await
         {
             Ok((info, info_source)) => {
@@ -169,12 +177,10 @@ impl RefreshService {
                 Some(info)
             }
             Err(err) => {
-                // The key has already rotated; failing the request would lose it.
                 tracing::warn!(error = %err, "VIP status unavailable; answering without info");
                 None
             }
-        };
-        Ok(Refreshed { cookie, info })
+        }
     }
 
     /// The cookie for `cred`: from the shared cache, or from a Login that only

@@ -15,7 +15,7 @@ pub use code_login::WX_APPID;
 pub use error::{Rejection, UpstreamError};
 pub use filesys::{CosCredential, UploadGrant};
 pub use guard::GuardSettings;
-pub use login::LoginGrant;
+pub use login::{LoginGrant, DEFAULT_KEY_LIFETIME_SECS};
 pub use sign::{hash33, zzc_sign};
 pub use vip::VipStatus;
 

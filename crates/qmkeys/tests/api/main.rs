@@ -12,6 +12,7 @@ mod helpers;
 mod lease;
 mod log_capture;
 mod login_engine;
+mod login_http;
 mod logs;
 mod openapi;
 mod process;
