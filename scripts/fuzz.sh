@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target in fuzz/ for a bounded time (issue 7).
+# Runs every cargo-fuzz target in fuzz/ for a bounded time.
 #
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]   # default: 30 s each, every target
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load and soak test (issue 7): qmkeys and the simulator on 127.0.0.1 under a
+# Load and soak test: qmkeys and the simulator on 127.0.0.1 under a
 # fixed mix of refresh cache hits, refresh cache misses and cover signs for a
 # fixed time, then throughput, the error count and qmkeys' memory.
 #

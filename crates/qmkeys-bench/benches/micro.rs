@@ -1,7 +1,7 @@
 //! Criterion micro-benchmarks of qmkeys' hot pure functions:
 //! `cargo bench -p qmkeys-bench` (add `-- NAME` to run some).
 //!
-//! - `cos/*`: the COS signer on PROTOCOL.md vector D (the seed's cover upload),
+//! - `cos/*`: the COS signer on docs/protocol.md section 6 vector D (a cover upload),
 //!   next to one SHA-1 over the same HttpString bytes, the floor of any signer;
 //! - `zzc/*`: the musics.fcg signature over the protocol vector and over an
 //!   InitUpload body of the size qmkeys really signs;

@@ -7,7 +7,7 @@ use qmkeys::refresh::{Cookie, Refreshed};
 use qmkeys::upstream::VipStatus;
 use std::sync::Arc;
 
-/// PROTOCOL.md section 6, vector D: the seed's cover upload as signed for QQ Music.
+/// docs/protocol.md section 6, vector D: a cover upload as signed for QQ Music.
 pub mod vector_d {
     use super::KeyTime;
     use qmkeys::cos::{SignRequest, Signed};
@@ -48,11 +48,11 @@ pub mod vector_d {
     }
 }
 
-/// PROTOCOL.md section 2's zzc vector.
+/// docs/protocol.md section 2's zzc vector.
 pub const ZZC_VECTOR_BODY: &[u8] = br#"{"foo":"bar","num":1}"#;
 pub const ZZC_VECTOR_SIGN: &str = "zzcf3ea51dcp3xdwnxisjgufsk0znclehf2t85bc1d3d4";
 
-/// A musics.fcg body as qmkeys signs it for InitUpload (PROTOCOL.md sections 1
+/// A musics.fcg body as qmkeys signs it for InitUpload (docs/protocol.md sections 1
 /// and 5): the size of what zzc really runs over.
 pub const INIT_UPLOAD_BODY: &str = concat!(
     r#"{"comm":{"ct":"19","cv":"2201","chid":"0","uin":"1569097443","#,

@@ -70,14 +70,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_example_round_trips() {
-        // From the seed: musickeyCreateTimestamp 1722693959 is "2024-08-03 22:05:59".
+    fn the_documented_example_round_trips() {
+        // From the public API's documentation: musickeyCreateTimestamp
+        // 1722693959 is "2024-08-03 22:05:59".
         assert_eq!(format_unix(1722693959), "2024-08-03 22:05:59");
         assert_eq!(
             parse("2024-08-03 22:05:59").map(|t| t.timestamp()),
             Some(1722693959)
         );
-        // and the VIP end in the seed: "2023-09-15 07:20:45" is 1694733645.
+        // and the VIP end in that documentation: "2023-09-15 07:20:45" is 1694733645.
         assert_eq!(
             parse("2023-09-15 07:20:45").map(|t| t.timestamp()),
             Some(1694733645)

@@ -74,7 +74,7 @@ pub struct Settings {
     /// Upload accounts, `[[accounts]]` tables in the file.
     pub accounts: Vec<AccountSetting>,
     /// Whether `save=true` on the refresh endpoint may add accounts
-    /// (the issue's `accounts.allow_save`; `[[accounts]]` is a list in TOML, so
+    /// (not `accounts.allow_save`: `[[accounts]]` is a list in TOML, so
     /// the flag sits beside it).
     pub accounts_allow_save: bool,
     /// Refresh an upload account when less than this share of its key's

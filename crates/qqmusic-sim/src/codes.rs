@@ -1,4 +1,4 @@
-//! Result codes used on the wire (PROTOCOL.md section 1 table, plus the
+//! Result codes used on the wire (docs/protocol.md section 1 table, plus the
 //! simulator's own for cases the protocol leaves open).
 
 /// Success.

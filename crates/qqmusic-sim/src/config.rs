@@ -8,7 +8,7 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     /// How long a freshly issued musickey lives on the sim clock; answered as
-    /// `keyExpiresIn`. Default 259200 s (3 days), as PROTOCOL.md section 3 says.
+    /// `keyExpiresIn`. Default 259200 s (3 days), as docs/protocol.md section 8 says.
     pub key_lifetime: Duration,
     /// How long an InitUpload temporary credential lives on the sim clock
     /// (`ExpiredTime - StartTime`). Default 21600 s: section 5's "about six hours".

@@ -55,7 +55,7 @@ pub fn encrypt_uin() -> String {
 }
 
 /// A temporary SecretID: `AKID` plus 36 chars of `[A-Za-z0-9_-]`, like the
-/// seed's, so a client that mangles `_` or `-` in q-ak shows.
+/// public API's documentation shows, so a client that mangles `_` or `-` in q-ak shows.
 pub fn secret_id() -> String {
     format!("AKID{}", pick(KEY_ALPHABET, 36))
 }

@@ -1,5 +1,5 @@
 //! A faithful, stateful, in-memory stand-in for the QQ Music gateway, its
-//! COS upload bucket (`/work/shared/PROTOCOL.md` sections 1-7) and the login
+//! COS upload bucket (`docs/protocol.md` sections 1-7) and the login
 //! hosts that hand out a first key (section 9 of the protocol,
 //! `docs/protocol.md`), for testing qmkeys over real HTTP on loopback.
 //!

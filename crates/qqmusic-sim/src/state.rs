@@ -229,7 +229,7 @@ impl Accounts {
         out
     }
 
-    /// Login (PROTOCOL.md section 3): refreshes a key into a new one, or says
+    /// Login (docs/protocol.md section 3): refreshes a key into a new one, or says
     /// which result code refuses it.
     pub fn login(&mut self, at: &LoginAttempt<'_>, now: i64, lifetime: i64) -> Result<Grant, i64> {
         let rec = self.keys.get(at.musickey).ok_or(codes::LOGIN_REQUIRED)?;

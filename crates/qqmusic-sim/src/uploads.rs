@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::ids;
 
-/// The only bucket that exists (PROTOCOL.md section 5).
+/// The only bucket that exists (docs/protocol.md section 5).
 pub const BUCKET: &str = "music-file-1258344705";
 pub const REGION: &str = "ap-guangzhou";
 /// Public address of an object: this prefix plus its ObjectKey.

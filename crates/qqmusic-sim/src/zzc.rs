@@ -1,4 +1,4 @@
-//! The "zzc" request signature of musics.fcg (PROTOCOL.md section 2) and the
+//! The "zzc" request signature of musics.fcg (docs/protocol.md section 2) and the
 //! `hash33` used for `g_tk` (section 1).
 
 use base64::Engine as _;

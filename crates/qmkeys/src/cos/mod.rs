@@ -1,4 +1,4 @@
-//! The Tencent COS request signature, q-sign-algorithm=sha1 (PROTOCOL.md section 6).
+//! The Tencent COS request signature, q-sign-algorithm=sha1 (docs/protocol.md section 6).
 //!
 //! Pure: a request description, a credential and a key time go in, the
 //! `Authorization` value (and every intermediate, for tests) comes out. No I/O,

@@ -188,7 +188,7 @@ mod tests {
     const MD5: &str = "f853b39f8d7c2e617dbde77dca66d413";
 
     #[test]
-    fn seed_example_parses_and_sha1_is_lowered() {
+    fn the_documented_example_parses_and_sha1_is_lowered() {
         let upper = SHA1.to_uppercase();
         let file = UploadFile::parse(Some(&upper), Some(MD5), Some("51458"), None, 20 << 20)
             .expect("valid");

@@ -26,7 +26,7 @@ pub enum LoginError {
     /// The gateway call that trades the code for a key failed.
     #[error("the gateway login with a code failed")]
     Upstream(#[from] UpstreamError),
-    /// A login host answered something section 9 does not describe.
+    /// A login host answered something docs/protocol.md section 9 does not describe.
     #[error("login host answer unreadable: {0}")]
     Protocol(&'static str),
     /// A login host answered an HTTP status its step does not expect.

@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-/// What a non-zero `req_0.code` means (PROTOCOL.md section 1).
+/// What a non-zero `req_0.code` means (docs/protocol.md section 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
     /// 1000, 104400, 104401: the key is expired or invalid.

@@ -1,4 +1,4 @@
-//! `music.filesys.FileSystem.InitUpload` (PROTOCOL.md section 5).
+//! `music.filesys.FileSystem.InitUpload` (docs/protocol.md section 5).
 
 use super::login::integer;
 use super::UpstreamError;
@@ -169,7 +169,7 @@ fn is_dns_label(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn seed_answer() -> Value {
+    fn documented_answer() -> Value {
         json!({
             "AuthInfo": {"SecretID": "AKIDexample", "SecretKey": "sk", "Token": "tok-_+/=",
                          "StartTime": 1746537500, "ExpiredTime": 1746559100},
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn reads_the_protocol_answer() {
-        let grant = UploadGrant::from_data(&seed_answer()).expect("grant");
+        let grant = UploadGrant::from_data(&documented_answer()).expect("grant");
         assert_eq!(grant.object_key, "songlist/p/1147c/4fbf_c902.png");
         assert_eq!(
             (grant.bucket.as_str(), grant.region.as_str()),
@@ -199,12 +199,12 @@ mod tests {
     #[test]
     fn refuses_keys_and_buckets_that_would_escape_the_url() {
         for key in ["", "/abs", "a/../b", "a//b", "a b", "a?b", "a#b", "a%2e"] {
-            let mut answer = seed_answer();
+            let mut answer = documented_answer();
             answer["Files"][0]["ObjectKey"] = json!(key);
             assert!(UploadGrant::from_data(&answer).is_err(), "{key:?}");
         }
         for name in ["", "Evil", "a.b", "a/b", "x:80"] {
-            let mut answer = seed_answer();
+            let mut answer = documented_answer();
             answer["Files"][0]["Buckets"][0]["Bucket"]["Name"] = json!(name);
             assert!(UploadGrant::from_data(&answer).is_err(), "{name:?}");
         }
@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn a_grant_reads_back_from_its_own_data_unchanged() {
         for exists in [0, 1] {
-            let mut answer = seed_answer();
+            let mut answer = documented_answer();
             answer["Files"][0]["Buckets"][0]["UploadStatus"] = json!(exists);
             let grant = UploadGrant::from_data(&answer).expect("grant");
             let again = UploadGrant::from_data(&grant.to_data()).expect("again");
@@ -234,10 +234,10 @@ mod tests {
 
     #[test]
     fn refuses_a_missing_credential() {
-        let mut answer = seed_answer();
+        let mut answer = documented_answer();
         answer["AuthInfo"]["ExpiredTime"] = json!(0);
         assert!(UploadGrant::from_data(&answer).is_err());
-        let mut answer = seed_answer();
+        let mut answer = documented_answer();
         answer["AuthInfo"]["SecretID"] = json!("");
         assert!(UploadGrant::from_data(&answer).is_err());
     }

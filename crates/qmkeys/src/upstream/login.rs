@@ -1,4 +1,4 @@
-//! `music.login.LoginServer.Login` (PROTOCOL.md section 3).
+//! `music.login.LoginServer.Login` (docs/protocol.md section 3).
 
 use super::UpstreamError;
 use crate::domain::{AccountKind, Credential, MusicKey, RefreshSecret};
@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 pub(super) const MODULE: &str = "music.login.LoginServer";
 pub(super) const METHOD: &str = "Login";
 
-/// Used when upstream leaves the lifetime out; PROTOCOL.md: "typically 259200".
+/// Used when upstream leaves the lifetime out; docs/protocol.md section 8 gives 259200.
 pub const DEFAULT_KEY_LIFETIME_SECS: i64 = 259_200;
 
 /// The body for each kind of account, field for field as the protocol gives it.

@@ -1,4 +1,4 @@
-//! The QQ Music gateway client (PROTOCOL.md sections 1-4).
+//! The QQ Music gateway client (docs/protocol.md sections 1-4).
 //!
 //! One `call` does the wire work for every module.method; the submodules build
 //! parameters and read answers for each call qmkeys makes.

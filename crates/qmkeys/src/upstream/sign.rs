@@ -1,4 +1,4 @@
-//! Request signing for the QQ Music gateway (PROTOCOL.md sections 1 and 2).
+//! Request signing for the QQ Music gateway (docs/protocol.md sections 1 and 2).
 
 use base64::Engine;
 use sha1::{Digest, Sha1};

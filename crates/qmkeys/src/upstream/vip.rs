@@ -1,4 +1,4 @@
-//! `VipLogin.VipLoginInter.vip_login_base` (PROTOCOL.md section 4).
+//! `VipLogin.VipLoginInter.vip_login_base` (docs/protocol.md section 4).
 
 use super::login::integer;
 use crate::beijing;

@@ -1,5 +1,6 @@
 //! The real `qmkeys` binary, as an operator runs it.
 
+use crate::process::KillOnDrop;
 use qqmusic_sim::{SimConfig, Simulator};
 use serde_json::Value;
 use std::process::{Command, Stdio};
@@ -111,6 +112,7 @@ async fn serve_answers_a_refresh_and_exits_cleanly_on_sigterm() {
         .env("QMKEYS_DB", dir.join("qmkeys.db"))
         .env("QMKEYS_LOG_LEVEL", "trace")
         .spawn()
+        .map(KillOnDrop::new)
         .expect("starts");
     // Drain stderr as it comes: trace logging would fill the pipe and stall the server.
     let mut stderr = child.stderr.take().expect("piped");
@@ -279,6 +281,7 @@ async fn sigterm_lets_a_request_in_flight_finish_and_exits_zero() {
         .env("QMKEYS_DB", dir.path().join("qmkeys.db"))
         .env("QMKEYS_SHUTDOWN_GRACE_MS", "5000")
         .spawn()
+        .map(KillOnDrop::new)
         .expect("starts");
     let health = format!("http://127.0.0.1:{port}/healthz");
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -1,5 +1,5 @@
 //! qmkeys's signer against the simulator's verifier, which was written from
-//! PROTOCOL.md separately: what one signs the other accepts, and a change to
+//! docs/protocol.md separately: what one signs the other accepts, and a change to
 //! any signed part is refused.
 
 use proptest::prelude::*;

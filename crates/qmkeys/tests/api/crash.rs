@@ -2,10 +2,11 @@
 //! recovered: the real binary, killed again and again, then started once more.
 
 use crate::binary::{free_port, qmkeys};
+use crate::process::KillOnDrop;
 use qqmusic_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const LOGIN: &str = "music.login.LoginServer.Login";
@@ -18,7 +19,7 @@ struct Harness {
 }
 
 impl Harness {
-    fn start(&self) -> Child {
+    fn start(&self) -> KillOnDrop {
         qmkeys()
             .args(["serve", "--config"])
             .arg(self.dir.path().join("qmkeys.toml"))
@@ -31,6 +32,7 @@ impl Harness {
             .env("QMKEYS_DB", self.dir.path().join("qmkeys.db"))
             .env("QMKEYS_ACCOUNTS_CHECK_INTERVAL_MS", "50")
             .spawn()
+            .map(KillOnDrop::new)
             .expect("qmkeys starts")
     }
 

@@ -5,12 +5,13 @@
 use crate::binary::{free_port, qmkeys};
 use crate::cos_sign::TestFile;
 use crate::helpers::{spawn_instances, Answer, SimAccount, TestApp};
+use crate::process::KillOnDrop;
 use crate::redis::RedisServer;
 use futures::future::join_all;
 use secrecy::SecretString;
 use serde_json::json;
 use std::io::Read;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ const SIGN: &str = "/tool/cos/sign";
 
 /// A `qmkeys serve` process, killed when dropped, pass or fail.
 struct Instance {
-    child: Child,
+    child: KillOnDrop,
     port: u16,
     logs: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
@@ -54,6 +55,7 @@ impl Instance {
             .env("QMKEYS_RATE_LIMIT_PER_SECOND", "0")
             .envs(env.iter().copied())
             .spawn()
+            .map(KillOnDrop::new)
             .expect("qmkeys starts");
         // Drained as it comes, so a full pipe never stalls the server.
         let mut stderr = child.stderr.take().expect("piped");
@@ -104,12 +106,14 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        // A stopped process must be woken to die cleanly under every init.
-        let _ = Command::new("kill")
-            .args(["-CONT", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // A stopped process must be woken to die cleanly under every init; the
+        // guard then kills and reaps it. Only a child not yet reaped is
+        // signalled, so the pid cannot be someone else's.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-CONT", &self.child.id().to_string()])
+                .status();
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! Every log line the suite writes, at debug level, kept in memory so that
-//! each test can prove no credential the simulator issued was logged (issue 7).
+//! each test can prove no credential the simulator issued was logged.
 //!
 //! The first app a test spawns installs the subscriber for the whole test
 //! binary; each [`crate::helpers::TestApp`] remembers where the log stood when

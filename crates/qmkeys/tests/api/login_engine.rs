@@ -140,7 +140,7 @@ async fn a_qq_qr_login_goes_waiting_scanned_done_and_its_key_refreshes() {
 }
 
 /// The check_sig request qmkeys made is its own, not the URL ptqrlogin
-/// answered: the simulator's URL has an `f_url` field that section 9's
+/// answered: the simulator's URL has an `f_url` field that docs/protocol.md section 9's
 /// request has not.
 async fn check_sig_was_rebuilt(app: &TestApp) {
     let requests = app.sim_get("/_sim/requests").await;

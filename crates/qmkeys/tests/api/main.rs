@@ -16,6 +16,7 @@ mod login_engine;
 mod login_http;
 mod logs;
 mod openapi;
+mod process;
 mod redis;
 mod refresh;
 mod refresh_caching;

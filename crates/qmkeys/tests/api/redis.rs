@@ -4,15 +4,17 @@
 use crate::binary::free_port;
 use crate::cos_sign::TestFile;
 use crate::helpers::{spawn_instances, TestApp, LOGIN};
+use crate::process::KillOnDrop;
 use futures::future::join_all;
 use secrecy::SecretString;
 use serde_json::json;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub(crate) struct RedisServer {
     port: u16,
-    child: Option<Child>,
+    /// None while the test has Redis down.
+    child: Option<KillOnDrop>,
 }
 
 impl RedisServer {
@@ -41,6 +43,7 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
+            .map(KillOnDrop::new)
             .expect("redis-server is installed (apt-get install redis-server)");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -50,11 +53,9 @@ impl RedisServer {
         }
     }
 
+    /// Takes Redis down: the guard kills and reaps it.
     fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.child = None;
     }
 
     pub(crate) fn url(&self) -> String {
@@ -102,12 +103,6 @@ impl RedisServer {
             out.extend(values);
         }
         out
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

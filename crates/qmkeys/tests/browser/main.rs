@@ -9,6 +9,9 @@
 mod helpers;
 #[path = "../api/log_capture.rs"]
 mod log_capture;
+#[allow(dead_code)]
+#[path = "../api/process.rs"]
+mod process;
 mod support;
 
 use base64::Engine;

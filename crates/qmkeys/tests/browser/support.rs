@@ -2,13 +2,14 @@
 //! the small things the page tests need: a real PNG, a second origin,
 //! screenshots.
 
+use crate::process::KillOnDrop;
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -19,20 +20,9 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 /// chromedriver and the Chromium it starts, in a process group of their own
 /// that is killed (by its id) when the test ends, however it ends.
 struct Driver {
-    child: Child,
+    _child: KillOnDrop,
     port: u16,
     _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // The group's id is chromedriver's pid: this ends only what the test started.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 pub struct Browser {
@@ -54,7 +44,13 @@ impl Browser {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let mut child = cmd.spawn().expect("chromedriver starts");
+        // Guarded from here on: a chromedriver that never names its port is
+        // killed with the failing test. The group's id is chromedriver's pid,
+        // so this ends only what the test started.
+        let mut child = cmd
+            .spawn()
+            .map(KillOnDrop::group_leader)
+            .expect("chromedriver starts");
         let stdout = child.stdout.take().expect("piped");
         // chromedriver names the port it chose; wait for that line, then keep
         // draining its output so it never blocks on a full pipe.
@@ -72,7 +68,7 @@ impl Browser {
         .expect("joined")
         .expect("chromedriver reports its port");
         let driver = Driver {
-            child,
+            _child: child,
             port,
             _profile: profile,
         };

@@ -1,7 +1,7 @@
 //! The bucket's CORS rule, as a COS bucket configured with one permissive
 //! rule: AllowedOrigin `*`, AllowedMethod PUT GET HEAD POST, AllowedHeader
 //! `*`, ExposeHeader ETag, MaxAgeSeconds 600. Browsers need it to upload
-//! straight to the bucket (PROTOCOL.md section 7).
+//! straight to the bucket (docs/protocol.md section 7).
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Response};

@@ -2,7 +2,7 @@
 //! `/cos/{bucket}/{key}`: a client sets its endpoint to
 //! `http://<sim>/cos/{bucket}`, so the path it signs is the full path.
 //!
-//! PUT checks everything PROTOCOL.md sections 6 and 7 ask of an upload (see
+//! PUT checks everything docs/protocol.md sections 6 and 7 ask of an upload (see
 //! [`put`] for the order); GET and HEAD are public-read, like the CDN;
 //! OPTIONS is CORS preflight. Every answer to a request with an Origin
 //! carries the CORS headers, errors included.

@@ -1,4 +1,4 @@
-//! The COS request signature, `q-sign-algorithm=sha1` (PROTOCOL.md section 6):
+//! The COS request signature, `q-sign-algorithm=sha1` (docs/protocol.md section 6):
 //! parsing an `Authorization` value, computing a signature, and checking one
 //! against the request a bucket actually received.
 //!
@@ -19,7 +19,7 @@ mod tests;
 pub use parse::parse_authorization;
 pub use sign::{content_md5, encode, signature_for, signing_steps, SigningSteps};
 
-/// Headers that a temporary-credential upload must sign (PROTOCOL.md sections
+/// Headers that a temporary-credential upload must sign (docs/protocol.md sections
 /// 6 and 7: the browser fixes Host and Content-Length, the body is pinned by
 /// Content-MD5, and the token must be signed).
 pub const REQUIRED_HEADERS: [&str; 4] = [

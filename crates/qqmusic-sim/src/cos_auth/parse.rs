@@ -1,4 +1,4 @@
-//! Parsing an `Authorization` value (PROTOCOL.md section 6 step 8).
+//! Parsing an `Authorization` value (docs/protocol.md section 6 step 8).
 //!
 //! Strict on purpose: every field exactly once, nothing else, canonical
 //! numbers (so the KeyTime text can be rebuilt byte for byte from the

@@ -1,4 +1,4 @@
-//! Computing a signature (PROTOCOL.md section 6 steps 1-7).
+//! Computing a signature (docs/protocol.md section 6 steps 1-7).
 
 use std::fmt::Write as _;
 

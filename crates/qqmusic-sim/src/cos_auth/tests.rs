@@ -1,4 +1,4 @@
-//! The vectors of PROTOCOL.md section 6, every intermediate value, plus the
+//! The vectors of docs/protocol.md section 6, every intermediate value, plus the
 //! checks `verify` makes and inputs that must not panic.
 
 use super::*;

@@ -1,4 +1,4 @@
-//! Exchanging a login code for a first key (section 9.1 step 5, 9.2 step 4):
+//! Exchanging a login code for a first key (docs/protocol.md section 9.1 step 5, 9.2 step 4):
 //! `QQConnectLogin.LoginServer.QQLogin` with a QQ Connect code, and
 //! `music.login.LoginServer.Login` with a WeChat code.
 

@@ -1,4 +1,4 @@
-//! `music.login.LoginServer.Login` (PROTOCOL.md section 3): refreshes a musickey.
+//! `music.login.LoginServer.Login` (docs/protocol.md section 3): refreshes a musickey.
 
 use serde_json::{json, Map, Value};
 

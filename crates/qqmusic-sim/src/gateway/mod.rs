@@ -54,7 +54,7 @@ pub struct Route {
     pub handle: fn(&Call<'_>) -> Result<Reply, SimError>,
     pub failure: fn() -> Value,
     /// Served only on musics.fcg: on musicu.fcg it answers 2000, as if the
-    /// sign were missing (PROTOCOL.md section 5: InitUpload is "signed").
+    /// sign were missing (docs/protocol.md section 5: InitUpload is "signed").
     pub signed_only: bool,
 }
 

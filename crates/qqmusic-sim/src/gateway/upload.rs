@@ -1,4 +1,4 @@
-//! `music.filesys.FileSystem.InitUpload` and `.FinishUpload` (PROTOCOL.md
+//! `music.filesys.FileSystem.InitUpload` and `.FinishUpload` (docs/protocol.md
 //! section 5): temporary COS credentials for an upload, and its confirmation.
 
 use serde_json::{json, Value};

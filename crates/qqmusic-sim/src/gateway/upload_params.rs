@@ -1,4 +1,4 @@
-//! The param shapes of InitUpload and FinishUpload (PROTOCOL.md section 5),
+//! The param shapes of InitUpload and FinishUpload (docs/protocol.md section 5),
 //! and the ObjectKey the simulator assigns.
 
 use serde_json::Value;

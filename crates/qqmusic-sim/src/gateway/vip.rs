@@ -1,4 +1,4 @@
-//! `VipLogin.VipLoginInter.vip_login_base` (PROTOCOL.md section 4). Always
+//! `VipLogin.VipLoginInter.vip_login_base` (docs/protocol.md section 4). Always
 //! code 0: a bad key gets the anonymous answer (zero flags, empty ends).
 
 use serde_json::{json, Value};

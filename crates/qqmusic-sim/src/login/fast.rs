@@ -1,5 +1,5 @@
 //! Desktop fast login: `/jump` turns a live client key into a check_sig
-//! URL (section 9.3).
+//! URL (docs/protocol.md section 9.3).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};

@@ -1,4 +1,4 @@
-//! QQ QR login: ptqrshow, ptqrlogin, check_sig (section 9.1 steps 1-3) and
+//! QQ QR login: ptqrshow, ptqrlogin, check_sig (docs/protocol.md section 9.1 steps 1-3) and
 //! QQ Connect's authorize (step 4).
 
 use axum::body::Bytes;

@@ -1,5 +1,5 @@
 //! WeChat QR login: the qrconnect page, its JPEG QR and the long poll
-//! (section 9.2 steps 1-3).
+//! (docs/protocol.md section 9.2 steps 1-3).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -151,7 +151,7 @@ pub fn login_cookie(acct: &Account, key: &str) -> String {
     )
 }
 
-/// The documented Login body for the account's kind (PROTOCOL.md section 3).
+/// The documented Login body for the account's kind (docs/protocol.md section 3).
 pub fn login_body(acct: &Account, key: &str, rk: &str, rt: &str) -> Value {
     let comm = |t: &str| {
         json!({"ct": "19", "cv": "2201", "chid": "0", "uin": acct.uin.to_string(),

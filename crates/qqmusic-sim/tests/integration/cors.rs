@@ -1,4 +1,4 @@
-//! The bucket's CORS behaviour, as a browser upload needs it (PROTOCOL.md section 7).
+//! The bucket's CORS behaviour, as a browser upload needs it (docs/protocol.md section 7).
 
 use reqwest::Method;
 

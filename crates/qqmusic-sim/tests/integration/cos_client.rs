@@ -1,5 +1,5 @@
 //! Test-side client for uploads: InitUpload over musics.fcg, and a COS
-//! signer written again from PROTOCOL.md section 6 (not the crate's), so the
+//! signer written again from docs/protocol.md section 6 (not the crate's), so the
 //! bucket is checked against an independent reading of the text.
 
 use std::fmt::Write as _;
@@ -195,7 +195,8 @@ impl Harness {
 
     /// The headers a correct upload of `up` sends besides Host and
     /// Content-Length (which reqwest sets, as a browser would), with a key
-    /// time of [now - 60, now + 1800] like the seed.
+    /// time of [now - 60, now + 1800] like the public API's (docs/protocol.md
+    /// section 6 step 1).
     pub async fn good_put_headers(&self, up: &Upload) -> Vec<(String, String)> {
         let now = self.now().await;
         self.put_headers(up, (now - 60, now + 1800), &up.secret_key, true)

@@ -1,5 +1,5 @@
 //! QR login (QQ and WeChat) and desktop fast login, walked over HTTP the
-//! way a client following the protocol's section 9 does.
+//! way a client following docs/protocol.md section 9 does.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
