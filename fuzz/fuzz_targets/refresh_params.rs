@@ -1,7 +1,6 @@
-//! The refresh endpoint's parameters: `Params::from_request` (query string and
-//! form body, as `GET|POST /music/tencent/cookie/refresh` reads them), then
-//! `Credential::parse` on the four fields, exactly as the route does; and
-//! `Credential::parse` on raw strings, which reaches it faster.
+//! The refresh endpoint's parameters: `Refresh::from_parts` (query string and
+//! form body, exactly what the route's extractor does once it has the body);
+//! and `Credential::parse` on raw strings, which reaches it faster.
 //!
 //! Beyond "never panics", it checks:
 //! - an accepted credential holds only what can go into a Cookie header and a
@@ -13,13 +12,10 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use axum::body::Bytes;
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, HeaderValue, Method};
 use libfuzzer_sys::fuzz_target;
 use qmkeys::domain::{AccountKind, Credential, MusicKey, RefreshSecret};
 use qmkeys::http::error::ApiError;
-use qmkeys::http::params::Params;
+use qmkeys::http::params::Refresh;
 
 #[derive(Arbitrary, Debug)]
 enum ContentType {
@@ -63,9 +59,7 @@ fuzz_target!(|input: Input| match input {
         content_type,
         body,
     } => {
-        let method = if post { Method::POST } else { Method::GET };
-        let mut headers = HeaderMap::new();
-        let value = match content_type {
+        let content_type = match content_type {
             ContentType::None => None,
             ContentType::Form => Some("application/x-www-form-urlencoded".to_owned()),
             ContentType::FormWithCharset => {
@@ -73,16 +67,18 @@ fuzz_target!(|input: Input| match input {
             }
             ContentType::Other(s) => Some(s),
         };
-        if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
-            headers.insert(CONTENT_TYPE, v);
-        }
-        match Params::from_request(&method, query.as_deref(), &headers, Ok(Bytes::from(body))) {
-            Ok(params) => check(
-                params.get("uin"),
-                params.get("music_key"),
-                params.get("refresh_key"),
-                params.get("refresh_token"),
-            ),
+        let form = post.then_some((content_type.as_deref(), body.as_slice()));
+        match Refresh::from_parts(query.as_deref(), form) {
+            Ok(refresh) => {
+                let cred = &refresh.cred;
+                let uin = cred.uin.get().to_string();
+                check(
+                    Some(&uin),
+                    Some(cred.key.expose()),
+                    Some(cred.refresh_key_str()),
+                    Some(cred.refresh_token_str()),
+                )
+            }
             Err(err) => assert_client_error(&err),
         }
     }

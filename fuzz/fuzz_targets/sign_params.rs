@@ -1,6 +1,6 @@
-//! The signing endpoint's parameters: `Params::from_request` on the query of
-//! `GET /tool/cos/sign`, then `UploadFile::parse(sha1, md5, size, ext, max)`
-//! exactly as the route does; and `UploadFile::parse` on raw strings.
+//! The signing endpoint's parameters: `Sign::from_query` on the query of
+//! `GET /tool/cos/sign`, exactly what the route's extractor does; and
+//! `UploadFile::parse(sha1, md5, size, ext, max)` on raw strings.
 //!
 //! Beyond "never panics", it checks that an accepted file has lower-case hex
 //! digests of the right length, a Content-MD5 that is the base64 of the MD5's
@@ -10,13 +10,11 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method};
 use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
 use qmkeys::domain::{ImageExt, UploadFile};
 use qmkeys::http::error::ApiError;
-use qmkeys::http::params::Params;
+use qmkeys::http::params::Sign;
 
 #[derive(Arbitrary, Debug)]
 enum Input {
@@ -47,24 +45,25 @@ fuzz_target!(|input: Input| match input {
         ext.as_deref(),
         max,
     ),
-    Input::Query { query, max } => {
-        let params = Params::from_request(
-            &Method::GET,
-            Some(&query),
-            &HeaderMap::new(),
-            Ok(Bytes::new()),
-        );
-        match params {
-            Ok(p) => check(
-                p.get("sha1"),
-                p.get("md5"),
-                p.get("size"),
-                p.get("ext"),
+    Input::Query { query, max } => match Sign::from_query(Some(&query), max) {
+        Ok(sign) => {
+            let file = &sign.file;
+            let md5 = hex::encode(
+                base64::engine::general_purpose::STANDARD
+                    .decode(file.md5.content_md5())
+                    .expect("Content-MD5 is base64"),
+            );
+            let size = file.size.get().to_string();
+            check(
+                Some(file.sha1.as_str()),
+                Some(&md5),
+                Some(&size),
+                Some(file.ext.as_str()),
                 max,
-            ),
-            Err(err) => assert_client_error(&err),
+            )
         }
-    }
+        Err(err) => assert_client_error(&err),
+    },
 });
 
 fn check(sha1: Option<&str>, md5: Option<&str>, size: Option<&str>, ext: Option<&str>, max: u64) {

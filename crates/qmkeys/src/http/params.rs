@@ -12,7 +12,7 @@ use crate::login::QrKind;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header::CONTENT_TYPE, HeaderMap, Method, StatusCode};
+use axum::http::{header::CONTENT_TYPE, Method, StatusCode};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
@@ -125,16 +125,19 @@ impl RefreshParams {
     }
 }
 
-impl FromRequest<AppState> for Refresh {
-    type Rejection = ApiError;
+const REFRESH_FIELDS: [&str; 5] = ["uin", "music_key", "refresh_key", "refresh_token", "save"];
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let mut fields = read_query_and_form(
-            req,
-            state,
-            ["uin", "music_key", "refresh_key", "refresh_token", "save"],
-        )
-        .await?;
+impl Refresh {
+    /// The extractor's work once the body is read: the query, and a POST's
+    /// body with its `Content-Type`. Pure, for tests and fuzzing.
+    pub fn from_parts(
+        query: Option<&str>,
+        form: Option<(Option<&str>, &[u8])>,
+    ) -> Result<Self, ApiError> {
+        Self::from_fields(read_parts(REFRESH_FIELDS, query, form)?)
+    }
+
+    fn from_fields(mut fields: Fields<5>) -> Result<Self, ApiError> {
         RefreshParams {
             uin: fields.take("uin").unwrap_or_default(),
             music_key: fields.take("music_key").unwrap_or_default(),
@@ -146,31 +149,58 @@ impl FromRequest<AppState> for Refresh {
     }
 }
 
+impl FromRequest<AppState> for Refresh {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        Self::from_fields(read_query_and_form(req, state, REFRESH_FIELDS).await?)
+    }
+}
+
+/// [`read_query_and_form`] once the body is read.
+fn read_parts<const N: usize>(
+    names: [&'static str; N],
+    query: Option<&str>,
+    form: Option<(Option<&str>, &[u8])>,
+) -> Result<Fields<N>, ApiError> {
+    let mut fields = Fields::new(names);
+    fields.read(query.unwrap_or_default().as_bytes())?;
+    if let Some((content_type, body)) = form.filter(|(_, body)| !body.is_empty()) {
+        if !content_type.is_some_and(is_form_type) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        fields.read(body)?;
+    }
+    Ok(fields)
+}
+
 /// The query, and for POST a form body too (a body of another type is 415).
 async fn read_query_and_form<const N: usize>(
     req: Request,
     state: &AppState,
     names: [&'static str; N],
 ) -> Result<Fields<N>, ApiError> {
-    let mut fields = Fields::new(names);
-    fields.read(req.uri().query().unwrap_or_default().as_bytes())?;
-    if req.method() == Method::POST {
-        let form_type = is_form(req.headers());
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::BodyTooLarge
-            } else {
-                ApiError::BadBody
-            }
-        })?;
-        if !body.is_empty() {
-            if !form_type {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            fields.read(&body)?;
-        }
+    let query = req.uri().query().map(str::to_owned);
+    if req.method() != Method::POST {
+        return read_parts(names, query.as_deref(), None);
     }
-    Ok(fields)
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::BodyTooLarge
+        } else {
+            ApiError::BadBody
+        }
+    })?;
+    read_parts(
+        names,
+        query.as_deref(),
+        Some((content_type.as_deref(), &body)),
+    )
 }
 
 /// `save`: exactly one of the documented values; absent means false.
@@ -323,8 +353,16 @@ impl FromRequestParts<AppState> for Sign {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Self::from_query(parts.uri.query(), state.uploads.max_size())
+    }
+}
+
+impl Sign {
+    /// The extractor's work: the query, with the server's size limit. Pure,
+    /// for tests and fuzzing.
+    pub fn from_query(query: Option<&str>, max_size: u64) -> Result<Self, ApiError> {
         let mut fields = Fields::new(["sha1", "md5", "size", "ext"]);
-        fields.read(parts.uri.query().unwrap_or_default().as_bytes())?;
+        fields.read(query.unwrap_or_default().as_bytes())?;
         let params = SignParams {
             sha1: fields.take("sha1").unwrap_or_default(),
             md5: fields.take("md5").unwrap_or_default(),
@@ -337,21 +375,17 @@ impl FromRequestParts<AppState> for Sign {
             Some(params.md5.as_str()),
             Some(params.size.as_str()),
             params.ext.as_deref(),
-            state.uploads.max_size(),
+            max_size,
         )?;
         Ok(Sign { file })
     }
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
+fn is_form_type(content_type: &str) -> bool {
+    content_type.split(';').next().is_some_and(|v| {
+        v.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    })
 }
 
 #[cfg(test)]
@@ -407,16 +441,29 @@ mod tests {
 
     #[test]
     fn form_types_are_recognised_with_parameters_and_in_any_case() {
-        let mut h = HeaderMap::new();
-        assert!(!is_form(&h));
-        h.insert(
-            CONTENT_TYPE,
+        assert!(is_form_type(
             "Application/X-WWW-Form-Urlencoded; charset=utf-8"
-                .parse()
-                .expect("static"),
-        );
-        assert!(is_form(&h));
-        h.insert(CONTENT_TYPE, "application/json".parse().expect("static"));
-        assert!(!is_form(&h));
+        ));
+        assert!(!is_form_type("application/json"));
+        let body = b"uin=123456&music_key=Q_H_L_k".as_slice();
+        assert!(Refresh::from_parts(
+            None,
+            Some((Some("application/x-www-form-urlencoded"), body))
+        )
+        .is_ok());
+        assert!(matches!(
+            Refresh::from_parts(None, Some((None, body))),
+            Err(ApiError::UnsupportedMediaType)
+        ));
+        assert!(matches!(
+            Refresh::from_parts(None, Some((Some("application/json"), b"{}".as_slice()))),
+            Err(ApiError::UnsupportedMediaType)
+        ));
+        // An empty body is no body, whatever its type.
+        assert!(Refresh::from_parts(
+            Some("uin=123456&music_key=Q_H_L_k"),
+            Some((None, b"".as_slice()))
+        )
+        .is_ok());
     }
 }
