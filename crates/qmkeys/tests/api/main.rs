@@ -11,6 +11,7 @@ mod crash;
 mod helpers;
 mod lease;
 mod log_capture;
+mod login_cli;
 mod login_engine;
 mod login_http;
 mod logs;
