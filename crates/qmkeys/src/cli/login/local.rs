@@ -69,5 +69,8 @@ pub async fn login(
         }
         progress("已保存到服务器 (saved: the server keeps this account alive)");
     }
-    Ok(Ending::Done(RefreshData::new(&refreshed, clock.now())))
+    Ok(Ending::Done(Box::new(RefreshData::new(
+        &refreshed,
+        clock.now(),
+    ))))
 }

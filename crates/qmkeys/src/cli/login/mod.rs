@@ -55,7 +55,7 @@ impl LoginArgs {
 
 /// How a login ended, whichever way it ran.
 enum Ending {
-    Done(RefreshData),
+    Done(Box<RefreshData>),
     Expired,
     Refused,
 }
@@ -76,7 +76,7 @@ pub fn run(settings: Option<&Settings>, args: LoginArgs) -> ExitCode {
     });
     match ending {
         Ok(Ending::Done(data)) => {
-            print(&stamp, args.json, data);
+            print(&stamp, args.json, *data);
             ExitCode::from(exit::OK)
         }
         Ok(Ending::Expired) => {

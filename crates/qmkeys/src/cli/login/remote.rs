@@ -133,7 +133,7 @@ fn read_event(data: &str, stamp: &Stamp, json: bool) -> Result<Option<Ending>, E
     })?;
     if value.get("cookie").is_some() {
         return serde_json::from_value::<RefreshData>(value)
-            .map(|data| Some(Ending::Done(data)))
+            .map(|data| Some(Ending::Done(Box::new(data))))
             .map_err(|e| {
                 let message = format!("the server sent an unreadable result: {e}");
                 client::fail(COMMAND, exit::UNAVAILABLE, &message)

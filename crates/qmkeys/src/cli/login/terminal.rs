@@ -76,7 +76,7 @@ mod tests {
         // Version 2 (25 modules) plus 4 on each side, two rows a line.
         let width = lines[0].chars().count();
         assert_eq!(width, 25 + 8);
-        assert_eq!(lines.len(), (width + 1) / 2);
+        assert_eq!(lines.len(), width.div_ceil(2));
         // The quiet zone is light: full blocks.
         assert!(lines[0].chars().all(|c| c == '█'), "{drawn}");
         assert!(drawn.contains(' ') && drawn.contains('▀'), "{drawn}");
