@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running `qmkeys`, killed when the test ends, pass or fail.
-struct Running {
+pub struct Running {
     child: Child,
     stdout: Option<std::thread::JoinHandle<String>>,
     stderr: Option<std::thread::JoinHandle<String>>,
@@ -26,10 +26,10 @@ impl Drop for Running {
 }
 
 /// How a `qmkeys` run ended.
-struct Ended {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub struct Ended {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 fn drain(pipe: Option<impl Read + Send + 'static>) -> Option<std::thread::JoinHandle<String>> {
@@ -42,7 +42,7 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> Option<std::thread::JoinHa
 }
 
 impl Running {
-    fn start(mut cmd: Command) -> Self {
+    pub fn start(mut cmd: Command) -> Self {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("qmkeys starts");
         let (stdout, stderr) = (drain(child.stdout.take()), drain(child.stderr.take()));
@@ -54,7 +54,7 @@ impl Running {
     }
 
     /// Waits (off the runtime's threads' way) for the exit, 30 s at most.
-    async fn end(mut self) -> Ended {
+    pub async fn end(mut self) -> Ended {
         let deadline = Instant::now() + Duration::from_secs(30);
         let code = loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -91,7 +91,7 @@ impl Ended {
 }
 
 /// The simulator's newest QR of `kind`, once the command has fetched it.
-async fn wait_for_qr(app: &TestApp, kind: &str) -> String {
+pub async fn wait_for_qr(app: &TestApp, kind: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(login) = app.sim.qr_logins().into_iter().find(|l| l.kind == kind) {
@@ -103,7 +103,7 @@ async fn wait_for_qr(app: &TestApp, kind: &str) -> String {
 }
 
 /// Scans, lets the command see it (QQ is polled every 1.5 s), confirms.
-async fn scan_and_confirm(app: &TestApp, ident: &str) -> u64 {
+pub async fn scan_and_confirm(app: &TestApp, ident: &str) -> u64 {
     app.sim
         .qr_action(ident, QrAction::Scan, None)
         .expect("scanned");
@@ -117,7 +117,7 @@ async fn scan_and_confirm(app: &TestApp, ident: &str) -> u64 {
 
 /// The binary with the server's settings in the environment, every host the
 /// simulator, its temporary files in `dir`.
-fn in_process(app: &TestApp, dir: &Path) -> Command {
+pub fn in_process(app: &TestApp, dir: &Path) -> Command {
     let sim = app.sim.base_url();
     let mut cmd = qmkeys();
     for var in [

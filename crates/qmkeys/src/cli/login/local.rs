@@ -2,9 +2,11 @@
 //! same settings.
 
 use super::{progress, terminal, Ending, LoginArgs, COMMAND};
+use crate::accounts::{AccountEvent, AccountPool, EventKind};
 use crate::cli::{client, exit};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
+use crate::domain::Uin;
 use crate::http::envelope::Stamp;
 use crate::http::error::ApiError;
 use crate::http::refresh::RefreshData;
@@ -56,6 +58,8 @@ pub async fn login(
         info: result.info,
     };
     if let Some(accounts) = accounts {
+        let uin = refreshed.cookie.uin;
+        let is_new = !accounts.all().iter().any(|a| a.snapshot().uin() == uin);
         // The new key is printed even if it cannot be kept: losing it would
         // lose the login. The exit code says the save failed.
         if let Err(err) = accounts.save(&refreshed.cookie).await {
@@ -68,9 +72,29 @@ pub async fn login(
             ));
         }
         progress("已保存到服务器 (saved: the server keeps this account alive)");
+        if is_new {
+            notify_added(settings, &accounts, uin, clock.unix()).await;
+        }
     }
     Ok(Ending::Done(Box::new(RefreshData::new(
         &refreshed,
         clock.now(),
     ))))
+}
+
+/// The `account.added` notice the server would send, as `accounts add`
+/// sends it; the account is kept whether or not the receiver takes it.
+async fn notify_added(settings: &Settings, accounts: &AccountPool, uin: Uin, now: i64) {
+    let Some(record) = accounts
+        .all()
+        .iter()
+        .map(|a| a.snapshot())
+        .find(|r| r.uin() == uin)
+    else {
+        return;
+    };
+    let event = AccountEvent::of(EventKind::Added, &record, now);
+    if crate::webhook::send_now(settings, &event).await == Some(crate::webhook::Outcome::Failed) {
+        eprintln!("qmkeys login: warning: the webhook did not take the account.added notice");
+    }
 }
