@@ -1,6 +1,8 @@
-//! `qmkeys accounts list|add|remove`: the upload-account store from a shell.
+//! `qmkeys accounts list|show|add|remove`: the upload-account store from a shell.
 //! Works on the same database file as the server (SQLite allows both at once);
 //! a running server picks changes up at its next check.
+
+mod show;
 
 use super::exit;
 use crate::accounts::sqlite::SqliteStore;
@@ -29,6 +31,17 @@ pub enum AccountsCommand {
         refresh_key: Option<String>,
         #[arg(long)]
         refresh_token: Option<String>,
+    },
+    /// Print one account's current key and membership, as
+    /// `GET /admin/accounts/{uin}/cookie` answers them: how the owner fetches
+    /// today's key of an account the server keeps alive. Exit codes: 0 done,
+    /// 1 no such account, 2 bad uin or settings, 4 the store failed.
+    Show {
+        /// The account's uin.
+        uin: String,
+        /// Print the refresh endpoint's JSON envelope instead of a summary.
+        #[arg(long)]
+        json: bool,
     },
     /// Remove an account.
     Remove {
@@ -78,6 +91,10 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
                     ),
                 }
             }
+            AccountsCommand::Show { uin, json } => match Uin::parse(&uin) {
+                Ok(uin) => show::run(settings, &store, uin, json).await,
+                Err(e) => fail(exit::USAGE, &format!("UIN: {}", e.message)),
+            },
             AccountsCommand::Remove { uin } => match Uin::parse(&uin) {
                 Ok(uin) => remove(settings, &store, uin).await,
                 Err(e) => fail(exit::USAGE, &format!("--uin: {}", e.message)),

@@ -3,18 +3,20 @@
 /// Done.
 pub const OK: u8 = 0;
 /// The command ran but could not do what was asked: the server stopped with
-/// an error, there was no async runtime, or `accounts remove` found no such
-/// account.
+/// an error, there was no async runtime, or `accounts remove` or `accounts
+/// show` found no such account.
 pub const FAILED: u8 = 1;
 /// Bad arguments or settings, or a file that cannot be read: fix the command.
 /// Nothing was sent.
 pub const USAGE: u8 = 2;
 /// The service refused the request (a 4xx answer other than 429: a bad
 /// parameter, an expired key, a restricted account): retrying the same
-/// request will not help. The envelope's `code` says why.
+/// request will not help. The envelope's `code` says why. For `login`: the QR
+/// expired or the login was refused on the phone.
 pub const REFUSED: u8 = 3;
-/// The service, QQ Music or the account store failed or could not be reached
-/// (timeouts, 5xx, 429, no upload account): retry later or ask the operator.
+/// The service, QQ Music, the login hosts or the account store failed or
+/// could not be reached (timeouts, 5xx, 429, no upload account, too many
+/// logins at once): retry later or ask the operator.
 pub const UNAVAILABLE: u8 = 4;
 /// `cos-sign --upload`: the bucket refused the PUT.
 pub const UPLOAD_REFUSED: u8 = 5;

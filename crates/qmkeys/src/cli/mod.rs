@@ -1,11 +1,12 @@
 //! The `qmkeys` command line: `serve`, and the tools that work without a
-//! server (`accounts`, `refresh`, `cos-sign`).
+//! server (`accounts`, `refresh`, `cos-sign`, `login`).
 
 pub mod accounts;
 pub mod client;
 pub mod cos_sign;
 pub mod exit;
 pub mod healthcheck;
+pub mod login;
 pub mod refresh;
 
 use crate::config::{Settings, CONFIG_ENV};
@@ -70,6 +71,24 @@ enum Command {
     },
     /// Ask a running server's `/readyz`: exit 0 when it answers 200, else 1.
     Healthcheck(healthcheck::HealthcheckArgs),
+    /// Log in by scanning a QR code with the QQ (or, with --wx, WeChat) app,
+    /// and print the new key.
+    ///
+    /// The QR is drawn on stderr and written to a PNG file whose path is
+    /// printed; the state changes follow on stderr and the result goes to
+    /// stdout as `qmkeys refresh` prints it. Runs in this process with the
+    /// server's settings, or through a running server with --server. Exit
+    /// codes: 0 done, 2 bad arguments or settings, 3 the QR expired or the
+    /// login was refused on the phone, 4 the server, QQ Music, the login hosts
+    /// or the account store failed (with --save the key is printed all the
+    /// same if only saving failed).
+    Login {
+        /// TOML settings file; `QMKEYS_*` environment variables override it.
+        #[arg(long, env = CONFIG_ENV)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        args: login::LoginArgs,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -98,6 +117,17 @@ pub fn main() -> ExitCode {
         }
         Command::CosSign { config, args } => match Settings::load(config.as_deref()) {
             Ok(settings) => cos_sign::run(Some(&settings), args),
+            Err(err) => {
+                eprintln!("qmkeys: invalid configuration: {err}");
+                ExitCode::from(exit::USAGE)
+            }
+        },
+        Command::Login { config, args } if args.server.is_some() => {
+            let _ = config;
+            login::run(None, args)
+        }
+        Command::Login { config, args } => match Settings::load(config.as_deref()) {
+            Ok(settings) => login::run(Some(&settings), args),
             Err(err) => {
                 eprintln!("qmkeys: invalid configuration: {err}");
                 ExitCode::from(exit::USAGE)

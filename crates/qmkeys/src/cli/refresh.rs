@@ -81,7 +81,7 @@ pub fn run(settings: &Settings, args: RefreshArgs) -> ExitCode {
     })
 }
 
-fn print_summary(data: &RefreshData) {
+pub(super) fn print_summary(data: &RefreshData) {
     let c = &data.cookie;
     let left = c.last_timestamp - SystemClock.unix();
     println!("uin            {}", c.uin);

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub const PATH: &str = "/music/tencent/cookie/refresh";
 
@@ -83,7 +83,8 @@ async fn run(state: &AppState, Refresh { cred, save }: Refresh) -> Result<Refres
     Ok(RefreshData::new(&refreshed, state.stamp_now()))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+// Deserialize: `qmkeys login --server` reads it back from the event stream.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RefreshData {
     pub cookie: CookieView,
     /// `null` only when the account's VIP state could not be read after a successful
@@ -101,7 +102,7 @@ impl RefreshData {
 }
 
 /// Field names and JSON types as in the public API's example.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CookieView {
     /// Up to 19 digits: beyond JavaScript's safe integers for WeChat ids.
     pub uin: u64,
@@ -145,7 +146,7 @@ impl From<&Cookie> for CookieView {
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InfoView {
     pub vip: bool,

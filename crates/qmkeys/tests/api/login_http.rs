@@ -12,7 +12,7 @@ use tokio::time::timeout;
 
 const ADMIN_TOKEN: &str = "admin-token-for-login-tests";
 
-async fn login_app(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn login_app(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with(|s| {
         let sim = s.upstream.clone();
         s.ptlogin_base = sim.clone();

@@ -12,6 +12,7 @@ mod healthcheck;
 mod helpers;
 mod lease;
 mod log_capture;
+mod login_cli;
 mod login_engine;
 mod login_http;
 mod logs;

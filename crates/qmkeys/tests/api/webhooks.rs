@@ -491,6 +491,33 @@ async fn the_accounts_command_sends_added_and_removed_itself() {
 }
 
 #[tokio::test]
+async fn qmkeys_login_save_in_process_sends_the_added_notice_itself() {
+    use crate::login_cli::{in_process, scan_and_confirm, wait_for_qr, Running};
+    let receiver = Receiver::start(Some(SECRET)).await;
+    let app = crate::login_http::login_app(|_| {}).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut cmd = in_process(&app, dir.path());
+    cmd.args(["login", "--save"])
+        .env("QMKEYS_WEBHOOK_URL", &receiver.url)
+        .env("QMKEYS_WEBHOOK_SECRET", SECRET);
+    let running = Running::start(cmd);
+    let ident = wait_for_qr(&app, "qq").await;
+    let uin = scan_and_confirm(&app, &ident).await;
+    let ended = running.end().await;
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+
+    let added = receiver.wait_for("account.added").await;
+    assert_eq!(added.json()["uin"], uin.to_string());
+    assert_eq!(added.signature_ok, Some(true));
+    let key = ended
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("musickey       "))
+        .expect("key line");
+    assert!(!String::from_utf8_lossy(&added.body).contains(key));
+}
+
+#[tokio::test]
 async fn a_graceful_shutdown_waits_briefly_for_a_notice_still_being_retried() {
     let receiver = Receiver::start(None).await;
     receiver.state.fail_first.store(1, Ordering::SeqCst);
