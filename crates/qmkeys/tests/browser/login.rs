@@ -249,3 +249,36 @@ async fn a_login_refused_before_any_stream_shows_the_servers_message_and_switchi
     drop(held);
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_pages_event_stream_parser_follows_the_sse_rules_across_chunk_boundaries() {
+    let app = spawn_app_with(|_| {}).await;
+    let browser = page(&app).await;
+    // CRLF split between chunks, a bare CR, comments, two data lines, an
+    // event without an id (keeps the last one), and a field without a value.
+    let got = browser
+        .run(
+            r#"const out = [];
+               const feed = qmkeysSse.parser(e => { out.push([e.lastEventId, e.data]); return e.data === 'stop'; });
+               for (const chunk of ['id: 1\ndata: data:image/png;base64,AA\n\n: keep-alive\n\nid: 2\r',
+                                    '\ndata: {"status":"waiting"}\r', '\n\r\ndata: a\rdata:b\n\n',
+                                    'id: 4\ndata\n\nid:5\ndata: 二维', '码已失效\n\ndata: stop\n\ndata: never\n\n']) {
+                 feed(chunk);
+               }
+               return out;"#,
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        got,
+        json!([
+            ["1", "data:image/png;base64,AA"],
+            ["2", "{\"status\":\"waiting\"}"],
+            ["2", "a\nb"],
+            ["4", ""],
+            ["5", "二维码已失效"],
+            ["5", "stop"]
+        ])
+    );
+    browser.close().await;
+}
