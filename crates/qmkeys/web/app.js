@@ -1,4 +1,4 @@
-// The qmkeys page: refresh a music key, upload a playlist cover.
+// The qmkeys page: refresh a music key, log in with a QR code, upload a playlist cover.
 // It talks to its own origin (the API) and, for the upload, to the bucket URL
 // that the sign answer names; the Content-Security-Policy allows nothing else.
 (function () {
@@ -6,7 +6,7 @@
 
   var TEXT = {
     zh: {
-      tagline: 'QQ 音乐 key 刷新与歌单封面上传',
+      tagline: 'QQ 音乐 key 刷新、扫码登录与歌单封面上传',
       apiDocs: '接口文档',
       refreshTitle: '刷新 music key',
       refreshHint: '填写 uin 和 music_key，得到新的 key。key 只发送到本服务器，不会发往其他地方。',
@@ -63,10 +63,26 @@
       bucketUrl: '存储桶地址',
       fromBucket: '从存储桶读回的图片',
       errorDetail: 'HTTP {status} · 错误码 {code}',
-      refreshUnreachable: '无法连接本服务器：{e}'
+      refreshUnreachable: '无法连接本服务器：{e}',
+      loginTitle: '扫码登录',
+      loginHint: '用手机 QQ 或微信扫码登录，得到一个新的 music key。登录只经过本服务器。',
+      wechat: '微信',
+      loginSave: '保存到服务器（服务器会保持这个账号有效）',
+      loginButton: '获取二维码',
+      loginQrAlt: '登录二维码：用手机扫描',
+      loginStarting: '正在获取二维码…',
+      loginWaiting: '等待扫码',
+      loginScanned: '已扫码，请在手机上确认',
+      loginExpired: '已过期，点击刷新',
+      loginRefused: '已拒绝',
+      loginDone: '登录成功',
+      loginFailed: '登录失败',
+      loginLost: '连接已断开，点击刷新',
+      loginCode: '错误码 {code}',
+      loginUnreachable: '无法连接本服务器：{e}'
     },
     en: {
-      tagline: 'QQ Music key refresh and playlist-cover upload',
+      tagline: 'QQ Music key refresh, QR login and playlist-cover upload',
       apiDocs: 'API docs',
       refreshTitle: 'Refresh a music key',
       refreshHint: 'Enter the uin and music_key to get a new key. The key goes to this server only.',
@@ -123,7 +139,23 @@
       bucketUrl: 'Bucket URL',
       fromBucket: 'The image as the bucket serves it',
       errorDetail: 'HTTP {status} · code {code}',
-      refreshUnreachable: 'Cannot reach this server: {e}'
+      refreshUnreachable: 'Cannot reach this server: {e}',
+      loginTitle: 'QR login',
+      loginHint: 'Scan with QQ or WeChat on your phone to get a new music key. The login goes through this server only.',
+      wechat: 'WeChat',
+      loginSave: 'Save to the server (it keeps this account alive)',
+      loginButton: 'Get a QR code',
+      loginQrAlt: 'Login QR code: scan it with your phone',
+      loginStarting: 'Getting a QR code…',
+      loginWaiting: 'Waiting for a scan',
+      loginScanned: 'Scanned: confirm on your phone',
+      loginExpired: 'Expired: click to refresh',
+      loginRefused: 'Refused',
+      loginDone: 'Logged in',
+      loginFailed: 'Login failed',
+      loginLost: 'The connection dropped: click to refresh',
+      loginCode: 'code {code}',
+      loginUnreachable: 'Cannot reach this server: {e}'
     }
   };
 
@@ -135,7 +167,7 @@
 
   var lang = 'zh';
   try { lang = localStorage.getItem('qmkeys-lang') === 'en' ? 'en' : 'zh'; } catch (e) { /* private mode */ }
-  var rerender = { refresh: null, upload: null };
+  var rerender = { refresh: null, upload: null, login: null };
 
   function t(key, params) {
     var text = TEXT[lang][key] || TEXT.zh[key] || key;
@@ -169,6 +201,7 @@
     $('drop-limit').textContent = t('dropLimit', { max: formatSize(maxUpload()) });
     if (rerender.refresh) rerender.refresh();
     if (rerender.upload) rerender.upload();
+    if (rerender.login) rerender.login();
   }
 
   function maxUpload() {
@@ -247,29 +280,30 @@
     list.appendChild(el('dd', {}, [valueNode].concat(extra || [])));
   }
 
-  function renderRefresh(data) {
-    var box = $('refresh-result');
+  // A refresh's `data` (also what a login ends with); ids get `prefix` so two
+  // cards can show one each.
+  function renderKey(box, data, prefix) {
     var cookie = data.cookie;
     var list = el('dl', { 'class': 'facts' });
     fact(list, 'uin', el('code', { text: String(cookie.uin) }));
-    fact(list, t('newKey'), el('code', { id: 'new-musickey', text: cookie.musickey }), [copyButton(cookie.musickey)]);
+    fact(list, t('newKey'), el('code', { id: prefix + 'new-musickey', text: cookie.musickey }), [copyButton(cookie.musickey)]);
     if (cookie.refresh_key) {
-      fact(list, 'refresh_key', el('code', { id: 'new-refresh-key', text: cookie.refresh_key }), [copyButton(cookie.refresh_key)]);
+      fact(list, 'refresh_key', el('code', { id: prefix + 'new-refresh-key', text: cookie.refresh_key }), [copyButton(cookie.refresh_key)]);
     }
     if (cookie.refresh_token) {
-      fact(list, 'refresh_token', el('code', { id: 'new-refresh-token', text: cookie.refresh_token }), [copyButton(cookie.refresh_token)]);
+      fact(list, 'refresh_token', el('code', { id: prefix + 'new-refresh-token', text: cookie.refresh_token }), [copyButton(cookie.refresh_token)]);
     }
     fact(list, t('created'), el('span', { text: formatUnix(cookie.musickeyCreateTimestamp) }));
     var left = cookie.musickeyLastTimestamp - Math.floor(Date.now() / 1000);
     fact(list, t('expires'), el('span', { text: formatUnix(cookie.musickeyLastTimestamp) }),
-      [el('span', { id: 'key-time-left', 'class': 'badge ' + (left > 0 ? 'on' : 'off'), text: formatLeft(left) })]);
+      [el('span', { id: prefix + 'key-time-left', 'class': 'badge ' + (left > 0 ? 'on' : 'off'), text: formatLeft(left) })]);
     if (data.info) {
       [['vip', 'vip'], ['svip', 'svip']].forEach(function (pair) {
         var name = pair[0], on = data.info[name];
         var end = data.info[name + 'EndTimestamp'];
         var diff = data.info[name + 'DateDiff'];
         var detail = end ? (on ? t('until', { t: formatUnix(end), d: diff }) : t('endedAt', { t: formatUnix(end) })) : t('noEnd');
-        fact(list, t(pair[1]), el('span', { id: name + '-state', 'class': 'badge ' + (on ? 'on' : 'off'), text: on ? t('active') : t('inactive') }),
+        fact(list, t(pair[1]), el('span', { id: prefix + name + '-state', 'class': 'badge ' + (on ? 'on' : 'off'), text: on ? t('active') : t('inactive') }),
           [el('span', { text: detail })]);
       });
     } else {
@@ -278,6 +312,10 @@
     box.textContent = '';
     box.appendChild(list);
     box.setAttribute('data-state', 'done');
+  }
+
+  function renderRefresh(data) {
+    renderKey($('refresh-result'), data, '');
   }
 
   function onRefresh(event) {
@@ -316,6 +354,171 @@
         rerender.refresh();
       })
       .then(function () { button.disabled = false; });
+  }
+
+  // ---- QR login --------------------------------------------------------------
+
+  // What the route sends last when the QR expired (the public API's text).
+  var EXPIRED_TEXT = '二维码已失效';
+  var STATUS_TEXT = {
+    idle: null, starting: 'loginStarting', waiting: 'loginWaiting', scanned: 'loginScanned',
+    expired: 'loginExpired', refused: 'loginRefused', done: 'loginDone', failed: 'loginFailed', lost: 'loginLost'
+  };
+  // After these the QR is spent: a click on it starts a new login.
+  var SPENT = { expired: true, refused: true, lost: true };
+  // `run` counts logins: events of an older one are dropped.
+  var login = { kind: 'qq', run: 0, controller: null, status: 'idle', show: null };
+
+  function allowSave() {
+    var meta = document.querySelector('meta[name="qmkeys-allow-save"]');
+    return !!meta && meta.getAttribute('content') === 'true';
+  }
+
+  function setLoginStatus(status) {
+    login.status = status;
+    var line = $('login-status');
+    line.setAttribute('data-status', status);
+    line.textContent = STATUS_TEXT[status] ? t(STATUS_TEXT[status]) : '';
+    $('login-qr-box').setAttribute('data-status', status);
+    $('login-qr-button').disabled = !SPENT[status];
+  }
+
+  // Ends the running login, if any: closing the stream stops the server's polling.
+  function stopLogin() {
+    login.run++;
+    if (login.controller) {
+      login.controller.abort();
+      login.controller = null;
+    }
+  }
+
+  function clearLogin() {
+    stopLogin();
+    $('login-qr-box').hidden = true;
+    $('login-qr').removeAttribute('src');
+    setLoginStatus('idle');
+  }
+
+  function startLogin() {
+    stopLogin();
+    var run = login.run;
+    var controller = new AbortController();
+    login.controller = controller;
+    var box = $('login-result');
+    login.show = null;
+    box.textContent = '';
+    box.setAttribute('data-state', 'idle');
+    $('login-qr-box').hidden = true;
+    $('login-qr').removeAttribute('src');
+    setLoginStatus('starting');
+    var seen = false;
+    var current = function () { return run === login.run; };
+    var finish = function (status, show) {
+      setLoginStatus(status);
+      login.show = show || null;
+      if (show) show();
+      // The server closes the stream after its last event; closing it here too
+      // makes sure nothing more is read.
+      stopLogin();
+    };
+    var save = allowSave() && $('login-save').checked;
+    var url = '/music/tencent/cookie/qrcode?type=' + login.kind + (save ? '&save=true' : '');
+    fetch(url, { signal: controller.signal, cache: 'no-store', headers: { Accept: 'text/event-stream' } })
+      .then(function (response) {
+        if (!current()) return undefined;
+        var type = response.headers.get('content-type') || '';
+        if (response.status !== 200 || type.indexOf('text/event-stream') !== 0 || !response.body) {
+          // Refused before any stream (bad input, too many logins, rate limit): the envelope says why.
+          return response.text().then(function (text) {
+            if (!current()) return;
+            var answer = null;
+            try { answer = parseEnvelope(text); } catch (e) { /* shown as unreadable below */ }
+            finish('failed', answer && answer.message ? function () {
+              showError(box, answer.message, t('errorDetail', { status: response.status, code: answer.code }));
+            } : function () { showError(box, t('badAnswer', { status: response.status })); });
+          });
+        }
+        return window.qmkeysSse.read(response, function (event) {
+          if (!current()) return true;
+          seen = true;
+          onLoginEvent(event, finish);
+          return !current();
+        }).then(function () {
+          if (current()) finish('lost');
+        });
+      })
+      .catch(function (e) {
+        if (!current()) return;
+        if (seen) finish('lost');
+        else finish('failed', function () { showError(box, t('loginUnreachable', { e: e.message })); });
+      });
+  }
+
+  function onLoginEvent(event, finish) {
+    var box = $('login-result');
+    if (event.lastEventId === '1') {
+      if (event.data.indexOf('data:image/') === 0) {
+        $('login-qr').src = event.data;
+        $('login-qr-box').hidden = false;
+      }
+      return;
+    }
+    if (event.data === EXPIRED_TEXT) {
+      finish('expired');
+      return;
+    }
+    var message = null;
+    try { message = parseEnvelope(event.data); } catch (e) { /* handled below */ }
+    if (!message || typeof message !== 'object') {
+      finish('failed', function () { showError(box, t('badAnswer', { status: 200 })); });
+    } else if (message.cookie) {
+      $('login-qr-box').hidden = true;
+      finish('done', function () { renderKey(box, message, 'login-'); });
+    } else if (message.status === 'waiting' || message.status === 'scanned') {
+      setLoginStatus(message.status);
+    } else if (message.status === 'refused') {
+      finish('refused');
+    } else if (message.code !== undefined) {
+      finish('failed', function () {
+        showError(box, message.message || t('loginFailed'), t('loginCode', { code: message.code }));
+      });
+    }
+    // Anything else is a state this page does not know yet: keep waiting.
+  }
+
+  function chooseKind(kind) {
+    document.querySelectorAll('#login-tool [role=tab]').forEach(function (tab) {
+      tab.setAttribute('aria-selected', tab.getAttribute('data-kind') === kind ? 'true' : 'false');
+    });
+    if (kind === login.kind) return;
+    login.kind = kind;
+    // A QR of the other kind is no use here: end it.
+    clearLogin();
+  }
+
+  function initLogin() {
+    $('login-save-row').hidden = !allowSave();
+    document.querySelectorAll('#login-tool [role=tab]').forEach(function (tab) {
+      tab.addEventListener('click', function () { chooseKind(tab.getAttribute('data-kind')); });
+    });
+    $('login-start').addEventListener('click', startLogin);
+    $('login-qr-button').addEventListener('click', function () {
+      if (SPENT[login.status]) startLogin();
+    });
+    // Leaving the page ends the login instead of leaving it to time out.
+    window.addEventListener('pagehide', stopLogin);
+    window.addEventListener('pageshow', function (e) {
+      // Back from the page cache: the login ended when the page was left.
+      if (e.persisted && (login.status === 'starting' || login.status === 'waiting' || login.status === 'scanned')) {
+        setLoginStatus('lost');
+      }
+    });
+    rerender.login = function () {
+      setLoginStatus(login.status);
+      $('login-qr').alt = t('loginQrAlt');
+      if (login.show) login.show();
+    };
+    setLoginStatus('idle');
   }
 
   // ---- Upload ----------------------------------------------------------------
@@ -535,6 +738,7 @@
       if (e.dataTransfer && e.dataTransfer.files.length) choose(e.dataTransfer.files[0]);
     });
     resetSteps();
+    initLogin();
     applyLanguage();
     document.body.setAttribute('data-ready', 'true');
   }

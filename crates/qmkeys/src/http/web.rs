@@ -4,6 +4,7 @@
 //!
 //! The pages carry a Content-Security-Policy that lets them talk only to their
 //! own origin and, for the upload, to the bucket host that `cos_endpoint` names.
+//! The index page may show `data:` images: the QR login sends its QR as one.
 
 use super::cors::OriginList;
 use super::error::ApiError;
@@ -21,6 +22,8 @@ use axum::response::{IntoResponse, Response};
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const DOCS_HTML: &str = include_str!("../../web/docs.html");
 const MAX_UPLOAD_PLACEHOLDER: &str = "{{MAX_UPLOAD_BYTES}}";
+/// Whether the login card offers 保存到服务器 (`accounts_allow_save`).
+const ALLOW_SAVE_PLACEHOLDER: &str = "{{ALLOW_SAVE}}";
 
 const JS: &str = "text/javascript; charset=utf-8";
 
@@ -28,6 +31,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 pub const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", JS, include_str!("../../web/app.js")),
     ("md5.js", JS, include_str!("../../web/md5.js")),
+    ("sse.js", JS, include_str!("../../web/sse.js")),
     ("docs.js", JS, include_str!("../../web/docs.js")),
     (
         "style.css",
@@ -56,7 +60,7 @@ impl Site {
         let bucket = bucket_source(&settings.cos_endpoint);
         let index_csp = format!(
             "default-src 'none'; script-src 'self'; style-src 'self'; \
-             img-src 'self' blob: {bucket}; connect-src 'self' {bucket}; \
+             img-src 'self' blob: data: {bucket}; connect-src 'self' {bucket}; \
              form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         );
         let docs_csp = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -64,10 +68,19 @@ impl Site {
         let document = openapi::document(settings.cos_max_upload_bytes);
         Self {
             cors: settings.cors_allowed_origins.clone(),
-            index: INDEX_HTML.replace(
-                MAX_UPLOAD_PLACEHOLDER,
-                &settings.cos_max_upload_bytes.to_string(),
-            ),
+            index: INDEX_HTML
+                .replace(
+                    MAX_UPLOAD_PLACEHOLDER,
+                    &settings.cos_max_upload_bytes.to_string(),
+                )
+                .replace(
+                    ALLOW_SAVE_PLACEHOLDER,
+                    if settings.accounts_allow_save {
+                        "true"
+                    } else {
+                        "false"
+                    },
+                ),
             // Built from a template with a URL's host in it: always a valid value.
             index_csp: HeaderValue::from_str(&index_csp)
                 .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
@@ -133,8 +146,8 @@ fn page(html: &str, csp: &HeaderValue) -> Response {
         .into_response()
 }
 
-/// The web page: refresh a key, upload a playlist cover (Chinese, with an
-/// English switch).
+/// The web page: refresh a key, log in with a QR code, upload a playlist
+/// cover (Chinese, with an English switch).
 #[utoipa::path(
     get,
     path = "/",
@@ -244,6 +257,29 @@ mod tests {
             csp.contains("connect-src 'self' https://*.myqcloud.com;"),
             "{csp}"
         );
+        // The QR login's image arrives as a data: URI.
+        assert!(
+            csp.contains("img-src 'self' blob: data: https://*.myqcloud.com;"),
+            "{csp}"
+        );
+    }
+
+    #[test]
+    fn the_page_offers_saving_only_when_the_server_allows_it() {
+        for (allowed, content) in [(true, "true"), (false, "false")] {
+            let settings = Settings {
+                accounts_allow_save: allowed,
+                ..Settings::default()
+            };
+            let site = Site::new(&settings);
+            assert!(
+                site.index.contains(&format!(
+                    "<meta name=\"qmkeys-allow-save\" content=\"{content}\">"
+                )),
+                "{allowed}"
+            );
+            assert!(!site.index.contains(ALLOW_SAVE_PLACEHOLDER));
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The web page in a real browser: headless Chromium (Debian's `chromium`),
 //! driven through WebDriver (`chromium-driver`), against qmkeys and the
-//! simulator on loopback. Screenshots of both tools land in target/screenshots.
+//! simulator on loopback. Screenshots of the tools land in target/screenshots.
 
 #![forbid(unsafe_code)]
 
@@ -9,6 +9,7 @@
 mod helpers;
 #[path = "../api/log_capture.rs"]
 mod log_capture;
+mod login;
 #[allow(dead_code)]
 #[path = "../api/process.rs"]
 mod process;
