@@ -22,18 +22,21 @@ use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
+        #[source]
         source: std::io::Error,
     },
-    #[error("cannot build the upstream HTTP client: {0}")]
+    #[error("cannot build the upstream HTTP client")]
     Client(#[from] reqwest::Error),
-    #[error("cannot open the account store: {0}")]
-    Store(StoreError),
-    #[error("cannot set up metrics: {0}")]
-    Metrics(String),
-    #[error("invalid configuration: {0}")]
+    #[error("cannot open the account store")]
+    Store(#[source] StoreError),
+    #[error("cannot use Redis at redis_url")]
+    Redis(#[source] crate::shared::SharedError),
+    #[error("cannot set up metrics")]
+    Metrics(#[source] prometheus::Error),
+    #[error("invalid configuration")]
     Config(#[from] crate::config::ConfigError),
 }
 
@@ -236,13 +239,12 @@ pub struct Backends {
 }
 
 pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {
-    let metrics =
-        Arc::new(crate::metrics::Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?);
+    let metrics = Arc::new(crate::metrics::Metrics::new().map_err(StartupError::Metrics)?);
     let redis = match &settings.redis_url {
         // Connects lazily: Redis being down at start is an outage, not a failure.
         Some(url) => Some(
             Redis::connect(url.expose_secret(), settings.redis_timeout())
-                .map_err(|e| StartupError::Store(StoreError::Backend(e.to_string())))?
+                .map_err(StartupError::Redis)?
                 .with_metrics(metrics.clone()),
         ),
         None => None,

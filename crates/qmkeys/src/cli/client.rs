@@ -69,11 +69,13 @@ pub fn fail(command: &str, exit: u8, message: &str) -> ExitCode {
 /// A service `serve` would build could not be built from these settings.
 pub fn fail_startup(command: &str, err: &crate::startup::StartupError) -> ExitCode {
     let code = match err {
-        crate::startup::StartupError::Store(_) => exit::UNAVAILABLE,
+        crate::startup::StartupError::Store(_) | crate::startup::StartupError::Redis(_) => {
+            exit::UNAVAILABLE
+        }
         crate::startup::StartupError::Config(_) => exit::USAGE,
         _ => exit::FAILED,
     };
-    fail(command, code, &err.to_string())
+    fail(command, code, &crate::http::error::Chain(err).to_string())
 }
 
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

@@ -10,6 +10,7 @@ pub mod login;
 pub mod refresh;
 
 use crate::config::{Settings, CONFIG_ENV};
+use crate::http::error::Chain;
 use crate::startup::{Application, StartupError};
 use accounts::AccountsCommand;
 use clap::{Parser, Subcommand};
@@ -163,7 +164,7 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
                 return ExitCode::from(exit::USAGE);
             }
             Err(err) => {
-                eprintln!("qmkeys: {err}");
+                eprintln!("qmkeys: {}", Chain(&err));
                 return ExitCode::from(exit::FAILED);
             }
         };

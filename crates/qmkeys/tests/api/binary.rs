@@ -87,7 +87,37 @@ async fn application_build_checks_settings_made_in_code_as_the_loader_does() {
         matches!(err, qmkeys::startup::StartupError::Config(_)),
         "{err}"
     );
-    assert!(err.to_string().contains("cos_endpoint"), "{err}");
+    let chain = qmkeys::http::error::Chain(&err).to_string();
+    assert!(chain.contains("cos_endpoint"), "{chain}");
+}
+
+#[tokio::test]
+async fn a_malformed_redis_url_is_reported_as_redis_with_its_cause_not_as_the_store() {
+    let dir = tempfile::tempdir().expect("dir");
+    let settings = qmkeys::config::Settings {
+        redis_url: Some(secrecy::SecretString::from("redis://[not-a-host/")),
+        secret_key: Some(secrecy::SecretString::from("a secret key of some length")),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        db: dir.path().join("q.db"),
+        ..Default::default()
+    };
+    let err = qmkeys::startup::Application::build(settings)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(err, qmkeys::startup::StartupError::Redis(_)),
+        "{err}"
+    );
+    let chain = qmkeys::http::error::Chain(&err).to_string();
+    assert!(
+        chain.starts_with("cannot use Redis at redis_url: "),
+        "{chain}"
+    );
+    assert!(
+        chain.len() > "cannot use Redis at redis_url: ".len(),
+        "the cause follows"
+    );
 }
 
 #[tokio::test]
