@@ -15,8 +15,9 @@
 # qmkeys-bench-login-streams opens COUNT streams of that kind at once and
 # reads their events. Once every stream has its QR image the window starts:
 # the simulator's counters (/_sim/stats) are read at its start and end,
-# VmRSS five times during it and qmkeys_login_sessions once. Then every
-# stream is dropped (as a browser going away) and VmRSS is read 3 s later.
+# VmRSS five times during it, qmkeys_login_sessions and qmkeys' open files
+# once. Then every stream is dropped (as a browser going away) and VmRSS is
+# read 3 s later.
 #
 # qmkeys gives up on a QR 125 s after making it, so opening and the window
 # must fit in that: WINDOW is 5 to 90 s. About 2 minutes for both kinds once
@@ -98,6 +99,9 @@ wait_line() {
 }
 
 stats() { curl -sf "$SIM/_sim/stats"; }
+# fds PID: open file descriptors (sockets: the streams, and the connections to
+# the login hosts, pooled or held by a long poll).
+fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 now() { date +%s.%N; }
 
 # --- One run per kind ------------------------------------------------------------
@@ -105,6 +109,7 @@ for kind in $KINDS; do
   start_qmkeys "$kind"
   sleep 1
   echo "$(rss_kib "$QMK_PID" VmRSS)" >"$work/$kind.idle"
+  fds "$QMK_PID" >"$work/$kind.fds_idle"
 
   log "$kind: opening $COUNT streams at once"
   rm -f "$work/stop"
@@ -119,6 +124,7 @@ for kind in $KINDS; do
   stats >"$work/$kind.stats0"
   curl -sf "$QMK/metrics" | awk '/^qmkeys_login_sessions[{ ]/ {s += $2} END {print s + 0}' \
     >"$work/$kind.sessions"
+  fds "$QMK_PID" >"$work/$kind.fds_open"
   : >"$work/$kind.rss"
   for i in 1 2 3 4 5; do
     sleep "$(python3 -c "print($WINDOW / 5)")"
@@ -134,6 +140,7 @@ for kind in $KINDS; do
   sleep 3
   echo "$(rss_kib "$QMK_PID" VmRSS)" >"$work/$kind.after"
   echo "$(rss_kib "$QMK_PID" VmHWM)" >"$work/$kind.hwm"
+  fds "$QMK_PID" >"$work/$kind.fds_after"
   curl -sf "$QMK/metrics" | awk '/^qmkeys_login_sessions[{ ]/ {s += $2} END {print s + 0}' \
     >"$work/$kind.sessions_after"
   kill "$QMK_PID" 2>/dev/null || true
@@ -175,7 +182,9 @@ for kind in E["KINDS"].split():
     for e in done["error_samples"]:
         print(f"  e.g. {e}")
     print(f"  qmkeys_login_sessions: {read(kind, 'sessions')} during the window, "
-          f"{read(kind, 'sessions_after')} after the streams closed")
+          f"{read(kind, 'sessions_after')} after the streams closed; qmkeys' open files: "
+          f"idle {read(kind, 'fds_idle')}, window start {read(kind, 'fds_open')}, "
+          f"after closing {read(kind, 'fds_after')}")
     print(f"  upstream polls: {key} {polls:,} in {secs:.1f} s = {polls / secs:,.0f}/s{expect}")
     print(f"  qmkeys VmRSS: idle {mib(idle)}; open: "
           + ", ".join(f"{t} s {mib(k)}" for t, k in samples)

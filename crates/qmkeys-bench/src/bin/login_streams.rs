@@ -219,7 +219,10 @@ async fn one_stream(
     if response.status() != reqwest::StatusCode::OK || !is_sse {
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
-        tally.error(format!("{status}: {}", body.chars().take(200).collect::<String>()));
+        tally.error(format!(
+            "{status}: {}",
+            body.chars().take(200).collect::<String>()
+        ));
         settle(&mut reported);
         return;
     }
