@@ -48,12 +48,13 @@ first_line() { for _ in $(seq 1 300); do [ -s "$1" ] && { head -1 "$1"; return 0
 rss_kib() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status"; }
 
 # start_sim LOG [PREFIX...]: qqmusic-sim from target/release on a free
-# loopback port, run under PREFIX (taskset, nice); sets SIM_PID and SIM.
+# loopback port, run under PREFIX (taskset, nice), with the options in the
+# array SIM_ARGS if set; sets SIM_PID and SIM.
 start_sim() {
   local sim_log=$1
   shift
   log "starting qqmusic-sim"
-  RUST_LOG=warn "$@" target/release/qqmusic-sim --listen 127.0.0.1:0 >"$work/sim.url" 2>"$sim_log" &
+  RUST_LOG=warn "$@" target/release/qqmusic-sim --listen 127.0.0.1:0 ${SIM_ARGS[@]+"${SIM_ARGS[@]}"} >"$work/sim.url" 2>"$sim_log" &
   SIM_PID=$!
   PIDS+=("$SIM_PID")
   SIM=$(first_line "$work/sim.url")

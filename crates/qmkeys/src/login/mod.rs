@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! let login = state.login.start_qr(QrKind::Qq).await?;   // Busy past the cap
-//! let (png, mime) = login.image();                        // show it
+//! let (png, mime) = login.image();                        // show it: next() drops it
 //! loop {
 //!     match login.next().await? {
 //!         QrEvent::Waiting | QrEvent::Scanned => { /* tell the person */ }

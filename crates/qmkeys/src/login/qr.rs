@@ -112,7 +112,9 @@ impl QrLogin {
     }
 
     /// The QR image and its content type (`image/png` for QQ, `image/jpeg`
-    /// for WeChat).
+    /// for WeChat). Shown once, before the first [`Self::next`], which lets
+    /// go of it (empty from then on): a login lasts minutes, and a WeChat
+    /// JPEG is ~40 KB to keep for each.
     pub fn image(&self) -> (&[u8], &'static str) {
         let mime = match self.kind {
             QrKind::Qq => "image/png",
@@ -121,15 +123,17 @@ impl QrLogin {
         (&self.image, mime)
     }
 
-    /// Waits for the next state change. The first call answers `Waiting` at
-    /// once (the QR was just made); then `Scanned` when the phone scans it,
-    /// and last exactly one of `Expired`, `Refused`, `Done` or an error.
+    /// Waits for the next state change. The first call drops the QR image
+    /// and answers `Waiting` at once (the QR was just made); then `Scanned`
+    /// when the phone scans it, and last exactly one of `Expired`,
+    /// `Refused`, `Done` or an error.
     /// After that it answers `Err(LoginError::Finished)`. Two minutes and a
     /// little after the QR was made, a login still waiting is `Expired`.
     pub async fn next(&mut self) -> Result<QrEvent, LoginError> {
         if self.reported == Reported::Ended {
             return Err(LoginError::Finished);
         }
+        self.image = Vec::new();
         let result = self.advance().await;
         let outcome = match &result {
             Ok(QrEvent::Waiting | QrEvent::Scanned) => return result,

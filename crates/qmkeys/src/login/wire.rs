@@ -16,6 +16,10 @@ const USER_AGENT: &str =
 pub const PT_REFERER: &str = "https://xui.ptlogin2.qq.com/";
 /// QR images are a few KiB, pages a few tens.
 const MAX_BODY: usize = 1 << 20;
+/// Idle connections kept per login host. Logins opened together (or polls
+/// that fall together) open a connection each; past this many they are
+/// closed once answered instead of idling 90 s, each with its buffers.
+const IDLE_CONNECTIONS: usize = 32;
 
 pub struct Hosts {
     http: reqwest::Client,
@@ -34,6 +38,7 @@ impl Hosts {
             .user_agent(USER_AGENT)
             .connect_timeout(settings.upstream_connect_timeout())
             .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(IDLE_CONNECTIONS)
             .build()?;
         Ok(Self {
             http,
@@ -71,7 +76,14 @@ pub async fn send(step: &'static str, request: RequestBuilder) -> Result<Respons
 
 /// The answer's body, refused past 1 MiB.
 pub async fn body(step: &'static str, mut response: Response) -> Result<Vec<u8>, LoginError> {
-    let mut out = Vec::new();
+    // Sized up front: a QR image is kept for the whole login, and a Vec grown
+    // chunk by chunk would hold up to twice its size (a WeChat JPEG is ~40 KB).
+    let expected = response
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0)
+        .min(MAX_BODY);
+    let mut out = Vec::with_capacity(expected);
     while let Some(chunk) = response
         .chunk()
         .await
@@ -82,6 +94,7 @@ pub async fn body(step: &'static str, mut response: Response) -> Result<Vec<u8>,
         }
         out.extend_from_slice(&chunk);
     }
+    out.shrink_to_fit();
     Ok(out)
 }
 

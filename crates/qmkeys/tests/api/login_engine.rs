@@ -488,3 +488,23 @@ async fn a_poll_that_keeps_failing_ends_the_login_with_the_hosts_status() {
         "3 retries, then done"
     );
 }
+
+#[tokio::test]
+async fn a_qr_login_lets_go_of_its_image_once_polling_starts() {
+    let (_app, login, _) = setup(64).await;
+    for kind in [QrKind::Qq, QrKind::Wx] {
+        let mut qr = login.start_qr(kind).await.expect("QR");
+        assert!(
+            !qr.image().0.is_empty(),
+            "{kind:?}: the image to show first"
+        );
+        assert!(matches!(next(&mut qr).await, Ok(QrEvent::Waiting)));
+        let (image, mime) = qr.image();
+        assert!(
+            image.is_empty(),
+            "{kind:?}: {} bytes still kept",
+            image.len()
+        );
+        assert!(mime.starts_with("image/"), "{kind:?}: {mime}");
+    }
+}
