@@ -14,6 +14,21 @@ use std::sync::Arc;
 
 use super::exit;
 
+/// `path` on a running server given with `--server`, keeping any prefix
+/// the server's URL has; anything but http(s) is a usage error.
+pub fn server_route(command: &str, server: &url::Url, path: &str) -> Result<url::Url, ExitCode> {
+    if !matches!(server.scheme(), "http" | "https") {
+        return Err(fail(
+            command,
+            exit::USAGE,
+            "--server must be an http:// or https:// URL",
+        ));
+    }
+    let mut url = server.clone();
+    url.set_path(&format!("{}{path}", server.path().trim_end_matches('/')));
+    Ok(url)
+}
+
 /// The exit code for an error answer with this HTTP status.
 pub fn exit_for_status(status: u16) -> u8 {
     if (400..500).contains(&status) && status != 429 {

@@ -256,19 +256,7 @@ async fn from_server(
     digests: &Digests,
     ext: ImageExt,
 ) -> Result<(String, Signed), ExitCode> {
-    if !matches!(server.scheme(), "http" | "https") {
-        return Err(client::fail(
-            COMMAND,
-            exit::USAGE,
-            "--server must be an http:// or https:// URL",
-        ));
-    }
-    let mut url = server.clone();
-    url.set_path(&format!(
-        "{}{}",
-        server.path().trim_end_matches('/'),
-        crate::http::cos_sign::PATH
-    ));
+    let mut url = client::server_route(COMMAND, server, crate::http::cos_sign::PATH)?;
     url.query_pairs_mut()
         .clear()
         .append_pair("sha1", &digests.sha1)

@@ -103,6 +103,20 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with_accounts(0, tweak).await.0
 }
 
+/// An app whose QR and fast-login hosts are all the simulator.
+pub async fn login_app(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with(|s| {
+        let sim = s.upstream.clone();
+        s.ptlogin_base = sim.clone();
+        s.ptlogin_graph_base = sim.clone();
+        s.graph_base = sim.clone();
+        s.wx_open_base = sim.clone();
+        s.wx_lp_base = sim;
+        tweak(s);
+    })
+    .await
+}
+
 /// An app with `n` QQ upload accounts that exist in its simulator, uploading to
 /// the simulator's bucket.
 pub async fn spawn_app_with_accounts(

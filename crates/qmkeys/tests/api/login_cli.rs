@@ -2,8 +2,8 @@
 //! with the simulator playing the phone.
 
 use crate::binary::qmkeys;
+use crate::helpers::login_app;
 use crate::helpers::{spawn_app_with_accounts, TestApp};
-use crate::login_http::login_app;
 use qqmusic_sim::QrAction;
 use serde_json::Value;
 use std::io::Read;

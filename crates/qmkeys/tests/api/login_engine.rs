@@ -2,7 +2,7 @@
 //! simulator's login hosts over real HTTP, the simulator playing the phone
 //! and the desktop QQ through its control API.
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::{login_app, TestApp};
 use qmkeys::domain::{ClientKey, Uin};
 use qmkeys::login::{LoginError, LoginResult, LoginService, QrEvent, QrKind, QrLogin};
 use qmkeys::metrics::Metrics;
@@ -15,16 +15,7 @@ const QQ_LOGIN: &str = "QQConnectLogin.LoginServer.QQLogin";
 
 /// An app and a login engine whose login hosts are all the simulator.
 async fn setup(max_sessions: usize) -> (TestApp, LoginService, Arc<Metrics>) {
-    let app = spawn_app_with(|s| {
-        let sim = s.upstream.clone();
-        s.ptlogin_base = sim.clone();
-        s.ptlogin_graph_base = sim.clone();
-        s.graph_base = sim.clone();
-        s.wx_open_base = sim.clone();
-        s.wx_lp_base = sim;
-        s.login_max_sessions = max_sessions;
-    })
-    .await;
+    let app = login_app(|s| s.login_max_sessions = max_sessions).await;
     let metrics = Arc::new(Metrics::new().expect("metrics"));
     let upstream = qmkeys::startup::upstream_client(&app.settings).expect("upstream client");
     let login = LoginService::new(&app.settings, upstream, metrics.clone()).expect("login service");

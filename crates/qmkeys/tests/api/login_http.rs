@@ -2,28 +2,14 @@
 //! the owner's `GET /admin/accounts/{uin}/cookie`, over real HTTP against the
 //! simulator, which plays the phone and the desktop QQ.
 
-use crate::helpers::{spawn_app_with, Answer, TestApp};
+use crate::helpers::{login_app, Answer, TestApp};
 use base64::Engine;
-use qmkeys::config::Settings;
 use qqmusic_sim::QrAction;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::time::timeout;
 
 const ADMIN_TOKEN: &str = "admin-token-for-login-tests";
-
-pub async fn login_app(tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_app_with(|s| {
-        let sim = s.upstream.clone();
-        s.ptlogin_base = sim.clone();
-        s.ptlogin_graph_base = sim.clone();
-        s.graph_base = sim.clone();
-        s.wx_open_base = sim.clone();
-        s.wx_lp_base = sim;
-        tweak(s);
-    })
-    .await
-}
 
 #[derive(Debug)]
 struct SseEvent {

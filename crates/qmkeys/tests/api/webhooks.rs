@@ -494,7 +494,7 @@ async fn the_accounts_command_sends_added_and_removed_itself() {
 async fn qmkeys_login_save_in_process_sends_the_added_notice_itself() {
     use crate::login_cli::{in_process, scan_and_confirm, wait_for_qr, Running};
     let receiver = Receiver::start(Some(SECRET)).await;
-    let app = crate::login_http::login_app(|_| {}).await;
+    let app = crate::helpers::login_app(|_| {}).await;
     let dir = tempfile::tempdir().expect("dir");
     let mut cmd = in_process(&app, dir.path());
     cmd.args(["login", "--save"])

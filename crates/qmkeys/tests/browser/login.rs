@@ -1,26 +1,11 @@
 //! The 扫码登录 card: a QR login in the browser, with the simulator playing
 //! the phone.
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::{login_app, spawn_app_with, TestApp};
 use crate::support::{screenshot_dir, Browser};
-use qmkeys::config::Settings;
 use qqmusic_sim::QrAction;
 use serde_json::json;
 use std::time::Duration;
-
-/// An app whose login hosts are all the simulator.
-async fn login_app(tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_app_with(|s| {
-        let sim = s.upstream.clone();
-        s.ptlogin_base = sim.clone();
-        s.ptlogin_graph_base = sim.clone();
-        s.graph_base = sim.clone();
-        s.wx_open_base = sim.clone();
-        s.wx_lp_base = sim;
-        tweak(s);
-    })
-    .await
-}
 
 async fn page(app: &TestApp) -> Browser {
     let browser = Browser::start().await;

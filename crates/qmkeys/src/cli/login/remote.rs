@@ -16,22 +16,9 @@ use url::Url;
 /// The server writes a comment at least every 15 s; a minute of silence
 /// means the connection is gone.
 const SILENCE: Duration = Duration::from_secs(60);
-/// What the server sends when the QR has expired.
-const EXPIRED_TEXT: &str = "二维码已失效";
 
 pub async fn login(server: &Url, args: &LoginArgs, stamp: &Stamp) -> Result<Ending, ExitCode> {
-    if !matches!(server.scheme(), "http" | "https") {
-        return Err(client::fail(
-            COMMAND,
-            exit::USAGE,
-            "--server must be an http:// or https:// URL",
-        ));
-    }
-    let mut url = server.clone();
-    url.set_path(&format!(
-        "{}/music/tencent/cookie/qrcode",
-        server.path().trim_end_matches('/')
-    ));
+    let mut url = client::server_route(COMMAND, server, "/music/tencent/cookie/qrcode")?;
     url.query_pairs_mut()
         .clear()
         .append_pair("type", args.kind().as_str());
@@ -121,7 +108,7 @@ struct Envelope {
 /// One event after the image: a state change (`None`: keep reading) or the
 /// login's end.
 fn read_event(data: &str, stamp: &Stamp, json: bool) -> Result<Option<Ending>, ExitCode> {
-    if data == EXPIRED_TEXT {
+    if data == crate::http::login::EXPIRED_TEXT {
         return Ok(Some(Ending::Expired));
     }
     let value: Value = serde_json::from_str(data).map_err(|_| {
