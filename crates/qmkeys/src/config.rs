@@ -114,6 +114,31 @@ pub struct Settings {
     pub wx_lp_base: Url,
     /// QR logins open at once; past it a new one is refused at once.
     pub login_max_sessions: usize,
+    /// QR logins one client may hold open at once.
+    pub login_max_per_client: usize,
+    /// Polls of the login hosts per second, all QR logins together.
+    pub login_polls_per_second: u32,
+    /// IPv6 clients are counted by this many leading bits of their address,
+    /// for the rate limit, the login cap and the connection cap.
+    pub ipv6_client_prefix: u8,
+    /// A connection whose request headers are not complete this long after
+    /// their first byte is closed.
+    pub header_timeout_ms: u64,
+    /// A connection with no request in flight is closed after this long.
+    pub idle_timeout_ms: u64,
+    /// The most bytes of request headers one connection may buffer.
+    pub max_header_bytes: usize,
+    /// Connections open at once, all clients together; past it new ones are
+    /// closed as they arrive.
+    pub max_connections: usize,
+    /// Connections one client may hold open at once (a trusted proxy's own
+    /// connections count only against `max_connections`).
+    pub max_connections_per_client: usize,
+    /// Serves HTTPS with this PEM certificate chain (and `tls_key`); both
+    /// files are read again when they change.
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// One `[[accounts]]` entry. Debug hides the secrets.
@@ -203,6 +228,16 @@ impl Default for Settings {
             wx_open_base: fixed_url("https://open.weixin.qq.com"),
             wx_lp_base: fixed_url("https://lp.open.weixin.qq.com"),
             login_max_sessions: 64,
+            login_max_per_client: 4,
+            login_polls_per_second: 10,
+            ipv6_client_prefix: crate::domain::DEFAULT_IPV6_PREFIX,
+            header_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            max_header_bytes: 16 * 1024,
+            max_connections: 512,
+            max_connections_per_client: 64,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -444,6 +479,7 @@ impl Settings {
                 "must be between 1 and 100000",
             ));
         }
+        self.validate_connections()?;
         let mut seen = std::collections::HashSet::new();
         for (index, cred) in self.account_credentials()?.into_iter().enumerate() {
             if !seen.insert(cred.uin) {
@@ -484,6 +520,66 @@ impl Settings {
             ("wx_open_base", &self.wx_open_base),
             ("wx_lp_base", &self.wx_lp_base),
         ]
+    }
+
+    /// The limits on connections, logins and clients (docs/operations.md, exposure).
+    fn validate_connections(&self) -> Result<(), ConfigError> {
+        if !(1..=1_000).contains(&self.login_max_per_client) {
+            return Err(invalid(
+                "login_max_per_client",
+                "must be between 1 and 1000",
+            ));
+        }
+        if !(1..=1_000).contains(&self.login_polls_per_second) {
+            return Err(invalid(
+                "login_polls_per_second",
+                "must be between 1 and 1000",
+            ));
+        }
+        if !(16..=128).contains(&self.ipv6_client_prefix) {
+            return Err(invalid("ipv6_client_prefix", "must be between 16 and 128"));
+        }
+        if !(100..=600_000).contains(&self.header_timeout_ms) {
+            return Err(invalid(
+                "header_timeout_ms",
+                "must be between 100 and 600000 milliseconds",
+            ));
+        }
+        if !(100..=3_600_000).contains(&self.idle_timeout_ms) {
+            return Err(invalid(
+                "idle_timeout_ms",
+                "must be between 100 and 3600000 milliseconds",
+            ));
+        }
+        if !(8_192..=1_048_576).contains(&self.max_header_bytes) {
+            return Err(invalid(
+                "max_header_bytes",
+                "must be between 8192 and 1048576 bytes",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(invalid("max_connections", "must be between 1 and 1000000"));
+        }
+        if !(1..=self.max_connections).contains(&self.max_connections_per_client) {
+            return Err(invalid(
+                "max_connections_per_client",
+                "must be between 1 and max_connections",
+            ));
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => return Err(invalid("tls_key", "must be set with tls_cert")),
+            (None, Some(_)) => return Err(invalid("tls_cert", "must be set with tls_key")),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
     }
 
     pub fn upstream_timeout(&self) -> Duration {

@@ -16,6 +16,7 @@ pub mod login;
 pub mod metrics;
 pub mod refresh;
 pub mod secrets;
+pub mod serve;
 pub mod shared;
 pub mod startup;
 pub mod telemetry;

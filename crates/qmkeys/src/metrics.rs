@@ -3,7 +3,8 @@
 //! uin, a key or anything a caller chooses.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
@@ -24,6 +25,13 @@ pub struct Metrics {
     pub logins: IntCounterVec,
     /// Polls of the login hosts by kind (`qq`, `wx`).
     pub login_polls: IntCounterVec,
+    /// Connections closed as they arrived, past a connection cap.
+    pub connections_refused: IntCounter,
+    /// Connections the watchdog closed, by reason (`header_timeout`,
+    /// `idle_timeout`, `tls_timeout`).
+    pub connections_closed: IntCounterVec,
+    /// Failed accepts (EMFILE and the like), each followed by a pause.
+    pub accept_errors: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -67,7 +75,25 @@ impl Metrics {
             &["kind"],
         )?;
         r.register(Box::new(login_sessions.clone()))?;
+        let connections_refused = IntCounter::new(
+            "qmkeys_connections_refused_total",
+            "Connections closed on arrival: max_connections or max_connections_per_client reached",
+        )?;
+        r.register(Box::new(connections_refused.clone()))?;
+        let accept_errors = IntCounter::new(
+            "qmkeys_accept_errors_total",
+            "Failed accepts (such as too many open files), each followed by a pause",
+        )?;
+        r.register(Box::new(accept_errors.clone()))?;
         Ok(Self {
+            connections_refused,
+            accept_errors,
+            connections_closed: counter(
+                &r,
+                "qmkeys_connections_closed_total",
+                "Connections closed by the server for being slow or idle, by reason",
+                &["reason"],
+            )?,
             login_sessions,
             logins: counter(
                 &r,

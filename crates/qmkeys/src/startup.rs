@@ -38,6 +38,8 @@ pub enum StartupError {
     Metrics(#[source] prometheus::Error),
     #[error("invalid configuration")]
     Config(#[from] crate::config::ConfigError),
+    #[error("cannot serve HTTPS")]
+    Tls(#[from] crate::serve::tls::TlsError),
 }
 
 pub struct Application {
@@ -53,6 +55,11 @@ pub struct Application {
     redis: Option<Redis>,
     /// Account notices; given a moment to flush at shutdown.
     webhook: Option<Arc<crate::webhook::Webhook>>,
+    /// How connections are bounded (`serve`).
+    serve: crate::serve::ServeSettings,
+    clients: http::client::ClientResolver,
+    tls: Option<Arc<crate::serve::tls::Acceptor>>,
+    metrics_registry: Arc<crate::metrics::Metrics>,
 }
 
 impl Application {
@@ -85,6 +92,10 @@ impl Application {
             settings.accounts_check_interval(),
             backends.metrics.clone(),
         );
+        let clients = http::client::ClientResolver::new(
+            settings.trusted_proxies.clone(),
+            settings.ipv6_client_prefix,
+        );
         let state = AppState::new(AppParts {
             refresh: Arc::new(refresh),
             uploads: Arc::new(uploads),
@@ -98,12 +109,9 @@ impl Application {
             metrics: backends.metrics.clone(),
             metrics_elsewhere: settings.metrics_listen.is_some(),
             request_timeout: std::time::Duration::from_millis(settings.request_timeout_ms),
-            limiter: ClientLimiter::new(
-                settings.rate_limit_per_second,
-                settings.rate_limit_burst,
-                settings.trusted_proxies.clone(),
-            )
-            .map(Arc::new),
+            limiter: ClientLimiter::new(settings.rate_limit_per_second, settings.rate_limit_burst)
+                .map(Arc::new),
+            clients: clients.clone(),
             login: Arc::new(login),
         });
         let listener =
@@ -132,9 +140,24 @@ impl Application {
             }
             None => None,
         };
+        let tls = match (&settings.tls_cert, &settings.tls_key) {
+            (Some(cert), Some(key)) => Some(Arc::new(crate::serve::tls::Acceptor::new(cert, key)?)),
+            _ => None,
+        };
+        warn_if_exposed(&settings, addr, tls.is_some());
         Ok(Self {
             listener,
             metrics,
+            serve: crate::serve::ServeSettings {
+                header_timeout: settings.header_timeout(),
+                idle_timeout: settings.idle_timeout(),
+                max_header_bytes: settings.max_header_bytes,
+                max_connections: settings.max_connections,
+                max_connections_per_client: settings.max_connections_per_client,
+            },
+            clients,
+            tls,
+            metrics_registry: backends.metrics.clone(),
             router: http::router(state),
             addr,
             keeper,
@@ -154,7 +177,8 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        tracing::info!(addr = %self.addr, "qmkeys listening");
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        tracing::info!(addr = %self.addr, scheme, "qmkeys listening");
         // Every store write is committed when it returns, so the refresher may
         // stop at any point (it does when `keeper` drops) and lose nothing.
         let keeper = self.keeper;
@@ -162,7 +186,15 @@ impl Application {
         if let Some((listener, router)) = self.metrics {
             tracing::info!(addr = ?listener.local_addr().ok(), "metrics listening");
             // Ends with the process; scrapes need no graceful drain.
-            tokio::spawn(async move { axum::serve(listener, router).await });
+            tokio::spawn(crate::serve::serve(
+                listener,
+                router,
+                self.serve.clone(),
+                self.clients.clone(),
+                None,
+                self.metrics_registry.clone(),
+                std::future::pending(),
+            ));
         }
         let (stopping, mut stopped) = tokio::sync::watch::channel(false);
         let signal = async move {
@@ -170,15 +202,18 @@ impl Application {
             tracing::info!("stopped accepting; finishing requests in flight");
             let _ = stopping.send(true);
         };
-        let serve = axum::serve(
+        let serve = crate::serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal);
+            self.router,
+            self.serve,
+            self.clients,
+            self.tls,
+            self.metrics_registry,
+            signal,
+        );
         let grace = self.grace;
         let served = tokio::select! {
-            served = serve => served,
+            () = serve => Ok(()),
             _ = async {
                 let _ = stopped.wait_for(|s| *s).await;
                 tokio::time::sleep(grace).await;
@@ -204,6 +239,20 @@ impl Application {
     /// Serves until SIGINT or SIGTERM.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
+    }
+}
+
+/// The admin token and keys cross the network in the clear when a plain-HTTP
+/// listener faces other machines with no proxy in front to add TLS.
+fn warn_if_exposed(settings: &Settings, addr: SocketAddr, tls: bool) {
+    let plain_on_network = !tls && !addr.ip().is_loopback();
+    if plain_on_network && settings.admin_token.is_some() && settings.trusted_proxies.is_empty() {
+        tracing::warn!(
+            %addr,
+            "admin_token is set on a plain-HTTP listener other machines can reach, with no trusted proxy: \
+             the token and music keys cross the network unencrypted; set tls_cert and tls_key, \
+             or put a TLS reverse proxy in front (trusted_proxies)"
+        );
     }
 }
 

@@ -1,12 +1,14 @@
 //! Types that parse and validate what callers send, so that the rest of the code
 //! never handles a loose string.
 
+mod client;
 mod client_key;
 mod credential;
 mod music_key;
 mod uin;
 mod upload;
 
+pub use client::{canonical, ClientId, DEFAULT_IPV6_PREFIX};
 pub use client_key::{parse_client_uin, ClientKey};
 pub use credential::{Credential, RefreshSecret};
 pub(crate) use music_key::is_token_char;

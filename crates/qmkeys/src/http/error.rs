@@ -115,6 +115,8 @@ error_codes! {
     RiskControl = 42902,
     /// 本客户端请求过于频繁，带 Retry-After / this client is over its rate limit, with Retry-After
     ClientRateLimited = 42903,
+    /// 本客户端同时打开的扫码登录已达上限 login_max_per_client，带 Retry-After / this client holds login_max_per_client QR logins, with Retry-After
+    ClientLoginsFull = 42904,
     /// 服务器账号存储异常 / the account store failed
     StoreFailed = 50001,
     /// 新 key 已生成但保存失败 / refreshed, but saving failed
@@ -297,6 +299,13 @@ fn login_parts(err: &LoginError) -> ErrorParts {
             retry_after: Some(5),
             ..ErrorParts::new(C::LoginSessionsFull, "同时进行的扫码登录过多（login_max_sessions），请稍后再试")
         },
+        LoginError::ClientBusy => ErrorParts {
+            retry_after: Some(5),
+            ..ErrorParts::new(
+                C::ClientLoginsFull,
+                "你同时打开的扫码登录已达上限（login_max_per_client）：请先完成或关闭其他扫码登录，再按 Retry-After 重试",
+            )
+        },
         LoginError::ClientKeyRefused => ErrorParts::new(
             C::ClientKeyRefused,
             "client_key 无效或已过期：请在已登录的电脑 QQ 上重新运行桌面端助手获取新的 client_uin 和 client_key",
@@ -426,6 +435,7 @@ pub(crate) mod tests {
         all.push(ApiError::RequestTimeout);
         all.push(ApiError::AdminUnauthorized);
         all.push(ApiError::Login(LoginError::Busy));
+        all.push(ApiError::Login(LoginError::ClientBusy));
         all.push(ApiError::Login(LoginError::ClientKeyRefused));
         all.push(ApiError::NoSuchAccount);
         all

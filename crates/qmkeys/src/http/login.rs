@@ -3,6 +3,7 @@
 //! (desktop fast login, answered like a refresh). The engine is
 //! [`crate::login`]; this module speaks HTTP.
 
+use super::client::Client;
 use super::envelope::Envelope;
 use super::error::{ApiError, Chain};
 use super::params::{FastLogin, FastLoginParams, QrParams, QrStart};
@@ -45,7 +46,8 @@ pub const EXPIRED_TEXT: &str = "二维码已失效";
 /// stops as soon as the client goes away, and a login never outlives its QR
 /// (about 2 minutes). Bad parameters, `save=true` on a server that does not
 /// allow it, the per-client rate limit and the cap on concurrent logins
-/// (`login_max_sessions`) are answered with the JSON envelope before any
+/// (`login_max_sessions`, and `login_max_per_client` for one client:
+/// 429 with code 42904) are answered with the JSON envelope before any
 /// stream starts. With `save=true` the account is kept for uploads; if that
 /// fails the stream still ends with the new key (never lost), and the failure
 /// is logged. Fast login does the same.
@@ -59,12 +61,13 @@ pub const EXPIRED_TEXT: &str = "二维码已失效";
 )]
 pub async fn qrcode(
     State(state): State<AppState>,
+    Client(client): Client,
     QrStart { kind, save }: QrStart,
 ) -> Result<Response, ApiError> {
     if save && !state.allow_save {
         return Err(ApiError::SaveDisabled);
     }
-    let login = state.login.start_qr(kind).await?;
+    let login = state.login.start_qr_for(kind, Some(client)).await?;
     let stream = events(state, login, save);
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))

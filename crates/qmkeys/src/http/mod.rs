@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod caps;
+pub mod client;
 pub mod cors;
 pub mod cos_sign;
 pub mod envelope;
@@ -72,6 +73,8 @@ pub struct AppParts {
     pub request_timeout: std::time::Duration,
     /// The per-client rate limit; `None` when turned off.
     pub limiter: Option<Arc<limit::ClientLimiter>>,
+    /// Who a request comes from, for every per-client limit.
+    pub clients: client::ClientResolver,
     /// QR login and desktop fast login.
     pub login: Arc<crate::login::LoginService>,
 }

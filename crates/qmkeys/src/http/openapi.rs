@@ -185,6 +185,7 @@ fn errors_of(operation_id: &str) -> Vec<ErrorCode> {
             let mut all = vec![C::BadParam, C::SaveDisabled, C::ClientRateLimited];
             if operation_id == "qrLogin" {
                 all.push(C::LoginSessionsFull);
+                all.push(C::ClientLoginsFull);
             } else {
                 all.push(C::ClientKeyRefused);
             }

@@ -8,6 +8,7 @@ use crate::upstream::UpstreamError;
 /// | variant | status | code | 说明 |
 /// |---|---|---|---|
 /// | `Busy` | 503 | 50307 (new: login sessions full; like 50304) | 同时进行的扫码登录过多，请稍后再试 |
+/// | `ClientBusy` | 429 | 42904 | 你同时打开的扫码登录过多 |
 /// | `ClientKeyRefused` | 401 | 40104 (new) | client_key 无效或已过期，请重新运行桌面端助手获取 |
 /// | `Upstream(e)` | as a refresh maps `e` | e.g. 40303 for 20271, 50202, 50401, 50303 | as the refresh endpoint says it |
 /// | `Protocol(_)` | 502 | 50202 | 登录服务返回了无法识别的数据 |
@@ -20,6 +21,9 @@ pub enum LoginError {
     /// `login_max_sessions` QR logins are already open.
     #[error("too many QR logins are open")]
     Busy,
+    /// This client already holds `login_max_per_client` QR logins.
+    #[error("this client holds too many QR logins")]
+    ClientBusy,
     /// `/jump` refused the desktop client key (expired, ended or wrong).
     #[error("the desktop client key was refused")]
     ClientKeyRefused,
@@ -53,6 +57,7 @@ impl LoginError {
     pub fn message(&self) -> &'static str {
         match self {
             Self::Busy => "同时进行的扫码登录过多，请稍后再试",
+            Self::ClientBusy => "你同时打开的扫码登录过多，请先关闭其他登录页面再试",
             Self::ClientKeyRefused => "client_key 无效或已过期，请重新运行桌面端助手获取",
             Self::Upstream(_) => "QQ 音乐登录失败",
             Self::Protocol(_) => "登录服务返回了无法识别的数据",
@@ -67,6 +72,7 @@ impl LoginError {
     pub(super) fn outcome(&self) -> &'static str {
         match self {
             Self::Busy => "busy",
+            Self::ClientBusy => "client_busy",
             Self::ClientKeyRefused => "refused",
             Self::Upstream(_) => "upstream_error",
             Self::Timeout { .. } => "timeout",

@@ -15,10 +15,14 @@
 //! let result = state.login.fast_login(client_uin, &client_key).await?;
 //! ```
 //!
-//! - [`LoginService::start_qr`] takes one of `login_max_sessions` places
-//!   (none left: [`LoginError::Busy`] at once) and fetches the QR: QQ's PNG
-//!   and its `qrsig` from ptqrshow, or WeChat's uuid from qrconnect and then
-//!   its JPEG.
+//! - [`LoginService::start_qr_for`] takes one of the client's
+//!   `login_max_per_client` places (none left: [`LoginError::ClientBusy`]),
+//!   then one of `login_max_sessions` places (none left: [`LoginError::Busy`]
+//!   at once) and fetches the QR: QQ's PNG and its `qrsig` from ptqrshow, or
+//!   WeChat's uuid from qrconnect and then its JPEG.
+//! - Every poll of every login waits for one of `login_polls_per_second`
+//!   tokens, so the login hosts see that many polls a second from this server
+//!   at most, however many logins are open (each then polls less often).
 //! - [`QrLogin::next`] answers state changes only: `Waiting` first, then
 //!   `Scanned`, then exactly one of `Expired`, `Refused`, `Done` or an error.
 //!   QQ is polled every 1.5 s (ptqrlogin); WeChat is long-polled (up to 35 s a
@@ -58,11 +62,14 @@ pub use qr::{QrEvent, QrLogin};
 pub use secret::hash33;
 
 use crate::config::Settings;
-use crate::domain::{AccountKind, ClientKey, Uin};
+use crate::domain::{AccountKind, ClientId, ClientKey, Uin};
 use crate::metrics::Metrics;
 use crate::refresh::Cookie;
 use crate::upstream::{UpstreamClient, VipStatus};
-use std::sync::Arc;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -122,7 +129,57 @@ struct Inner {
     metrics: Arc<Metrics>,
     places: Arc<Semaphore>,
     max_sessions: usize,
+    /// Logins open per client; only clients holding one are in the map.
+    per_client: Mutex<HashMap<ClientId, usize>>,
+    max_per_client: usize,
+    /// Polls of the login hosts, all logins together.
+    polls: DefaultDirectRateLimiter,
     poll_every: Duration,
+}
+
+/// One of a client's login places; given back when the login is dropped.
+pub(crate) struct ClientPlace {
+    inner: Arc<Inner>,
+    client: ClientId,
+}
+
+impl Drop for ClientPlace {
+    fn drop(&mut self) {
+        let mut held = self
+            .inner
+            .per_client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = held.get_mut(&self.client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                held.remove(&self.client);
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn take_client_place(self: &Arc<Self>, client: ClientId) -> Option<ClientPlace> {
+        let mut held = self
+            .per_client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let n = held.entry(client).or_insert(0);
+        if *n >= self.max_per_client {
+            return None;
+        }
+        *n += 1;
+        Some(ClientPlace {
+            inner: self.clone(),
+            client,
+        })
+    }
+
+    /// Waits for a poll token (see the module docs).
+    async fn poll_token(&self) {
+        self.polls.until_ready().await;
+    }
 }
 
 impl LoginService {
@@ -138,6 +195,11 @@ impl LoginService {
                 metrics,
                 places: Arc::new(Semaphore::new(settings.login_max_sessions)),
                 max_sessions: settings.login_max_sessions,
+                per_client: Mutex::new(HashMap::new()),
+                max_per_client: settings.login_max_per_client,
+                polls: RateLimiter::direct(Quota::per_second(
+                    NonZeroU32::new(settings.login_polls_per_second).unwrap_or(NonZeroU32::MIN),
+                )),
                 poll_every: POLL_EVERY,
             }),
             qr_deadline: QR_DEADLINE,
@@ -150,13 +212,34 @@ impl LoginService {
         self
     }
 
-    /// Opens a QR login; see the module docs.
+    /// Opens a QR login for this process's own use (the CLI), held to the
+    /// total cap only.
     pub async fn start_qr(&self, kind: QrKind) -> Result<QrLogin, LoginError> {
+        self.start_qr_for(kind, None).await
+    }
+
+    /// Opens a QR login for `client`; see the module docs.
+    pub async fn start_qr_for(
+        &self,
+        kind: QrKind,
+        client: Option<ClientId>,
+    ) -> Result<QrLogin, LoginError> {
+        let place = match client {
+            Some(client) => match self.inner.take_client_place(client) {
+                Some(place) => Some(place),
+                None => {
+                    self.inner.count(kind.as_str(), "client_busy");
+                    return Err(LoginError::ClientBusy);
+                }
+            },
+            None => None,
+        };
         let Ok(permit) = self.inner.places.clone().try_acquire_owned() else {
             self.inner.count(kind.as_str(), "busy");
             return Err(LoginError::Busy);
         };
-        let opened = QrLogin::open(self.inner.clone(), kind, permit, self.qr_deadline).await;
+        let opened =
+            QrLogin::open(self.inner.clone(), kind, (permit, place), self.qr_deadline).await;
         if let Err(e) = &opened {
             tracing::warn!(kind = kind.as_str(), error = %e, "could not open a QR login");
             self.inner.count(kind.as_str(), e.outcome());

@@ -59,8 +59,8 @@ pub struct QrLogin {
     /// Polls failed in a row.
     failed_polls: u32,
     reported: Reported,
-    /// Returned to the cap when the login is dropped.
-    _permit: OwnedSemaphorePermit,
+    /// Returned to the caps (total, and the client's) when the login is dropped.
+    _places: (OwnedSemaphorePermit, Option<super::ClientPlace>),
 }
 
 impl std::fmt::Debug for QrLogin {
@@ -75,7 +75,7 @@ impl QrLogin {
     pub(super) async fn open(
         inner: Arc<Inner>,
         kind: QrKind,
-        permit: OwnedSemaphorePermit,
+        places: (OwnedSemaphorePermit, Option<super::ClientPlace>),
         lifetime: std::time::Duration,
     ) -> Result<Self, LoginError> {
         let deadline = Instant::now() + lifetime;
@@ -103,7 +103,7 @@ impl QrLogin {
             last_poll: None,
             failed_polls: 0,
             reported: Reported::Nothing,
-            _permit: permit,
+            _places: places,
         })
     }
 
@@ -198,6 +198,7 @@ impl QrLogin {
         if let Some(last) = self.last_poll {
             sleep_until(last + self.inner.poll_every).await;
         }
+        self.inner.poll_token().await;
         self.last_poll = Some(Instant::now());
         self.inner
             .metrics

@@ -257,6 +257,18 @@ impl TestApp {
         answer(response).await
     }
 
+    /// The body of a GET as text (`/metrics`, pages).
+    pub async fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request sent")
+            .text()
+            .await
+            .expect("a text body")
+    }
+
     pub async fn refresh(&self, params: &[(&str, String)]) -> Answer {
         self.get("/music/tencent/cookie/refresh", params).await
     }

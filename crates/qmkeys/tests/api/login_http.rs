@@ -25,13 +25,24 @@ struct EventStream {
 
 impl EventStream {
     async fn open(app: &TestApp, query: &[(&str, &str)]) -> Result<Self, Answer> {
-        let response = app
-            .http
+        Self::open_as(app, &app.http, &[], query).await
+    }
+
+    /// Opens a stream with a client of its own (bound to another loopback
+    /// address, say) and extra headers.
+    async fn open_as(
+        app: &TestApp,
+        http: &reqwest::Client,
+        headers: &[(&str, &str)],
+        query: &[(&str, &str)],
+    ) -> Result<Self, Answer> {
+        let mut request = http
             .get(format!("{}/music/tencent/cookie/qrcode", app.base))
-            .query(query)
-            .send()
-            .await
-            .expect("request sent");
+            .query(query);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request sent");
         let is_stream = response
             .headers()
             .get("content-type")
@@ -281,6 +292,109 @@ async fn past_the_session_cap_or_the_rate_limit_the_answer_is_json_before_any_st
         .expect("limited");
     assert_eq!((second.status, second.code()), (429, 42903));
     drop(first);
+}
+
+fn client_from(local: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(local.parse::<std::net::IpAddr>().expect("ip"))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn one_client_holds_at_most_its_share_of_login_places_and_others_still_get_theirs() {
+    let app = login_app(|s| s.login_max_per_client = 2).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = EventStream::open(&app, &[])
+            .await
+            .expect("within the share");
+        stream.next().await.expect("image");
+        held.push(stream);
+    }
+    let over = EventStream::open(&app, &[("type", "wx")])
+        .await
+        .err()
+        .expect("over the share");
+    assert_eq!((over.status, over.code()), (429, 42904), "{:?}", over.body);
+    assert!(over.headers.get("retry-after").is_some());
+    assert!(
+        over.message().contains("login_max_per_client"),
+        "{}",
+        over.message()
+    );
+    let other = client_from("127.0.0.2");
+    let mut theirs = EventStream::open_as(&app, &other, &[], &[])
+        .await
+        .expect("another client has its own share");
+    theirs.next().await.expect("image");
+    // A place comes back when its stream is closed.
+    held.pop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    EventStream::open(&app, &[])
+        .await
+        .expect("a place came back");
+}
+
+#[tokio::test]
+async fn ipv6_clients_behind_a_proxy_share_the_login_cap_of_their_64() {
+    let app = login_app(|s| {
+        s.login_max_per_client = 2;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+    })
+    .await;
+    let via = |xff: &'static str| [("x-forwarded-for", xff)];
+    let mut held = Vec::new();
+    for xff in ["2001:db8:9:9::1", "2001:db8:9:9::2"] {
+        let mut s = EventStream::open_as(&app, &app.http, &via(xff), &[])
+            .await
+            .expect("within the share");
+        s.next().await.expect("image");
+        held.push(s);
+    }
+    let over = EventStream::open_as(&app, &app.http, &via("2001:db8:9:9:ffff::3"), &[])
+        .await
+        .err()
+        .expect("the same /64");
+    assert_eq!(over.code(), 42904);
+    EventStream::open_as(&app, &app.http, &via("2001:db8:9:a::1"), &[])
+        .await
+        .expect("another /64");
+}
+
+#[tokio::test]
+async fn polls_of_the_login_hosts_stay_under_the_total_rate_however_many_logins_are_open() {
+    let app = login_app(|s| {
+        s.login_polls_per_second = 2;
+        s.login_max_per_client = 100;
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        let mut s = EventStream::open(&app, &[]).await.expect("a stream");
+        s.next().await.expect("image");
+        s.next().await.expect("waiting");
+        streams.push(s);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stats = app.sim_get("/_sim/stats").await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let polls: u64 = stats
+        .as_object()
+        .expect("stats")
+        .iter()
+        .filter(|(k, _)| k.starts_with("ptlogin.ptqrlogin:"))
+        .filter_map(|(_, v)| v.as_u64())
+        .sum();
+    // 8 logins polling every 1.5 s would make about 16 polls by now.
+    let allowed = 2.0 + 2.0 * elapsed + 1.0;
+    assert!(polls >= 2, "they poll: {polls}");
+    assert!(
+        (polls as f64) <= allowed,
+        "{polls} polls in {elapsed:.1} s at 2 a second"
+    );
 }
 
 #[tokio::test]

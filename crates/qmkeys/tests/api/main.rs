@@ -4,6 +4,7 @@
 mod accounts;
 mod binary;
 mod cli;
+mod connections;
 mod cors;
 mod cos_property;
 mod cos_sign;
