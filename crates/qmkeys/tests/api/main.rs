@@ -23,5 +23,6 @@ mod redis;
 mod refresh;
 mod refresh_caching;
 mod refresh_errors;
+mod tls;
 mod untrusted;
 mod webhooks;
