@@ -8,6 +8,7 @@ mod cors;
 mod cos_property;
 mod cos_sign;
 mod crash;
+mod envelopes;
 mod healthcheck;
 mod helpers;
 mod lease;
