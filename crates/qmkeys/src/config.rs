@@ -242,10 +242,37 @@ impl Default for Settings {
     }
 }
 
+/// Settings whose value can hold a secret. Their values are never printed,
+/// not even in an error about them: only the key and what is wrong.
+pub const SECRET_SETTINGS: &[&str] = &[
+    "secret_key",
+    "admin_token",
+    "redis_url",
+    "webhook_url",
+    "webhook_secret",
+    "accounts",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("config file {0} does not exist")]
     MissingFile(PathBuf),
+    #[error("config file {path} cannot be read: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML itself is malformed. Never quotes the line: it may be a secret.
+    #[error("{source_name}: TOML syntax error at line {line}, column {column}{}: {problem}",
+        .key.as_deref().map(|k| format!(" (setting `{k}`)")).unwrap_or_default())]
+    Syntax {
+        source_name: String,
+        line: usize,
+        column: usize,
+        key: Option<String>,
+        problem: String,
+    },
     #[error("{0}")]
     Parse(String),
     #[error("setting `accounts[{index}]`: {problem}")]
@@ -266,6 +293,12 @@ impl Settings {
             if !path.is_file() {
                 return Err(ConfigError::MissingFile(path.to_owned()));
             }
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+                path: path.to_owned(),
+                source,
+            })?;
+            // figment's own syntax error quotes the offending line, value and all.
+            check_syntax(&format!("config file {}", path.display()), &text)?;
             figment = figment.merge(Toml::file_exact(path));
         }
         Self::extract(figment.merge(env_provider()))
@@ -273,6 +306,7 @@ impl Settings {
 
     /// Loads from TOML text alone, for tests and tools.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        check_syntax("TOML text", text)?;
         Self::extract(Figment::new().merge(Toml::string(text)))
     }
 
@@ -281,7 +315,7 @@ impl Settings {
             // One line per problem, each naming the key and where it came from.
             ConfigError::Parse(
                 err.into_iter()
-                    .map(|e| e.to_string())
+                    .map(|e| describe(&e))
                     .collect::<Vec<_>>()
                     .join("; "),
             )
@@ -432,6 +466,15 @@ impl Settings {
                 return Err(invalid(
                     "redis_url",
                     "must start with redis://, rediss:// or unix://",
+                ));
+            }
+            // Parsed here, as the client will, so a typo is a setting refused
+            // by key (exit 2) rather than a failure to start; redis' own
+            // error is not quoted.
+            if redis::IntoConnectionInfo::into_connection_info(url).is_err() {
+                return Err(invalid(
+                    "redis_url",
+                    "is not a valid Redis URL such as redis://:password@host:6379/0 (percent-encode @ : / ? # in a password)",
                 ));
             }
             if self.secret_key.is_none() {
@@ -606,6 +649,139 @@ fn account_field(param: &str) -> &str {
     } else {
         param
     }
+}
+
+/// Whether the setting at `path` (figment's path of keys) can hold a secret.
+/// An account's uin is not one; its keys and tokens are.
+fn is_secret_path(path: &[String]) -> bool {
+    match path.first().map(String::as_str) {
+        Some("accounts") => path.last().map(String::as_str) != Some("uin"),
+        Some(key) => SECRET_SETTINGS.contains(&key),
+        None => false,
+    }
+}
+
+/// One figment error as a line. figment's own text quotes the value (`found
+/// string "…"`), so for a secret setting it is rebuilt from the key, the
+/// source and the kind of problem alone.
+fn describe(err: &figment::Error) -> String {
+    use figment::error::Kind;
+    if !is_secret_path(&err.path) {
+        return err.to_string();
+    }
+    let key = err.path.join(".");
+    let top = err.path.first().map(String::as_str).unwrap_or_default();
+    let problem = match &err.kind {
+        Kind::InvalidType(actual, expected) => {
+            format!("must be {expected}, not {}", value_kind(actual))
+        }
+        // `expected` says what is wrong (e.g. url's "relative URL without a base").
+        Kind::InvalidValue(_, expected) => format!("is not valid: {expected}"),
+        Kind::InvalidLength(len, expected) => format!("has {len} items, expected {expected}"),
+        Kind::UnknownField(field, _) => format!("unknown field `{field}`"),
+        Kind::MissingField(field) => format!("missing field `{field}`"),
+        Kind::DuplicateField(field) => format!("duplicate field `{field}`"),
+        _ => format!("is not valid: must be {}", secret_hint(top)),
+    };
+    let from = err
+        .metadata
+        .as_ref()
+        .map(|md| match &md.source {
+            Some(source) => format!(" in {source} {}", md.name),
+            None => format!(" in {}", md.name),
+        })
+        .unwrap_or_default();
+    format!(
+        "setting `{key}` (env {ENV_PREFIX}{}){from}: {problem} (the value is not shown: this setting can hold a secret)",
+        top.to_uppercase()
+    )
+}
+
+/// What a valid value of a secret setting looks like, for errors that cannot
+/// quote figment's own words.
+fn secret_hint(key: &str) -> &'static str {
+    match key {
+        "webhook_url" => "an http:// or https:// URL with a host",
+        "redis_url" => "a redis://, rediss:// or unix:// URL",
+        "accounts" => "[[accounts]] tables of uin, musickey, refresh_key and refresh_token",
+        _ => "text of at least 16 characters",
+    }
+}
+
+/// What kind of value was given, without the value.
+fn value_kind(actual: &figment::error::Actual) -> &'static str {
+    use figment::error::Actual;
+    match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) => "a number (text needs quotes in TOML)",
+        Actual::Float(_) => "a decimal number (text needs quotes in TOML)",
+        Actual::Char(_) | Actual::Str(_) => "text",
+        Actual::Bytes(_) => "bytes",
+        Actual::Seq => "a list",
+        Actual::Map => "a table",
+        _ => "a value of another type",
+    }
+}
+
+/// Refuses malformed TOML by line, column and setting, never quoting the
+/// line: toml's own message does, and the value there may be a secret.
+fn check_syntax(source_name: &str, text: &str) -> Result<(), ConfigError> {
+    let Err(err) = Toml::from_str::<serde::de::IgnoredAny>(text) else {
+        return Ok(());
+    };
+    let at = err.span().map_or(0, |span| span.start).min(text.len());
+    let before = text.get(..at).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let key = setting_on_line(text, line);
+    let problem = match &key {
+        // toml's message (not its Display) names what it expected, never the text.
+        Some(key) if !is_secret_path(&key.split('.').map(str::to_owned).collect::<Vec<_>>()) => {
+            err.message().replace('\n', "; ")
+        }
+        Some(_) => "the line is not shown, as this setting can hold a secret; check its quoting (text needs quotes: key = \"…\")".to_owned(),
+        None => "check the quotes and brackets there (the line is not shown: it may hold a secret)".to_owned(),
+    };
+    Err(ConfigError::Syntax {
+        source_name: source_name.to_owned(),
+        line,
+        column,
+        key,
+        problem,
+    })
+}
+
+/// The setting written on line `line` (1-based) of a TOML text, as
+/// `table.key`, if the line is a `key = value` or a table header. A best
+/// guess for naming it in an error: it never decides what is printed of the
+/// value, which is nothing.
+fn setting_on_line(text: &str, line: usize) -> Option<String> {
+    let header = |l: &str| {
+        let l = l.trim();
+        l.starts_with('[').then(|| {
+            l.trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?;
+    if let Some(table) = header(here) {
+        return Some(table).filter(|t| !t.is_empty());
+    }
+    let (key, _) = here.split_once('=')?;
+    let key = key.trim().trim_matches(['"', '\'']).trim();
+    if key.is_empty() || key.contains(char::is_whitespace) {
+        return None;
+    }
+    let table = lines[..line - 1].iter().rev().find_map(|l| header(l));
+    Some(match table {
+        Some(table) if !table.is_empty() => format!("{table}.{key}"),
+        _ => key.to_owned(),
+    })
 }
 
 /// A URL written in this file; the fallback only keeps `Default` total.
@@ -821,6 +997,110 @@ mod tests {
             let err = Settings::from_toml(toml).expect_err(toml).to_string();
             assert!(err.contains(key), "{toml}: {err}");
         }
+    }
+
+    #[test]
+    fn a_bad_secret_setting_is_refused_naming_the_key_but_never_its_value() {
+        for (toml, key, secret) in [
+            ("admin_token = 123456789012", "admin_token", "123456789012"),
+            ("admin_token = abcdefSECRET", "admin_token", "abcdefSECRET"),
+            ("admin_token = \"abc\" SECRETTAIL", "admin_token", "SECRETTAIL"),
+            ("secret_key = true\nadmin_token = 4445556667778889", "admin_token", "4445556667778889"),
+            ("secret_key = 987654321098765", "secret_key", "987654321098765"),
+            ("webhook_secret = 5556667778889990", "webhook_secret", "5556667778889990"),
+            ("webhook_url = \"https//hooks.slack.com/services/T0SECRET\"", "webhook_url", "T0SECRET"),
+            ("webhook_url = \"https://[::1/services/T0SECRET\"", "webhook_url", "T0SECRET"),
+            ("webhook_url = \"ftp://hooks.example.com/T0SECRET\"", "webhook_url", "T0SECRET"),
+            ("redis_url = 6379123456", "redis_url", "6379123456"),
+            (
+                "secret_key = \"0123456789abcdef-key\"\nredis_url = \"redis://:SECRETPW@[bad/\"",
+                "redis_url",
+                "SECRETPW",
+            ),
+            (
+                "secret_key = \"0123456789abcdef-key\"\nredis_url = \"rediss://:SECRETPW@host:notaport\"",
+                "redis_url",
+                "SECRETPW",
+            ),
+            ("accounts = \"Q_H_L_SECRETKEY\"", "accounts", "SECRETKEY"),
+            ("[[accounts]]\nuin = 123456\nmusickey = 998877665544", "accounts", "998877665544"),
+            ("[[accounts]]\nuin = 123456\nmusickey = Q_H_L_SECRETKEY", "accounts", "SECRETKEY"),
+            (
+                "[[accounts]]\nuin = 123456\nmusickey = \"Q_H_L_a\"\nrefresh_key = [\"SECRETRK\"]",
+                "accounts",
+                "SECRETRK",
+            ),
+        ] {
+            let err = Settings::from_toml(toml).expect_err(toml).to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+            assert!(!err.contains(secret), "{toml}: {err}");
+        }
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn a_bad_secret_setting_in_the_environment_or_a_file_is_refused_without_its_value() {
+        Jail::expect_with(|jail| {
+            jail.set_env("QMKEYS_WEBHOOK_URL", "hooks.slack.com/services/T0SECRET");
+            let err = Settings::load(None).expect_err("relative").to_string();
+            assert!(
+                err.contains("webhook_url") && err.contains("QMKEYS_WEBHOOK_URL"),
+                "{err}"
+            );
+            assert!(!err.contains("T0SECRET"), "{err}");
+            jail.clear_env();
+            jail.set_env("QMKEYS_ACCOUNTS", "Q_H_L_SECRETKEY");
+            let err = Settings::load(None).expect_err("not a list").to_string();
+            assert!(
+                err.contains("accounts") && !err.contains("SECRETKEY"),
+                "{err}"
+            );
+            jail.clear_env();
+            jail.create_file("q.toml", "tips = \"ok\"\n\nadmin_token = abcdefSECRET\n")?;
+            let err = Settings::load(Some(Path::new("q.toml")))
+                .expect_err("syntax")
+                .to_string();
+            assert!(err.contains("q.toml") && err.contains("line 3"), "{err}");
+            assert!(
+                err.contains("`admin_token`") && !err.contains("SECRET"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_syntax_error_elsewhere_keeps_tomls_message_but_never_quotes_the_line() {
+        let err = Settings::from_toml("tips = \"a\"\nlisten = 127.0.0.1:80x\n")
+            .expect_err("syntax")
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("`listen`") && err.contains("expected"),
+            "{err}"
+        );
+        assert!(!err.contains("127.0.0.1"), "{err}");
+        // A line with no key of its own is named by number alone.
+        let err = Settings::from_toml("trusted_proxies = [\n  \"10.0.0.1\",\n  oops\n]")
+            .expect_err("syntax")
+            .to_string();
+        assert!(err.contains("line 3") && !err.contains("oops"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_of_an_ordinary_setting_still_says_what_was_given() {
+        let err = Settings::from_toml("upstream_timeout_ms = \"soon\"")
+            .expect_err("text")
+            .to_string();
+        assert!(
+            err.contains("soon") && err.contains("upstream_timeout_ms"),
+            "{err}"
+        );
+        let err = Settings::from_toml(
+            "[[accounts]]\nuin = 123456\nmusickey = \"Q_H_L_a\"\nmusic_key = \"x\"",
+        )
+        .expect_err("unknown field")
+        .to_string();
+        assert!(err.contains("music_key"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::envelope::Envelope;
 use super::error::ApiError;
+use super::path::Segment;
 use super::refresh::RefreshData;
 use super::AppState;
 use crate::accounts::mask;
@@ -11,7 +12,7 @@ use crate::beijing;
 use crate::domain::Uin;
 use crate::refresh::Refreshed;
 use crate::upload::SignError;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -63,9 +64,8 @@ pub async fn accounts(State(state): State<AppState>, _: Admin) -> Response {
 pub async fn account_cookie(
     State(state): State<AppState>,
     _: Admin,
-    Path(uin): Path<String>,
+    Segment(uin): Segment<Uin>,
 ) -> Result<Response, ApiError> {
-    let uin = Uin::parse(&uin)?;
     // From the store, not this process's copy: with several instances another
     // one may have rotated the key a moment ago.
     let stored = state

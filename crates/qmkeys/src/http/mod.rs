@@ -14,6 +14,7 @@ pub mod login;
 pub mod metrics;
 pub mod openapi;
 pub mod params;
+pub mod path;
 pub mod refresh;
 pub mod request_id;
 pub mod web;

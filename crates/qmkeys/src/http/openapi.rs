@@ -207,7 +207,7 @@ fn errors_of(operation_id: &str) -> Vec<ErrorCode> {
             C::NoSuchAccount,
             C::StoreFailed,
         ],
-        "webAsset" => vec![C::NotFound],
+        "webAsset" => vec![C::BadParam, C::NotFound],
         _ => Vec::new(),
     };
     // The front middleware caps every route's URL and time.

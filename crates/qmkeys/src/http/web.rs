@@ -9,9 +9,10 @@
 use super::cors::OriginList;
 use super::error::ApiError;
 use super::openapi;
+use super::path::{AssetName, Segment};
 use super::AppState;
 use crate::config::Settings;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
     X_FRAME_OPTIONS,
@@ -181,7 +182,7 @@ pub async fn docs(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "文件内容：脚本、样式表或图标 / the asset: a script, style sheet or icon",
                content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml")))),
 )]
-pub async fn asset(Path(file): Path<String>) -> Response {
+pub async fn asset(Segment(AssetName(file)): Segment<AssetName>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
         Some((_, content_type, body)) => (
             StatusCode::OK,

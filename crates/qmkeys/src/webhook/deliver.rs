@@ -1,6 +1,7 @@
 //! One event to the receiver: up to `tries` POSTs with growing pauses, until
-//! one is answered 2xx. Problems are named by fixed words, never by reqwest's
-//! error text, which would print the URL and so its token.
+//! one is answered 2xx. The URL's path and query carry the receiver's token,
+//! so it is logged as scheme, host and port alone ([`WebhookUrl`]'s Display),
+//! and a reqwest error only after `without_url()`.
 
 use super::{body, sign, Tuning, WebhookUrl};
 use crate::accounts::AccountEvent;
@@ -37,7 +38,8 @@ impl Deliverer {
             .timeout(tuning.try_timeout)
             // A redirect would send the notice somewhere the owner did not configure.
             .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+            .build()
+            .map_err(reqwest::Error::without_url)?;
         Ok(Self {
             http,
             url,
@@ -73,21 +75,22 @@ impl Deliverer {
                     tracing::warn!(
                         event = name,
                         attempt,
-                        problem,
+                        problem = %problem,
+                        url = %self.url,
                         "webhook delivery failed; trying again"
                     );
                     tokio::time::sleep(self.pause(attempt)).await;
                 }
                 Err(problem) => {
                     self.count(name, "failed");
-                    tracing::warn!(event = name, attempt, problem, url = %self.url, "webhook delivery failed; giving up on this event");
+                    tracing::warn!(event = name, attempt, problem = %problem, url = %self.url, "webhook delivery failed; giving up on this event");
                 }
             }
         }
         Outcome::Failed
     }
 
-    async fn try_once(&self, name: &str, body: &[u8]) -> Result<(), &'static str> {
+    async fn try_once(&self, name: &str, body: &[u8]) -> Result<(), String> {
         let mut request = self
             .http
             .post(self.url.expose().clone())
@@ -102,11 +105,13 @@ impl Deliverer {
         }
         match request.send().await {
             Ok(answer) if answer.status().is_success() => Ok(()),
-            Ok(answer) if answer.status().is_redirection() => Err("redirected (not followed)"),
-            Ok(answer) if answer.status().is_client_error() => Err("refused with HTTP 4xx"),
-            Ok(_) => Err("failed with HTTP 5xx"),
-            Err(err) if err.is_timeout() => Err("timed out"),
-            Err(_) => Err("connection failed"),
+            Ok(answer) if answer.status().is_redirection() => Err(format!(
+                "redirected with HTTP {} (not followed)",
+                answer.status().as_u16()
+            )),
+            Ok(answer) => Err(format!("answered HTTP {}", answer.status().as_u16())),
+            Err(err) if err.is_timeout() => Err("timed out".to_owned()),
+            Err(err) => Err(format!("connection failed: {}", causes(&err.without_url()))),
         }
     }
 
@@ -128,6 +133,19 @@ impl Deliverer {
                 .inc();
         }
     }
+}
+
+/// An error and its causes on one line. reqwest puts the URL in the outermost
+/// error's text only, which `without_url()` has taken out.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -72,6 +72,153 @@ fn serve_refuses_every_value_it_once_replaced_by_a_default_and_names_the_key() {
     }
 }
 
+/// `qmkeys serve` that must refuse its settings: its exit code and stderr.
+/// Killed if it is still running after 20 s (it would be serving).
+fn serve_refusing(config: Option<&str>, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut cmd = qmkeys();
+    cmd.arg("serve")
+        .env("QMKEYS_LISTEN", "127.0.0.1:0")
+        .env("QMKEYS_DB", dir.path().join("q.db"));
+    if let Some(text) = config {
+        let path = dir.path().join("qmkeys.toml");
+        std::fs::write(&path, text).expect("config");
+        cmd.arg("--config").arg(path);
+    }
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let mut child = cmd.spawn().map(KillOnDrop::new).expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "serve started: {config:?} {env:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("utf-8 stderr");
+    }
+    (
+        child.try_wait().expect("reaped").and_then(|s| s.code()),
+        stderr,
+    )
+}
+
+#[test]
+fn serve_refuses_a_bad_secret_setting_from_the_file_naming_the_key_but_never_the_value() {
+    let redis = "secret_key = \"0123456789abcdef-not-this-one\"\n\
+                 redis_url = \"redis://:SECRETPASSWORD@[bad-host/\"\n";
+    for (file, key, secret) in [
+        // An unquoted number: figment says "found unsigned int `…`".
+        ("admin_token = 123456789012\n", "admin_token", "123456789012"),
+        // Unquoted text: toml's syntax error quotes the whole line.
+        ("admin_token = abcdefSECRET\n", "admin_token", "abcdefSECRET"),
+        (
+            "tips = \"x\"\nadmin_token = \"abc\" SECRETTAIL\n",
+            "admin_token",
+            "SECRETTAIL",
+        ),
+        ("secret_key = 987654321098765\n", "secret_key", "987654321098765"),
+        ("webhook_secret = 5556667778889990\n", "webhook_secret", "5556667778889990"),
+        (
+            "webhook_url = \"ftp://hooks.example.com/services/T0SECRETPATH/x\"\n",
+            "webhook_url",
+            "T0SECRETPATH",
+        ),
+        // No colon after the scheme: the url crate's error quotes it all.
+        (
+            "webhook_url = \"https//hooks.slack.com/services/T0SECRETPATH/x\"\n",
+            "webhook_url",
+            "T0SECRETPATH",
+        ),
+        (redis, "redis_url", "SECRETPASSWORD"),
+        (
+            "redis_url = 6379123456\n",
+            "redis_url",
+            "6379123456",
+        ),
+        (
+            "[[accounts]]\nuin = 123456789\nmusickey = 112233445566778899\n",
+            "accounts",
+            "112233445566778899",
+        ),
+        (
+            "[[accounts]]\nuin = 123456789\nmusickey = Q_H_L_SECRETKEY\n",
+            "accounts",
+            "SECRETKEY",
+        ),
+        (
+            "[[accounts]]\nuin = 123456789\nmusickey = \"Q_H_L_a\"\nrefresh_token = [\"SECRETTOKEN\"]\n",
+            "accounts",
+            "SECRETTOKEN",
+        ),
+    ] {
+        let (code, stderr) = serve_refusing(Some(file), &[]);
+        assert_eq!(code, Some(2), "{key}: {stderr}");
+        assert!(stderr.contains(key), "{key} is not named: {stderr}");
+        assert!(!stderr.contains(secret), "{key}'s value was printed: {stderr}");
+    }
+}
+
+#[test]
+fn serve_refuses_a_bad_secret_setting_from_the_environment_naming_the_key_but_never_the_value() {
+    let key = ("QMKEYS_SECRET_KEY", "0123456789abcdef-not-this-one");
+    for (env, named, secret) in [
+        (
+            vec![(
+                "QMKEYS_WEBHOOK_URL",
+                "https//hooks.slack.com/services/T0SECRETPATH/x",
+            )],
+            "webhook_url",
+            "T0SECRETPATH",
+        ),
+        (
+            vec![("QMKEYS_WEBHOOK_URL", "mailto:T0SECRETPATH@example.com")],
+            "webhook_url",
+            "T0SECRETPATH",
+        ),
+        (
+            vec![
+                ("QMKEYS_REDIS_URL", "redis://:SECRETPASSWORD@[bad-host/"),
+                key,
+            ],
+            "redis_url",
+            "SECRETPASSWORD",
+        ),
+        (
+            vec![("QMKEYS_ACCOUNTS", "Q_H_L_SECRETKEYINENV")],
+            "accounts",
+            "SECRETKEYINENV",
+        ),
+        (
+            vec![("QMKEYS_ADMIN_TOKEN", "shortSECRET")],
+            "admin_token",
+            "shortSECRET",
+        ),
+        (
+            vec![("QMKEYS_SECRET_KEY", "shortSECRET")],
+            "secret_key",
+            "shortSECRET",
+        ),
+        (
+            vec![("QMKEYS_WEBHOOK_SECRET", "shortSECRET")],
+            "webhook_secret",
+            "shortSECRET",
+        ),
+    ] {
+        let (code, stderr) = serve_refusing(None, &env);
+        assert_eq!(code, Some(2), "{named}: {stderr}");
+        assert!(stderr.contains(named), "{named} is not named: {stderr}");
+        assert!(
+            !stderr.contains(secret),
+            "{named}'s value was printed: {stderr}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn application_build_checks_settings_made_in_code_as_the_loader_does() {
     let settings = qmkeys::config::Settings {
@@ -92,10 +239,12 @@ async fn application_build_checks_settings_made_in_code_as_the_loader_does() {
 }
 
 #[tokio::test]
-async fn a_malformed_redis_url_is_reported_as_redis_with_its_cause_not_as_the_store() {
+async fn a_malformed_redis_url_is_refused_as_a_setting_naming_the_key_but_not_the_url() {
     let dir = tempfile::tempdir().expect("dir");
     let settings = qmkeys::config::Settings {
-        redis_url: Some(secrecy::SecretString::from("redis://[not-a-host/")),
+        redis_url: Some(secrecy::SecretString::from(
+            "redis://:SECRETPASSWORD@[not-a-host/",
+        )),
         secret_key: Some(secrecy::SecretString::from("a secret key of some length")),
         listen: "127.0.0.1:0".parse().expect("addr"),
         db: dir.path().join("q.db"),
@@ -105,19 +254,14 @@ async fn a_malformed_redis_url_is_reported_as_redis_with_its_cause_not_as_the_st
         .await
         .err()
         .expect("refused");
+    // Refused with the settings, before any store is opened.
     assert!(
-        matches!(err, qmkeys::startup::StartupError::Redis(_)),
+        matches!(err, qmkeys::startup::StartupError::Config(_)),
         "{err}"
     );
     let chain = qmkeys::http::error::Chain(&err).to_string();
-    assert!(
-        chain.starts_with("cannot use Redis at redis_url: "),
-        "{chain}"
-    );
-    assert!(
-        chain.len() > "cannot use Redis at redis_url: ".len(),
-        "the cause follows"
-    );
+    assert!(chain.contains("setting `redis_url`"), "{chain}");
+    assert!(!chain.contains("SECRETPASSWORD"), "{chain}");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod cors;
 mod cos_property;
 mod cos_sign;
 mod crash;
+mod envelopes;
 mod healthcheck;
 mod helpers;
 mod lease;

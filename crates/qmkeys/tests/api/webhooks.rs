@@ -108,8 +108,10 @@ impl Receiver {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        // Any path: some tests put the receiver's token in it.
         let router = axum::Router::new()
             .route("/hook", axum::routing::post(take))
+            .fallback(take)
             .with_state(state.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -399,6 +401,52 @@ async fn a_receiver_that_never_answers_2xx_is_given_up_after_three_tries() {
     assert_eq!(receiver.tries().len(), 3);
     assert_eq!(metric(&app, "account.added", "retried").await, 2);
     assert_eq!(metric(&app, "account.added", "delivered").await, 0);
+}
+
+#[tokio::test]
+async fn a_webhook_urls_path_never_reaches_the_log_while_its_host_does_even_when_delivery_gives_up()
+{
+    // One receiver that answers 500 to everything, and an address where
+    // nothing listens (reqwest's connection error embeds the whole URL).
+    let receiver = Receiver::start(None).await;
+    receiver.state.fail_first.store(100, Ordering::SeqCst);
+    let answering = receiver.url.split("/hook").next().expect("base").to_owned();
+    let nobody = format!("http://127.0.0.1:{}", crate::binary::free_port());
+    for base in [answering, nobody] {
+        // As Slack and Discord write them: the token is a path segment.
+        let secret = format!("T0SECRETPATHTOKEN{}", rand::random::<u32>());
+        let url = format!("{base}/services/{secret}/send?token=hook-query-token");
+        let log_from = crate::log_capture::len();
+        let (app, _) = spawn_app_with_accounts(1, |s| {
+            receiver.configure(s, None);
+            s.webhook_url = Some(qmkeys::webhook::WebhookUrl::parse(&url).expect("url"));
+        })
+        .await;
+        eventually("three tries and a give-up", || async {
+            metric(&app, "account.added", "failed").await == 1
+        })
+        .await;
+
+        let log = crate::log_capture::since(log_from);
+        assert!(
+            !log.contains(&secret) && !log.contains("/services/"),
+            "the webhook URL's path reached the log ({base})"
+        );
+        assert!(!log.contains("hook-query-token"), "nor its query");
+        // The whole field, so a path after the port would not match.
+        let shown = format!("url={base}");
+        for line in [
+            "account notices go to a webhook",
+            "trying again",
+            "giving up on this event",
+        ] {
+            assert!(
+                log.lines()
+                    .any(|l| l.contains(line) && l.split_whitespace().any(|w| w == shown)),
+                "no {line:?} line naming {base}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
