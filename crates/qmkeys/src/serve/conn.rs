@@ -92,12 +92,15 @@ where
             let answer = router.clone().call(req);
             async move {
                 let response = answer.await?;
-                Ok::<_, std::convert::Infallible>(response.map(|body| {
-                    Body::new(Tracked {
-                        body,
-                        _guard: guard,
-                    })
-                }))
+                // A body of known length is written at once: the request
+                // ends here (and a client too slow to read it is then held to
+                // the idle timeout). A stream (a QR login) holds the request
+                // open until its last byte; only that costs a box.
+                if response.body().size_hint().exact().is_some() {
+                    drop(guard);
+                    return Ok::<_, std::convert::Infallible>(response);
+                }
+                Ok(response.map(|body| Body::new(Tracked { body, _guard: guard })))
             }
         })
     };
