@@ -378,21 +378,22 @@ impl AccountPool {
             }
         }
         let at = self.clock.unix();
+        // An answer for no account or another one is never stored as this one's.
+        let result = result.and_then(|grant| Cookie::from_grant(&current.cred, grant, at));
         match result {
-            Ok(grant) => {
-                let created = grant.created_at.unwrap_or(at);
+            Ok(cookie) => {
                 let next = StoredAccount {
                     cred: Credential {
                         uin: current.cred.uin,
-                        key: grant.key,
+                        key: cookie.key,
                         // Upstream sometimes sends no new refresh values; the old
                         // ones may still be good, and dropping them could strand the account.
-                        refresh_key: grant.refresh_key.or(current.cred.refresh_key.clone()),
-                        refresh_token: grant.refresh_token.or(current.cred.refresh_token.clone()),
+                        refresh_key: cookie.refresh_key.or(current.cred.refresh_key.clone()),
+                        refresh_token: cookie.refresh_token.or(current.cred.refresh_token.clone()),
                     },
                     previous: Some(current.cred.clone()),
-                    created_at: Some(created),
-                    expires_at: Some(created.saturating_add(grant.expires_in)),
+                    created_at: Some(cookie.created_at),
+                    expires_at: Some(cookie.created_at.saturating_add(cookie.expires_in)),
                     last_refresh_at: Some(at),
                     last_outcome: Some("refreshed".into()),
                     health: Health::Healthy,
