@@ -1,5 +1,6 @@
 //! The embedded account store: one SQLite file, WAL mode, `synchronous=FULL`
-//! so a returned write survives a crash or power loss.
+//! so a returned write survives a crash or power loss. The file and its
+//! `-wal` and `-shm` companions are readable by their owner alone.
 
 use super::record::{self, FIELDS};
 use super::store::{AccountStore, Health, StoreError, StoredAccount};
@@ -39,6 +40,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub fn open(path: &Path, sealer: Sealer) -> Result<Self, StoreError> {
+        private::create(path)?;
         let mut conn = Connection::open(path).map_err(|e| backend(&e))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
@@ -48,6 +50,9 @@ impl SqliteStore {
         if sealer.is_encrypting() {
             seal_plain_values(&mut conn, &sealer)?;
         }
+        // SQLite gives `-wal` and `-shm` the main file's mode; files left
+        // wider by an earlier version are narrowed here.
+        private::narrow(path);
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             sealer,
@@ -68,6 +73,88 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+    }
+}
+
+/// The database file and its companions, created and kept owner-only
+/// whatever the umask: they hold the upload accounts' keys.
+mod private {
+    use super::StoreError;
+    use std::path::{Path, PathBuf};
+
+    pub(super) const MODE: u32 = 0o600;
+
+    /// Creates the database file owner-only before SQLite opens it, so it
+    /// never exists with wider permissions, not even for a moment.
+    #[cfg(unix)]
+    pub(super) fn create(path: &Path) -> Result<(), StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(MODE)
+            .open(path)
+        {
+            Ok(file) => {
+                // The umask can only take bits away; set exactly what we mean.
+                set(&file, path);
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(StoreError::Backend(format!(
+                "cannot create {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    #[cfg(not(unix))]
+    pub(super) fn create(_: &Path) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The database and whichever of its companions exist, made owner-only
+    /// if they are wider. A file owned by someone else is left with a warning.
+    #[cfg(unix)]
+    pub(super) fn narrow(path: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        for file in companions(path) {
+            let Ok(meta) = std::fs::symlink_metadata(&file) else {
+                continue;
+            };
+            if !meta.is_file() || meta.permissions().mode() & 0o077 == 0 {
+                continue;
+            }
+            let narrowed = std::fs::Permissions::from_mode(meta.permissions().mode() & 0o700);
+            if let Err(e) = std::fs::set_permissions(&file, narrowed) {
+                tracing::warn!(file = %file.display(), error = %e, "the account store file is readable by others and its mode cannot be changed");
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    pub(super) fn narrow(_: &Path) {}
+
+    #[cfg(unix)]
+    fn set(file: &std::fs::File, path: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(MODE)) {
+            tracing::warn!(file = %path.display(), error = %e, "cannot set the account store's mode");
+        }
+    }
+
+    pub(super) fn companions(path: &Path) -> Vec<PathBuf> {
+        let with = |suffix: &str| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            PathBuf::from(p)
+        };
+        vec![
+            path.to_owned(),
+            with("-wal"),
+            with("-shm"),
+            with("-journal"),
+        ]
     }
 }
 
@@ -352,5 +439,57 @@ mod tests {
             all.iter().all(|a| a.cred.key.expose() != "Q_H_L_planted"),
             "a plain value is never used once a key is set"
         );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_and_its_wal_and_shm_files_are_owner_only_and_wider_ones_are_narrowed() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| {
+            let bits = std::fs::metadata(p).expect("exists").permissions().mode();
+            format!("{:o}", bits & 0o777)
+        };
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("a.db");
+        let files = private::companions(&path);
+        let (db, wal, shm) = (&files[0], &files[1], &files[2]);
+
+        let store = SqliteStore::open(
+            &path,
+            Sealer::new(Some("a long enough secret key"), "account-store"),
+        )
+        .expect("open");
+        store
+            .put(&account("123456", "Q_H_L_one"))
+            .await
+            .expect("put");
+        // Whatever the umask: exactly 0600, checked while SQLite holds all three.
+        for file in [db, wal, shm] {
+            assert_eq!(mode(file), "600", "{}", file.display());
+        }
+
+        // Files an earlier version left readable by all, the -wal and -shm
+        // kept alive by another connection.
+        let other = Connection::open(&path).expect("raw");
+        other
+            .query_row("SELECT count(*) FROM accounts", [], |r| r.get::<_, i64>(0))
+            .expect("read");
+        drop(store);
+        for file in [db, wal, shm] {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+        let reopened = SqliteStore::open(
+            &path,
+            Sealer::new(Some("a long enough secret key"), "account-store"),
+        )
+        .expect("reopen");
+        reopened
+            .put(&account("123456", "Q_H_L_two"))
+            .await
+            .expect("put");
+        for file in [db, wal, shm] {
+            assert_eq!(mode(file), "600", "narrowed: {}", file.display());
+        }
+        drop(other);
     }
 }
