@@ -11,7 +11,7 @@ pub mod sqlite;
 pub mod store;
 
 pub use events::{AccountEvent, EventKind, EventSink, SharedSink};
-pub use store::{AccountStore, Health, StoreError, StoredAccount};
+pub use store::{AccountStore, Health, Loaded, Problem, StoreError, StoredAccount, Unreadable};
 
 use crate::clock::SharedClock;
 use crate::domain::{Credential, Uin};
@@ -146,6 +146,8 @@ pub struct AccountPool {
     pending_seeds: Mutex<Option<Vec<Credential>>>,
     /// Told what happens to accounts (the webhook), when one is configured.
     events: Option<SharedSink>,
+    /// Records the last load left out, for `/readyz` and `/metrics`.
+    unreadable: RwLock<Vec<Unreadable>>,
 }
 
 impl AccountPool {
@@ -181,6 +183,7 @@ impl AccountPool {
             settings,
             pending_seeds: Mutex::new(Some(seeds)),
             events,
+            unreadable: RwLock::new(Vec::new()),
         };
         if let Err(err) = pool.sync().await {
             // A shared store (Redis) that is down at start is an outage, not a
@@ -197,10 +200,15 @@ impl AccountPool {
     /// Writes the config file's accounts into the store: a new entry is
     /// written; an unchanged one leaves the stored (newer) credential alone; a
     /// changed one replaces it.
-    async fn seed(&self, seeds: &[Credential], stored: &[StoredAccount]) -> Result<(), StoreError> {
+    async fn seed(&self, seeds: &[Credential], loaded: &Loaded) -> Result<(), StoreError> {
         for cred in seeds {
+            if loaded.unreadable.iter().any(|u| u.uin == Some(cred.uin)) {
+                // Kept for someone to look at, not overwritten unseen.
+                tracing::warn!(account = %mask(cred.uin), "not seeding this config entry: its stored record cannot be read");
+                continue;
+            }
             let seed = fingerprint(cred);
-            let existing = stored.iter().find(|a| a.uin() == cred.uin);
+            let existing = loaded.accounts.iter().find(|a| a.uin() == cred.uin);
             match existing {
                 Some(row) if row.seed.as_deref() == Some(seed.as_str()) => {
                     tracing::info!(account = %mask(cred.uin), "keeping the stored credential: it is newer than the config file's");
@@ -237,28 +245,34 @@ impl AccountPool {
     /// removed by the CLI, or rotated by another process), seeding it first if
     /// that has not happened yet.
     pub async fn sync(&self) -> Result<(), StoreError> {
-        let mut stored = self.store.load_all().await?;
+        let mut loaded = self.store.load().await?;
         let seeds = self
             .pending_seeds
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(seeds) = seeds {
-            if let Err(err) = self.seed(&seeds, &stored).await {
+            if let Err(err) = self.seed(&seeds, &loaded).await {
                 *self
                     .pending_seeds
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = Some(seeds);
                 return Err(err);
             }
-            stored = self.store.load_all().await?;
+            loaded = self.store.load().await?;
         }
+        self.note_unreadable(loaded.unreadable.clone());
         let mut accounts = self
             .accounts
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        accounts.retain(|a| stored.iter().any(|s| s.uin() == a.uin));
-        for record in stored {
+        // A record that turned unreadable while this process holds it keeps
+        // its copy from when it read soundly; one never read stays out.
+        accounts.retain(|a| {
+            loaded.accounts.iter().any(|s| s.uin() == a.uin)
+                || loaded.unreadable.iter().any(|u| u.uin == Some(a.uin))
+        });
+        for record in loaded.accounts {
             match accounts.iter().find(|a| a.uin == record.uin()) {
                 Some(account) if account.snapshot().generation < record.generation => {
                     account.replace(record)
@@ -269,6 +283,34 @@ impl AccountPool {
         }
         accounts.sort_by_key(|a| a.uin);
         Ok(())
+    }
+
+    /// Keeps the records a load left out, warning when they change rather
+    /// than at every check: the account and the field, never a value.
+    fn note_unreadable(&self, now: Vec<Unreadable>) {
+        let mut kept = self
+            .unreadable
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *kept != now {
+            for u in now.iter().filter(|u| !kept.contains(u)) {
+                tracing::warn!(
+                    account = %u.uin.map_or_else(|| "***".to_owned(), mask),
+                    field = u.field,
+                    problem = %u,
+                    "a record in the account store cannot be read; it is left out until it is added again"
+                );
+            }
+            *kept = now;
+        }
+    }
+
+    /// The records the last load of the store left out.
+    pub fn unreadable(&self) -> Vec<Unreadable> {
+        self.unreadable
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub fn all(&self) -> Vec<Arc<Account>> {
@@ -556,9 +598,12 @@ impl AccountPool {
 
     /// Takes an account out of the store and out of use.
     pub async fn remove(&self, uin: Uin) -> Result<bool, StoreError> {
-        let record = match self.store.get(uin).await? {
-            Some(record) => record,
-            None => return Ok(false),
+        // An unreadable record can be removed too: that is how it is cleared.
+        let record = match self.store.get(uin).await {
+            Ok(Some(record)) => Some(record),
+            Ok(None) => return Ok(false),
+            Err(StoreError::Unreadable(_)) => None,
+            Err(err) => return Err(err),
         };
         let removed = self.store.remove(uin).await?;
         self.accounts
@@ -567,11 +612,13 @@ impl AccountPool {
             .retain(|a| a.uin != uin);
         if removed {
             tracing::info!(account = %mask(uin), "upload account removed");
-            self.emit(AccountEvent::of(
-                EventKind::Removed,
-                &record,
-                self.clock.unix(),
-            ));
+            if let Some(record) = record {
+                self.emit(AccountEvent::of(
+                    EventKind::Removed,
+                    &record,
+                    self.clock.unix(),
+                ));
+            }
         }
         Ok(removed)
     }

@@ -2,8 +2,8 @@
 //! so a returned write survives a crash or power loss. The file and its
 //! `-wal` and `-shm` companions are readable by their owner alone.
 
-use super::record::{self, FIELDS};
-use super::store::{AccountStore, Health, StoreError, StoredAccount};
+use super::record::{self, Failure, FIELDS};
+use super::store::{AccountStore, Health, Loaded, StoreError, StoredAccount};
 use crate::domain::Uin;
 use crate::secrets::Sealer;
 use rusqlite::types::ValueRef;
@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS accounts (
     health          TEXT NOT NULL,
     generation      INTEGER NOT NULL,
     seed            TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 ";
 
@@ -197,7 +201,7 @@ fn backend(e: &rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn read_row(row: &Row<'_>, sealer: &Sealer) -> Result<StoredAccount, StoreError> {
+fn read_row(row: &Row<'_>, sealer: &Sealer) -> Result<record::Decoded, Failure> {
     let text = |field: &str| -> Option<String> {
         let i = FIELDS.iter().position(|f| *f == field)?;
         match row.get_ref(i).ok()? {
@@ -207,7 +211,9 @@ fn read_row(row: &Row<'_>, sealer: &Sealer) -> Result<StoredAccount, StoreError>
             ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
         }
     };
-    record::decode(sealer, text)
+    // The row's key is its `uin` column: what it is stored under.
+    let under = text("uin").unwrap_or_default();
+    record::decode(sealer, &under, text)
 }
 
 fn select() -> String {
@@ -227,23 +233,71 @@ fn write(conn: &Connection, sealer: &Sealer, a: &StoredAccount) -> Result<(), St
     Ok(())
 }
 
+const KEY_CHECK: &str = "key_check";
+
+/// Every row, judged; values sealed under the earlier binding are sealed
+/// again under today's, each only if no one changed it meanwhile.
+fn load(conn: &mut Connection, sealer: &Sealer) -> Result<Loaded, StoreError> {
+    let records = {
+        let mut stmt = conn.prepare(&select()).map_err(|e| backend(&e))?;
+        let mut rows = stmt.query([]).map_err(|e| backend(&e))?;
+        let mut records = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| backend(&e))? {
+            records.push(read_row(row, sealer));
+        }
+        records
+    };
+    let check: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE name = ?1", [KEY_CHECK], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(|e| backend(&e))?;
+    let judged = record::judge(sealer, check.as_deref(), records)?;
+    if judged.write_check {
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (name, value) VALUES (?1, ?2)",
+            params![KEY_CHECK, record::key_check(sealer)],
+        )
+        .map_err(|e| backend(&e))?;
+    }
+    if !judged.reseal.is_empty() {
+        let tx = conn.transaction().map_err(|e| backend(&e))?;
+        for r in &judged.reseal {
+            // `field` is one of the record's own field names, never input.
+            let sql = format!(
+                "UPDATE accounts SET {0} = ?3 WHERE uin = ?1 AND {0} = ?2",
+                r.field
+            );
+            tx.execute(&sql, params![r.uin.to_string(), r.old, r.new])
+                .map_err(|e| backend(&e))?;
+        }
+        tx.commit().map_err(|e| backend(&e))?;
+        tracing::info!(
+            values = judged.reseal.len(),
+            "sealed the account store's secrets again, bound to where each is stored"
+        );
+    }
+    Ok(judged.loaded)
+}
+
 #[async_trait::async_trait]
 impl AccountStore for SqliteStore {
-    async fn load_all(&self) -> Result<Vec<StoredAccount>, StoreError> {
-        self.with(|conn, sealer| {
-            let mut stmt = conn.prepare(&select()).map_err(|e| backend(&e))?;
-            let mut rows = stmt.query([]).map_err(|e| backend(&e))?;
-            let mut records = Vec::new();
-            while let Some(row) = rows.next().map_err(|e| backend(&e))? {
-                records.push(read_row(row, sealer));
-            }
-            record::readable(records)
-        })
-        .await
+    async fn load(&self) -> Result<Loaded, StoreError> {
+        self.with(load).await
     }
 
     async fn get(&self, uin: Uin) -> Result<Option<StoredAccount>, StoreError> {
-        Ok(self.load_all().await?.into_iter().find(|a| a.uin() == uin))
+        self.with(move |conn, sealer| {
+            let sql = format!("{} WHERE uin = ?1", select());
+            let mut stmt = conn.prepare(&sql).map_err(|e| backend(&e))?;
+            let mut rows = stmt.query([uin.to_string()]).map_err(|e| backend(&e))?;
+            match rows.next().map_err(|e| backend(&e))? {
+                Some(row) => Ok(Some(read_row(row, sealer)?.account)),
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
     async fn put(&self, account: &StoredAccount) -> Result<(), StoreError> {
@@ -441,6 +495,191 @@ mod tests {
         );
     }
 
+    const KEY: &str = "a long enough secret key";
+
+    fn keyed() -> Sealer {
+        Sealer::new(Some(KEY), "account-store")
+    }
+
+    /// A sealed value with one character of its body changed.
+    fn flipped(sealed: &str) -> String {
+        let mut chars: Vec<char> = sealed.chars().collect();
+        let i = chars.len() - 5;
+        chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+        chars.into_iter().collect()
+    }
+
+    fn raw(path: &Path, sql: &str) {
+        Connection::open(path)
+            .expect("raw")
+            .execute_batch(sql)
+            .expect(sql);
+    }
+
+    fn column(path: &Path, uin: &str, field: &str) -> String {
+        Connection::open(path)
+            .expect("raw")
+            .query_row(
+                &format!("SELECT {field} FROM accounts WHERE uin = ?1"),
+                [uin],
+                |r| r.get(0),
+            )
+            .expect("row")
+    }
+
+    #[tokio::test]
+    async fn a_store_sealed_with_the_earlier_binding_reads_back_whole_and_is_sealed_again_bound_to_where_each_value_is_stored(
+    ) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("a.db");
+        let sealer = keyed();
+        // The table and row exactly as the previous version wrote them: each
+        // secret bound to the record's uin and field as `uin:field`.
+        drop(SqliteStore::open(&path, sealer.clone()).expect("schema"));
+        let legacy = |field: &str, value: &str| sealer.seal(&format!("123456:{field}"), value);
+        Connection::open(&path)
+            .expect("raw")
+            .execute(
+                "INSERT INTO accounts VALUES ('123456', 'qq', ?1, ?2, ?3, ?4, ?5, ?6, 100, 200, 150, 'refreshed', 'healthy', 7, 'seed')",
+                params![
+                    legacy("musickey", "Q_H_L_current"),
+                    legacy("refresh_key", "rk-current"),
+                    legacy("refresh_token", "rt-current"),
+                    legacy("prev_musickey", "Q_H_L_previous"),
+                    legacy("prev_refresh_key", "rk-previous"),
+                    legacy("prev_refresh_token", "rt-previous"),
+                ],
+            )
+            .expect("old row");
+
+        let store = SqliteStore::open(&path, sealer.clone()).expect("open");
+        let loaded = store.load().await.expect("load");
+
+        assert!(loaded.unreadable.is_empty(), "{:?}", loaded.unreadable);
+        let a = &loaded.accounts[0];
+        assert_eq!(a.cred.key.expose(), "Q_H_L_current");
+        assert_eq!(
+            (a.cred.refresh_key_str(), a.cred.refresh_token_str()),
+            ("rk-current", "rt-current")
+        );
+        let p = a.previous.as_ref().expect("previous");
+        assert_eq!(
+            (p.key.expose(), p.refresh_key_str(), p.refresh_token_str()),
+            ("Q_H_L_previous", "rk-previous", "rt-previous")
+        );
+        assert_eq!(
+            (a.created_at, a.expires_at, a.last_refresh_at, a.generation),
+            (Some(100), Some(200), Some(150), 7)
+        );
+        assert_eq!(a.seed.as_deref(), Some("seed"));
+        for field in record::SEALED_FIELDS {
+            let stored = column(&path, "123456", field);
+            assert!(
+                sealer.open(&record::aad("123456", field), &stored).is_ok(),
+                "{field} is bound to where it is stored"
+            );
+            assert!(
+                sealer
+                    .open(&record::legacy_aad("123456", field), &stored)
+                    .is_err(),
+                "{field} no longer opens under the earlier binding"
+            );
+        }
+        // And it still reads back after the reseal.
+        drop(store);
+        let again = SqliteStore::open(&path, sealer).expect("reopen");
+        assert_eq!(again.load_all().await.expect("load")[0].generation, 7);
+    }
+
+    #[tokio::test]
+    async fn a_sealed_value_moved_to_another_row_does_not_open_there_and_the_other_accounts_are_still_served(
+    ) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("a.db");
+        let store = SqliteStore::open(&path, keyed()).expect("open");
+        store
+            .put(&account("111111", "Q_H_L_keyofa"))
+            .await
+            .expect("a");
+        store
+            .put(&account("222222", "Q_H_L_keyofb"))
+            .await
+            .expect("b");
+        assert_eq!(store.load_all().await.expect("load").len(), 2);
+
+        // A's key moved into B's row, and A's whole record copied to a row of its own.
+        raw(
+            &path,
+            "UPDATE accounts SET musickey = (SELECT musickey FROM accounts WHERE uin = '111111') WHERE uin = '222222';
+             INSERT INTO accounts SELECT '333333', kind, musickey, refresh_key, refresh_token, prev_musickey,
+               prev_refresh_key, prev_refresh_token, created_at, expires_at, last_refresh_at, last_outcome,
+               health, generation, seed FROM accounts WHERE uin = '111111';",
+        );
+        let loaded = store.load().await.expect("the load does not fail");
+
+        let uins: Vec<String> = loaded
+            .accounts
+            .iter()
+            .map(|a| a.uin().to_string())
+            .collect();
+        assert_eq!(uins, ["111111"], "only A's own row serves A's key");
+        assert_eq!(loaded.accounts[0].cred.key.expose(), "Q_H_L_keyofa");
+        let mut left_out: Vec<(Option<Uin>, &str)> =
+            loaded.unreadable.iter().map(|u| (u.uin, u.field)).collect();
+        left_out.sort();
+        assert_eq!(
+            left_out,
+            [
+                (Some(Uin::from(222222)), "musickey"),
+                (Some(Uin::from(333333)), "musickey")
+            ]
+        );
+        assert!(matches!(
+            store.get(Uin::from(333333)).await,
+            Err(StoreError::Unreadable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn one_altered_record_is_left_out_even_alone_but_a_wrong_key_fails_the_whole_load() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("a.db");
+        let store = SqliteStore::open(&path, keyed()).expect("open");
+        store
+            .put(&account("123456", "Q_H_L_only"))
+            .await
+            .expect("put");
+        assert_eq!(store.load_all().await.expect("load").len(), 1);
+        let altered = flipped(&column(&path, "123456", "refresh_token"));
+        Connection::open(&path)
+            .expect("raw")
+            .execute("UPDATE accounts SET refresh_token = ?1", [altered])
+            .expect("alter");
+
+        let loaded = store
+            .load()
+            .await
+            .expect("an altered record is not the key's fault");
+        assert!(loaded.accounts.is_empty());
+        assert_eq!(loaded.unreadable.len(), 1);
+        let shown = loaded.unreadable[0].to_string();
+        assert!(
+            shown.contains("12***56") && shown.contains("refresh_token"),
+            "{shown}"
+        );
+        assert!(!shown.contains("123456"), "masked: {shown}");
+
+        let wrong = SqliteStore::open(
+            &path,
+            Sealer::new(Some("some other secret key"), "account-store"),
+        )
+        .expect("open");
+        assert!(matches!(
+            wrong.load().await,
+            Err(StoreError::Seal(crate::secrets::SealError::WrongKey))
+        ));
+    }
+
     #[cfg(unix)]
     #[tokio::test]
     async fn the_database_and_its_wal_and_shm_files_are_owner_only_and_wider_ones_are_narrowed() {
@@ -454,11 +693,7 @@ mod tests {
         let files = private::companions(&path);
         let (db, wal, shm) = (&files[0], &files[1], &files[2]);
 
-        let store = SqliteStore::open(
-            &path,
-            Sealer::new(Some("a long enough secret key"), "account-store"),
-        )
-        .expect("open");
+        let store = SqliteStore::open(&path, keyed()).expect("open");
         store
             .put(&account("123456", "Q_H_L_one"))
             .await
@@ -478,11 +713,7 @@ mod tests {
         for file in [db, wal, shm] {
             std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         }
-        let reopened = SqliteStore::open(
-            &path,
-            Sealer::new(Some("a long enough secret key"), "account-store"),
-        )
-        .expect("reopen");
+        let reopened = SqliteStore::open(&path, keyed()).expect("reopen");
         reopened
             .put(&account("123456", "Q_H_L_two"))
             .await

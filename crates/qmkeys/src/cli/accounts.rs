@@ -6,7 +6,7 @@ mod show;
 
 use super::exit;
 use crate::accounts::sqlite::SqliteStore;
-use crate::accounts::{AccountEvent, AccountStore, EventKind, Health, StoredAccount};
+use crate::accounts::{AccountEvent, AccountStore, EventKind, Health, StoreError, StoredAccount};
 use crate::beijing;
 use crate::config::Settings;
 use crate::domain::{Credential, Uin};
@@ -104,10 +104,13 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
 }
 
 async fn list(store: &SqliteStore) -> ExitCode {
-    let accounts = match store.load_all().await {
-        Ok(a) => a,
+    let (accounts, unreadable) = match store.load().await {
+        Ok(loaded) => (loaded.accounts, loaded.unreadable),
         Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
+    for u in &unreadable {
+        eprintln!("qmkeys accounts: warning: left out, its record cannot be read: {u}");
+    }
     let time = |t: Option<i64>| t.map(beijing::format_unix).unwrap_or_else(|| "-".into());
     println!(
         "{:<20} {:<4} {:<19}  {:<19}  {:<9}  LAST OUTCOME",
@@ -159,6 +162,8 @@ async fn add(settings: &Settings, store: &SqliteStore, cred: Credential) -> Exit
 async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode {
     let record = match store.get(uin).await {
         Ok(record) => record,
+        // Removing is how an unreadable record is cleared.
+        Err(StoreError::Unreadable(_)) => None,
         Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
     match store.remove(uin).await {

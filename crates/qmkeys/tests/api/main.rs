@@ -22,5 +22,6 @@ mod redis;
 mod refresh;
 mod refresh_caching;
 mod refresh_errors;
+mod store;
 mod untrusted;
 mod webhooks;
