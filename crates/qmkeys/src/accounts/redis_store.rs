@@ -40,6 +40,14 @@ static COMMIT_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
+/// Writes a record only where none is stored: 1 written, 0 one was there.
+static INSERT_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('exists', KEYS[1]) == 1 then return 0 end \
+         redis.call('hset', KEYS[1], unpack(ARGV, 2)) redis.call('sadd', KEYS[2], ARGV[1]) return 1",
+    )
+});
+
 /// Replaces sealed values (field, old, new triples) that are still the old
 /// ones: a value someone changed meanwhile is theirs.
 static RESEAL_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
@@ -208,6 +216,22 @@ impl AccountStore for RedisStore {
             Some(record) => Ok(Some(record?.account)),
             None => Ok(None),
         }
+    }
+
+    async fn insert_new(&self, account: &StoredAccount) -> Result<bool, StoreError> {
+        let mut args = vec![account.uin().to_string()];
+        for (f, v) in pairs(&self.sealer, account) {
+            args.push(f);
+            args.push(v);
+        }
+        let done = self
+            .commit(
+                &INSERT_SCRIPT,
+                vec![key(account.uin()), SET.to_owned()],
+                args,
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     async fn put(&self, account: &StoredAccount) -> Result<(), StoreError> {

@@ -64,6 +64,23 @@ impl SqliteStore {
         })
     }
 
+    /// The `generation` column of `uin`'s row as it is, when it is a number,
+    /// for writing over a record that cannot be read.
+    pub async fn raw_generation(&self, uin: Uin) -> Result<Option<u64>, StoreError> {
+        self.with(move |conn, _| {
+            let g: Option<Option<i64>> = conn
+                .query_row(
+                    "SELECT generation FROM accounts WHERE uin = ?1",
+                    [uin.to_string()],
+                    |r| r.get::<_, i64>(0).map(Some).or(Ok(None)),
+                )
+                .optional()
+                .map_err(|e| backend(&e))?;
+            Ok(g.flatten().and_then(|g| u64::try_from(g).ok()))
+        })
+        .await
+    }
+
     /// Runs blocking SQLite work off the async threads.
     async fn with<T: Send + 'static>(
         &self,
@@ -306,6 +323,24 @@ impl AccountStore for SqliteStore {
             .await
     }
 
+    async fn insert_new(&self, account: &StoredAccount) -> Result<bool, StoreError> {
+        let account = account.clone();
+        self.with(move |conn, sealer| {
+            let values = record::encode(sealer, &account);
+            let placeholders: Vec<String> = (1..=FIELDS.len()).map(|i| format!("?{i}")).collect();
+            let sql = format!(
+                "INSERT INTO accounts ({}) VALUES ({}) ON CONFLICT (uin) DO NOTHING",
+                FIELDS.join(", "),
+                placeholders.join(", ")
+            );
+            let n = conn
+                .execute(&sql, rusqlite::params_from_iter(values.iter()))
+                .map_err(|e| backend(&e))?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn commit_rotation(
         &self,
         account: &StoredAccount,
@@ -313,21 +348,30 @@ impl AccountStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let account = account.clone();
         self.with(move |conn, sealer| {
-            let tx = conn.transaction().map_err(|e| backend(&e))?;
-            let current: Option<i64> = tx
-                .query_row(
-                    "SELECT generation FROM accounts WHERE uin = ?1",
-                    [account.uin().to_string()],
-                    |r| r.get(0),
-                )
-                .optional()
+            // One statement, so the compare and the write are one step even
+            // against another process on the same file (the CLI).
+            let values = record::encode(sealer, &account);
+            let sets: Vec<String> = FIELDS
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(|(i, f)| format!("{f} = ?{}", i + 1))
+                .collect();
+            let sql = format!(
+                "UPDATE accounts SET {} WHERE uin = ?1 AND generation = ?{}",
+                sets.join(", "),
+                FIELDS.len() + 1
+            );
+            let expected = i64::try_from(expected).unwrap_or(i64::MAX);
+            let mut args: Vec<rusqlite::types::Value> = values
+                .into_iter()
+                .map(|v| v.map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Text))
+                .collect();
+            args.push(rusqlite::types::Value::Integer(expected));
+            let n = conn
+                .execute(&sql, rusqlite::params_from_iter(args.iter()))
                 .map_err(|e| backend(&e))?;
-            if current.and_then(|g| u64::try_from(g).ok()) != Some(expected) {
-                return Ok(false);
-            }
-            write(&tx, sealer, &account)?;
-            tx.commit().map_err(|e| backend(&e))?;
-            Ok(true)
+            Ok(n == 1)
         })
         .await
     }
@@ -678,6 +722,24 @@ mod tests {
             wrong.load().await,
             Err(StoreError::Seal(crate::secrets::SealError::WrongKey))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_new_record_is_inserted_only_where_none_is_stored() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(&dir.path().join("a.db"), keyed()).expect("open");
+        assert!(store
+            .insert_new(&account("123456", "Q_H_L_first"))
+            .await
+            .expect("insert"));
+        assert!(!store
+            .insert_new(&account("123456", "Q_H_L_second"))
+            .await
+            .expect("refused"));
+        assert_eq!(
+            store.load_all().await.expect("load")[0].cred.key.expose(),
+            "Q_H_L_first"
+        );
     }
 
     #[cfg(unix)]

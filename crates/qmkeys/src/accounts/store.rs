@@ -159,6 +159,9 @@ pub enum StoreError {
     Seal(#[from] SealError),
     #[error("account store holds a record it cannot read: {0}")]
     Unreadable(Unreadable),
+    /// Other writers kept changing the record between our read and our write.
+    #[error("account store: the record kept changing under this write; try again")]
+    Contended,
 }
 
 #[async_trait::async_trait]
@@ -177,8 +180,13 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Inserts or overwrites the whole record; committed when it returns.
     async fn put(&self, account: &StoredAccount) -> Result<(), StoreError>;
 
+    /// Writes `account` only if no record is stored under its uin. `Ok(false)`
+    /// means another writer stored one first. Committed when it returns.
+    async fn insert_new(&self, account: &StoredAccount) -> Result<bool, StoreError>;
+
     /// Writes `account` only if the stored generation is still `expected`.
-    /// `Ok(false)` means someone else rotated it first. Committed when it returns.
+    /// `Ok(false)` means someone else wrote it first (a rotation, a save).
+    /// Committed when it returns.
     async fn commit_rotation(
         &self,
         account: &StoredAccount,

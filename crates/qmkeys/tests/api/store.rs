@@ -1,13 +1,14 @@
 //! The stored upload accounts as an attacker with write access to the store,
 //! an upgrade from the previous version and a second instance find them:
-//! sealed values open only where they are stored, and one bad record costs
-//! only itself.
+//! sealed values open only where they are stored, one bad record costs only
+//! itself, and saves never write over another writer's newer record.
 
 use crate::cos_sign::TestFile;
 use crate::helpers::{spawn_app_with_accounts, spawn_instances, SimAccount, TestApp};
 use crate::redis::RedisServer;
 use qmkeys::secrets::Sealer;
 use secrecy::SecretString;
+use serde_json::{json, Value};
 
 const SECRET: &str = "shared-secret-for-every-instance";
 const ADMIN: &str = "admin-token-0123456789";
@@ -49,6 +50,7 @@ async fn on_redis(
         s.redis_url = Some(SecretString::from(url));
         s.secret_key = Some(SecretString::from(SECRET));
         s.admin_token = Some(SecretString::from(ADMIN));
+        s.accounts_allow_save = true;
     })
     .await
 }
@@ -290,4 +292,50 @@ async fn one_tampered_record_does_not_stop_the_start_and_the_other_account_signs
         )
         .expect("row");
     assert_eq!(raw, flipped(&sealed));
+}
+
+#[tokio::test]
+async fn a_save_on_an_instance_with_a_stale_copy_does_not_write_over_another_instances_rotation() {
+    let redis = RedisServer::start();
+    let (apps, accounts) = on_redis(&redis, 2, 1).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    // A rotates the account; B, whose next check is an hour away, still
+    // holds the configured credential as generation 0.
+    a.sim_post(
+        &format!("/_sim/accounts/{}/expire", accounts[0].uin),
+        json!({}),
+    )
+    .await;
+    let signed = a.sign(&TestFile::random(10).params()).await;
+    assert_eq!(signed.status, 200, "{:?}", signed.body);
+    let rotated = a.stored_accounts().await.remove(0);
+    assert_eq!(rotated.generation, 1);
+
+    // The owner saves the account through B with the key A rotated to.
+    let caller = SimAccount {
+        uin: accounts[0].uin.clone(),
+        musickey: rotated.cred.key.expose().to_owned(),
+        refresh_key: rotated.cred.refresh_key_str().to_owned(),
+        refresh_token: rotated.cred.refresh_token_str().to_owned(),
+    };
+    let mut params = caller.params_with_refresh();
+    params.push(("save", "true".into()));
+    let saved = b.refresh(&params).await;
+    assert_eq!(saved.status, 200, "{:?}", saved.body);
+
+    let stored = a.stored_accounts().await.remove(0);
+    assert_eq!(stored.cred.key.expose(), saved.musickey());
+    assert_eq!(
+        stored.generation, 2,
+        "written past A's rotation, not beside it"
+    );
+    assert_eq!(
+        stored.previous.as_ref().map(|p| p.key.expose()),
+        Some(rotated.cred.key.expose()),
+        "the previous credential is the one the store held, not B's stale copy"
+    );
+    let (status, body) = admin_cookie(a, &accounts[0].uin).await;
+    assert_eq!(status, 200, "{body}");
+    let served: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(served["data"]["cookie"]["musickey"], saved.musickey());
 }
