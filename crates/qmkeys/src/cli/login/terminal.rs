@@ -160,10 +160,13 @@ mod tests {
             std::fs::read_to_string(&target).expect("victim"),
             "untouched"
         );
-        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
-        assert_eq!(mode(&path), 0o600, "the PNG is the user's alone");
+        let mode = |p: &Path| {
+            let bits = std::fs::metadata(p).expect("meta").permissions().mode();
+            format!("{:o}", bits & 0o777)
+        };
+        assert_eq!(mode(&path), "600", "the PNG is the user's alone");
         let dir = path.parent().expect("dir");
-        assert_eq!(mode(dir), 0o700, "so is its directory");
+        assert_eq!(mode(dir), "700", "so is its directory");
         assert_ne!(dir, temp.path(), "a directory of its own");
         assert!(image::open(&path).is_ok(), "a PNG that opens");
 
