@@ -16,6 +16,8 @@ pub struct Metrics {
     pub upstream_calls: IntCounterVec,
     pub upstream_seconds: HistogramVec,
     pub accounts: IntGaugeVec,
+    /// Records the account store's last load left out, by the field that failed.
+    pub store_unreadable: IntGaugeVec,
     pub background_refreshes: IntCounterVec,
     pub lease_takeovers: IntCounterVec,
     pub webhook_deliveries: IntCounterVec,
@@ -70,6 +72,14 @@ impl Metrics {
             &["health"],
         )?;
         r.register(Box::new(accounts.clone()))?;
+        let store_unreadable = IntGaugeVec::new(
+            Opts::new(
+                "qmkeys_store_records_unreadable",
+                "Account store records left out at the last load (altered, misplaced or invalid), by the field that failed",
+            ),
+            &["field"],
+        )?;
+        r.register(Box::new(store_unreadable.clone()))?;
         let login_sessions = IntGaugeVec::new(
             Opts::new("qmkeys_login_sessions", "QR logins open now, by kind"),
             &["kind"],
@@ -162,6 +172,7 @@ impl Metrics {
                 &["event", "outcome"],
             )?,
             accounts,
+            store_unreadable,
             registry: r,
         })
     }

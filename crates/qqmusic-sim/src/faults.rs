@@ -22,6 +22,10 @@ pub struct Fault {
     pub garbage: bool,
     #[serde(default)]
     pub drop: bool,
+    /// A successful answer of `target` (Login) names this account instead of
+    /// its own: another uin, or 0 for none (`musicid` 0, `str_musicid` "").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub musicid: Option<u64>,
     /// How many more requests this fault hits.
     #[serde(default = "one")]
     pub times: u32,
@@ -50,9 +54,12 @@ impl Fault {
             || self.code.is_some()
             || self.http_status.is_some()
             || self.garbage
-            || self.drop;
+            || self.drop
+            || self.musicid.is_some();
         if !any {
-            return Err("a fault needs delay_ms, code, http_status, garbage or drop".into());
+            return Err(
+                "a fault needs delay_ms, code, http_status, garbage, drop or musicid".into(),
+            );
         }
         Ok(())
     }
@@ -71,6 +78,8 @@ pub struct Fired {
     pub garbage: bool,
     /// Per target, the code its sub-requests answer (first fired wins).
     pub codes: HashMap<String, i64>,
+    /// Per target, the account its successful answers name (first fired wins).
+    pub musicids: HashMap<String, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -107,6 +116,9 @@ impl Faults {
             fired.http_status = fired.http_status.or(fault.http_status);
             if let Some(code) = fault.code {
                 fired.codes.entry(fault.target.clone()).or_insert(code);
+            }
+            if let Some(id) = fault.musicid {
+                fired.musicids.entry(fault.target.clone()).or_insert(id);
             }
         }
         self.armed.retain(|f| f.times > 0);
@@ -149,6 +161,7 @@ mod tests {
         assert!(fault(r#"{"target":"a.B","garbage":true}"#)
             .validate()
             .is_ok());
+        assert!(fault(r#"{"target":"a.B","musicid":0}"#).validate().is_ok());
     }
 
     #[test]

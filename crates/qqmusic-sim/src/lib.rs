@@ -143,7 +143,7 @@
 //! | `POST /_sim/clients` | `{"uin":N}` or `{}` or nothing | plays a logged-in desktop QQ: `{"client_uin","client_key"}`; without uin for a new QQ account; 404 unknown uin, 400 a WeChat one |
 //! | `POST /_sim/clients/{uin}/expire` | none | that desktop session's client key stops working: `{"ok":true,"uin"}`; 404 when it has none |
 //! | `DELETE /_sim/requests` | | clears the log: `{"cleared": n}` |
-//! | `POST /_sim/faults` | `{"target":"module.method","delay_ms","code","http_status","garbage","drop","times"}` | arms a fault; echoes it |
+//! | `POST /_sim/faults` | `{"target":"module.method","delay_ms","code","http_status","garbage","drop","musicid","times"}` | arms a fault; echoes it |
 //! | `DELETE /_sim/faults` | | disarms all: `{"cleared": n}` |
 //! | `POST /_sim/clock` | `{"advance_secs": N}` | `{"now": unix_s}` |
 //! | `GET /_sim/clock` | | `{"now": unix_s}` |
@@ -162,7 +162,11 @@
 //! (that status with a short text body), `garbage` (HTTP 200, a body that is
 //! not JSON). Otherwise the request is answered normally, except that each
 //! sub-request of a target with a `code` fault answers that code with its
-//! method's failure-shaped `data`, without running the handler. Requests
+//! method's failure-shaped `data`, without running the handler; a `musicid`
+//! fault lets the handler run and makes each successful sub-request of its
+//! target name that account in `musicid` and `str_musicid` instead (0: no
+//! account, `musicid` 0 and `str_musicid` ""), as a Login answering for
+//! another account or none would. Requests
 //! answered by `drop`, `http_status` or `garbage` run no handler either.
 //! Faulted requests still appear in the request log and the stats. Faults
 //! target gateway methods only; the bucket has none.

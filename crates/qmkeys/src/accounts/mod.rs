@@ -11,7 +11,7 @@ pub mod sqlite;
 pub mod store;
 
 pub use events::{AccountEvent, EventKind, EventSink, SharedSink};
-pub use store::{AccountStore, Health, StoreError, StoredAccount};
+pub use store::{AccountStore, Health, Loaded, Problem, StoreError, StoredAccount, Unreadable};
 
 use crate::clock::SharedClock;
 use crate::domain::{Credential, Uin};
@@ -146,7 +146,13 @@ pub struct AccountPool {
     pending_seeds: Mutex<Option<Vec<Credential>>>,
     /// Told what happens to accounts (the webhook), when one is configured.
     events: Option<SharedSink>,
+    /// Records the last load left out, for `/readyz` and `/metrics`.
+    unreadable: RwLock<Vec<Unreadable>>,
 }
+
+/// How often a save reads again after losing its compare-and-set to another
+/// writer before it gives up: each loss means the record moved on meanwhile.
+const SAVE_ATTEMPTS: usize = 5;
 
 impl AccountPool {
     /// Loads the store, after letting the config file's accounts seed it: a
@@ -181,6 +187,7 @@ impl AccountPool {
             settings,
             pending_seeds: Mutex::new(Some(seeds)),
             events,
+            unreadable: RwLock::new(Vec::new()),
         };
         if let Err(err) = pool.sync().await {
             // A shared store (Redis) that is down at start is an outage, not a
@@ -196,32 +203,61 @@ impl AccountPool {
 
     /// Writes the config file's accounts into the store: a new entry is
     /// written; an unchanged one leaves the stored (newer) credential alone; a
-    /// changed one replaces it.
-    async fn seed(&self, seeds: &[Credential], stored: &[StoredAccount]) -> Result<(), StoreError> {
+    /// changed one replaces it. Each write is a compare-and-set on what was
+    /// read, so a rotation another instance commits meanwhile is not lost.
+    async fn seed(&self, seeds: &[Credential], loaded: &Loaded) -> Result<(), StoreError> {
         for cred in seeds {
+            if loaded.unreadable.iter().any(|u| u.uin == Some(cred.uin)) {
+                // Kept for someone to look at, not overwritten unseen.
+                tracing::warn!(account = %mask(cred.uin), "not seeding this config entry: its stored record cannot be read");
+                continue;
+            }
             let seed = fingerprint(cred);
-            let existing = stored.iter().find(|a| a.uin() == cred.uin);
-            match existing {
-                Some(row) if row.seed.as_deref() == Some(seed.as_str()) => {
-                    tracing::info!(account = %mask(cred.uin), "keeping the stored credential: it is newer than the config file's");
-                }
-                _ => {
-                    let mut record = StoredAccount::new(cred.clone());
-                    record.seed = Some(seed);
-                    if let Some(row) = existing {
+            let mut stored = loaded
+                .accounts
+                .iter()
+                .find(|a| a.uin() == cred.uin)
+                .cloned();
+            let mut attempts = 0;
+            loop {
+                let record = match &stored {
+                    Some(row) if row.seed.as_deref() == Some(seed.as_str()) => {
+                        tracing::info!(account = %mask(cred.uin), "keeping the stored credential: it is newer than the config file's");
+                        break;
+                    }
+                    Some(row) => {
                         tracing::info!(account = %mask(row.uin()), "config entry changed: it replaces the stored credential");
+                        let mut record = StoredAccount::new(cred.clone());
+                        record.seed = Some(seed.clone());
                         record.previous = Some(row.cred.clone());
                         record.generation = row.generation + 1;
+                        record
                     }
-                    self.store.put(&record).await?;
-                    if existing.is_none() {
+                    None => {
+                        let mut record = StoredAccount::new(cred.clone());
+                        record.seed = Some(seed.clone());
+                        record
+                    }
+                };
+                let written = match &stored {
+                    Some(row) => self.store.commit_rotation(&record, row.generation).await?,
+                    None => self.store.insert_new(&record).await?,
+                };
+                if written {
+                    if stored.is_none() {
                         self.emit(AccountEvent::of(
                             EventKind::Added,
                             &record,
                             self.clock.unix(),
                         ));
                     }
+                    break;
                 }
+                attempts += 1;
+                if attempts >= SAVE_ATTEMPTS {
+                    return Err(StoreError::Contended);
+                }
+                stored = self.store.get(cred.uin).await?;
             }
         }
         Ok(())
@@ -237,28 +273,34 @@ impl AccountPool {
     /// removed by the CLI, or rotated by another process), seeding it first if
     /// that has not happened yet.
     pub async fn sync(&self) -> Result<(), StoreError> {
-        let mut stored = self.store.load_all().await?;
+        let mut loaded = self.store.load().await?;
         let seeds = self
             .pending_seeds
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(seeds) = seeds {
-            if let Err(err) = self.seed(&seeds, &stored).await {
+            if let Err(err) = self.seed(&seeds, &loaded).await {
                 *self
                     .pending_seeds
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = Some(seeds);
                 return Err(err);
             }
-            stored = self.store.load_all().await?;
+            loaded = self.store.load().await?;
         }
+        self.note_unreadable(loaded.unreadable.clone());
         let mut accounts = self
             .accounts
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        accounts.retain(|a| stored.iter().any(|s| s.uin() == a.uin));
-        for record in stored {
+        // A record that turned unreadable while this process holds it keeps
+        // its copy from when it read soundly; one never read stays out.
+        accounts.retain(|a| {
+            loaded.accounts.iter().any(|s| s.uin() == a.uin)
+                || loaded.unreadable.iter().any(|u| u.uin == Some(a.uin))
+        });
+        for record in loaded.accounts {
             match accounts.iter().find(|a| a.uin == record.uin()) {
                 Some(account) if account.snapshot().generation < record.generation => {
                     account.replace(record)
@@ -269,6 +311,34 @@ impl AccountPool {
         }
         accounts.sort_by_key(|a| a.uin);
         Ok(())
+    }
+
+    /// Keeps the records a load left out, warning when they change rather
+    /// than at every check: the account and the field, never a value.
+    fn note_unreadable(&self, now: Vec<Unreadable>) {
+        let mut kept = self
+            .unreadable
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *kept != now {
+            for u in now.iter().filter(|u| !kept.contains(u)) {
+                tracing::warn!(
+                    account = %u.uin.map_or_else(|| "***".to_owned(), mask),
+                    field = u.field,
+                    problem = %u,
+                    "a record in the account store cannot be read; it is left out until it is added again"
+                );
+            }
+            *kept = now;
+        }
+    }
+
+    /// The records the last load of the store left out.
+    pub fn unreadable(&self) -> Vec<Unreadable> {
+        self.unreadable
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub fn all(&self) -> Vec<Arc<Account>> {
@@ -378,21 +448,22 @@ impl AccountPool {
             }
         }
         let at = self.clock.unix();
+        // An answer for no account or another one is never stored as this one's.
+        let result = result.and_then(|grant| Cookie::from_grant(&current.cred, grant, at));
         match result {
-            Ok(grant) => {
-                let created = grant.created_at.unwrap_or(at);
+            Ok(cookie) => {
                 let next = StoredAccount {
                     cred: Credential {
                         uin: current.cred.uin,
-                        key: grant.key,
+                        key: cookie.key,
                         // Upstream sometimes sends no new refresh values; the old
                         // ones may still be good, and dropping them could strand the account.
-                        refresh_key: grant.refresh_key.or(current.cred.refresh_key.clone()),
-                        refresh_token: grant.refresh_token.or(current.cred.refresh_token.clone()),
+                        refresh_key: cookie.refresh_key.or(current.cred.refresh_key.clone()),
+                        refresh_token: cookie.refresh_token.or(current.cred.refresh_token.clone()),
                     },
                     previous: Some(current.cred.clone()),
-                    created_at: Some(created),
-                    expires_at: Some(created.saturating_add(grant.expires_in)),
+                    created_at: Some(cookie.created_at),
+                    expires_at: Some(cookie.created_at.saturating_add(cookie.expires_in)),
                     last_refresh_at: Some(at),
                     last_outcome: Some("refreshed".into()),
                     health: Health::Healthy,
@@ -506,58 +577,88 @@ impl AccountPool {
     }
 
     /// Adds or updates an account from a caller's successful refresh
-    /// (`save=true`). Committed before it returns.
+    /// (`save=true`) or login. Committed before it returns, as a
+    /// compare-and-set on the generation it read from the store (not this
+    /// process's copy, which another instance may have rotated past): on
+    /// losing to another writer it reads again and decides again.
     pub async fn save(&self, cookie: &Cookie) -> Result<(), StoreError> {
         let existing = self.all().into_iter().find(|a| a.uin == cookie.uin);
         let _one_at_a_time = match &existing {
             Some(account) => Some(account.refreshing.lock().await),
             None => None,
         };
-        let previous = existing.as_ref().map(|a| a.snapshot());
-        let record = StoredAccount {
-            cred: Credential {
-                uin: cookie.uin,
-                key: cookie.key.clone(),
-                refresh_key: cookie.refresh_key.clone(),
-                refresh_token: cookie.refresh_token.clone(),
-            },
-            previous: previous.as_ref().map(|p| p.cred.clone()),
-            created_at: Some(cookie.created_at),
-            expires_at: Some(cookie.expires_at()),
-            last_refresh_at: Some(self.clock.unix()),
-            last_outcome: Some("saved by a caller".into()),
-            health: Health::Healthy,
-            generation: previous.as_ref().map_or(0, |p| p.generation + 1),
-            seed: previous.and_then(|p| p.seed),
-        };
-        self.store.put(&record).await?;
-        if existing.is_none() {
-            self.emit(AccountEvent::of(
-                EventKind::Added,
-                &record,
-                self.clock.unix(),
-            ));
+        for _ in 0..SAVE_ATTEMPTS {
+            let stored = self.store.get(cookie.uin).await?;
+            if let Some(stored) = stored.as_ref().filter(|s| holds_newer(s, cookie)) {
+                tracing::info!(account = %mask(cookie.uin), "the store already holds this account's credential or a newer one: kept it");
+                self.adopt(stored.clone());
+                return Ok(());
+            }
+            let record = StoredAccount {
+                cred: Credential {
+                    uin: cookie.uin,
+                    key: cookie.key.clone(),
+                    refresh_key: cookie.refresh_key.clone(),
+                    refresh_token: cookie.refresh_token.clone(),
+                },
+                previous: stored.as_ref().map(|p| p.cred.clone()),
+                created_at: Some(cookie.created_at),
+                expires_at: Some(cookie.expires_at()),
+                last_refresh_at: Some(self.clock.unix()),
+                last_outcome: Some("saved by a caller".into()),
+                health: Health::Healthy,
+                generation: stored.as_ref().map_or(0, |p| p.generation + 1),
+                seed: stored.as_ref().and_then(|p| p.seed.clone()),
+            };
+            let written = match &stored {
+                Some(s) => self.store.commit_rotation(&record, s.generation).await?,
+                None => self.store.insert_new(&record).await?,
+            };
+            if !written {
+                continue;
+            }
+            if stored.is_none() {
+                self.emit(AccountEvent::of(
+                    EventKind::Added,
+                    &record,
+                    self.clock.unix(),
+                ));
+            }
+            self.adopt(record);
+            tracing::info!(account = %mask(cookie.uin), "account saved for uploads");
+            return Ok(());
         }
-        match &existing {
-            Some(account) => account.replace(record),
+        Err(StoreError::Contended)
+    }
+
+    /// Takes a record just read from or written to the store into memory,
+    /// unless memory already holds a later generation.
+    fn adopt(&self, record: StoredAccount) {
+        let mut accounts = self
+            .accounts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        match accounts.iter().find(|a| a.uin == record.uin()) {
+            Some(account) => {
+                if account.snapshot().generation <= record.generation {
+                    account.replace(record);
+                }
+            }
             None => {
-                let mut accounts = self
-                    .accounts
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner);
                 accounts.push(Arc::new(Account::new(record)));
                 accounts.sort_by_key(|a| a.uin);
             }
         }
-        tracing::info!(account = %mask(cookie.uin), "account saved for uploads");
-        Ok(())
     }
 
     /// Takes an account out of the store and out of use.
     pub async fn remove(&self, uin: Uin) -> Result<bool, StoreError> {
-        let record = match self.store.get(uin).await? {
-            Some(record) => record,
-            None => return Ok(false),
+        // An unreadable record can be removed too: that is how it is cleared.
+        let record = match self.store.get(uin).await {
+            Ok(Some(record)) => Some(record),
+            Ok(None) => return Ok(false),
+            Err(StoreError::Unreadable(_)) => None,
+            Err(err) => return Err(err),
         };
         let removed = self.store.remove(uin).await?;
         self.accounts
@@ -566,11 +667,13 @@ impl AccountPool {
             .retain(|a| a.uin != uin);
         if removed {
             tracing::info!(account = %mask(uin), "upload account removed");
-            self.emit(AccountEvent::of(
-                EventKind::Removed,
-                &record,
-                self.clock.unix(),
-            ));
+            if let Some(record) = record {
+                self.emit(AccountEvent::of(
+                    EventKind::Removed,
+                    &record,
+                    self.clock.unix(),
+                ));
+            }
         }
         Ok(removed)
     }
@@ -590,6 +693,16 @@ impl AccountPool {
             })
             .collect()
     }
+}
+
+/// Whether `stored` should stay rather than be replaced by a caller's
+/// `cookie`: it is the same key, or a key made later. Every Login rotates the
+/// key, so of two credentials of one account the one made last is the live
+/// one; a tie, or a stored key of unknown age, goes to the caller, whose key
+/// a Login has just proved.
+fn holds_newer(stored: &StoredAccount, cookie: &Cookie) -> bool {
+    stored.cred.key.expose() == cookie.key.expose()
+        || stored.created_at.is_some_and(|t| t > cookie.created_at)
 }
 
 /// Identifies a config-file credential without keeping it.
@@ -682,6 +795,214 @@ mod tests {
         assert!(!pool.remove(uin).await.expect("no such account"));
         assert!(pool.is_empty());
         assert_eq!(first.kinds(), vec![EventKind::Added, EventKind::Removed]);
+    }
+
+    fn cookie(key: &str, created_at: i64) -> Cookie {
+        Cookie {
+            uin: Uin::from(123456789),
+            key: crate::domain::MusicKey::parse(key).expect("key"),
+            refresh_key: None,
+            refresh_token: None,
+            created_at,
+            expires_in: 259_200,
+        }
+    }
+
+    /// A pool on `store`, as one server process holds it.
+    async fn pool_on(store: Arc<dyn AccountStore>) -> AccountPool {
+        let settings = crate::config::Settings::default();
+        AccountPool::open(
+            store,
+            Vec::new(),
+            crate::startup::upstream_client(&settings).expect("client"),
+            Arc::new(crate::clock::SystemClock),
+            PoolSettings {
+                refresh_share: 0.3,
+                wait_limit: std::time::Duration::from_secs(1),
+            },
+        )
+        .await
+        .expect("pool")
+    }
+
+    fn sqlite(path: &std::path::Path) -> Arc<dyn AccountStore> {
+        Arc::new(
+            crate::accounts::sqlite::SqliteStore::open(
+                path,
+                crate::secrets::Sealer::new(Some("a long enough secret key"), "account-store"),
+            )
+            .expect("store"),
+        )
+    }
+
+    /// What another process's rotation commits over `from`.
+    fn rotated(from: &StoredAccount, key: &str, created_at: i64) -> StoredAccount {
+        let mut next = from.clone();
+        next.cred.key = crate::domain::MusicKey::parse(key).expect("key");
+        next.previous = Some(from.cred.clone());
+        next.created_at = Some(created_at);
+        next.generation = from.generation + 1;
+        next
+    }
+
+    fn key_of(a: &StoredAccount) -> &str {
+        a.cred.key.expose()
+    }
+
+    async fn stored(pool: &AccountPool) -> StoredAccount {
+        pool.store()
+            .get(Uin::from(123456789))
+            .await
+            .expect("get")
+            .expect("stored")
+    }
+
+    #[tokio::test]
+    async fn a_save_from_a_stale_copy_is_a_compare_and_set_past_the_other_pools_rotation_which_then_adopts_it(
+    ) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("a.db");
+        // Two processes on one file, as a server and another server or the CLI.
+        let (a, b) = (pool_on(sqlite(&path)).await, pool_on(sqlite(&path)).await);
+        a.save(&cookie("Q_H_L_first", 1_000)).await.expect("saved");
+        b.sync().await.expect("sync");
+        // A rotates; B still holds generation 0.
+        let first = stored(&a).await;
+        assert!(a
+            .store()
+            .commit_rotation(&rotated(&first, "Q_H_L_rotated", 2_000), 0)
+            .await
+            .expect("commit"));
+
+        b.save(&cookie("Q_H_L_saved", 3_000)).await.expect("saved");
+
+        let now = stored(&a).await;
+        assert_eq!(key_of(&now), "Q_H_L_saved");
+        assert_eq!(now.generation, 2, "past the rotation, not beside it");
+        assert_eq!(
+            now.previous.as_ref().map(|p| p.key.expose()),
+            Some("Q_H_L_rotated"),
+            "the previous credential is the one the store held, not B's stale copy"
+        );
+        a.sync().await.expect("sync");
+        assert_eq!(key_of(&a.all()[0].snapshot()), "Q_H_L_saved", "A adopts it");
+        assert_eq!(key_of(&b.all()[0].snapshot()), "Q_H_L_saved");
+    }
+
+    #[tokio::test]
+    async fn a_save_of_a_key_older_than_the_stored_one_keeps_the_stored_one_and_adopts_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("a.db");
+        let (a, b) = (pool_on(sqlite(&path)).await, pool_on(sqlite(&path)).await);
+        a.save(&cookie("Q_H_L_first", 1_000)).await.expect("saved");
+        b.sync().await.expect("sync");
+        let first = stored(&a).await;
+        assert!(a
+            .store()
+            .commit_rotation(&rotated(&first, "Q_H_L_rotated", 5_000), 0)
+            .await
+            .expect("commit"));
+
+        // A caller's key made before that rotation's.
+        b.save(&cookie("Q_H_L_older", 3_000)).await.expect("saved");
+
+        let now = stored(&a).await;
+        assert_eq!((key_of(&now), now.generation), ("Q_H_L_rotated", 1));
+        assert_eq!(
+            key_of(&b.all()[0].snapshot()),
+            "Q_H_L_rotated",
+            "B now uses the stored key"
+        );
+    }
+
+    /// A store in which another writer commits `rotation` just before this
+    /// process's first compare-and-set, which therefore loses.
+    struct Interfering {
+        inner: Arc<dyn AccountStore>,
+        rotation: Mutex<Option<StoredAccount>>,
+    }
+
+    #[async_trait::async_trait]
+    impl AccountStore for Interfering {
+        async fn load(&self) -> Result<Loaded, StoreError> {
+            self.inner.load().await
+        }
+        async fn get(&self, uin: Uin) -> Result<Option<StoredAccount>, StoreError> {
+            self.inner.get(uin).await
+        }
+        async fn put(&self, account: &StoredAccount) -> Result<(), StoreError> {
+            self.inner.put(account).await
+        }
+        async fn insert_new(&self, account: &StoredAccount) -> Result<bool, StoreError> {
+            self.inner.insert_new(account).await
+        }
+        async fn commit_rotation(
+            &self,
+            account: &StoredAccount,
+            expected: u64,
+        ) -> Result<bool, StoreError> {
+            let first = self
+                .rotation
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(rotation) = first {
+                let from = rotation.generation - 1;
+                assert!(self.inner.commit_rotation(&rotation, from).await?);
+            }
+            self.inner.commit_rotation(account, expected).await
+        }
+        async fn record_outcome(
+            &self,
+            uin: Uin,
+            at: i64,
+            outcome: &str,
+            health: Health,
+        ) -> Result<(), StoreError> {
+            self.inner.record_outcome(uin, at, outcome, health).await
+        }
+        async fn remove(&self, uin: Uin) -> Result<bool, StoreError> {
+            self.inner.remove(uin).await
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            self.inner.ping().await
+        }
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_save_that_loses_its_compare_and_set_reads_again_and_writes_past_the_winner() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("a.db");
+        let plain = pool_on(sqlite(&path)).await;
+        plain
+            .save(&cookie("Q_H_L_first", 1_000))
+            .await
+            .expect("saved");
+        let first = stored(&plain).await;
+        let store = Arc::new(Interfering {
+            inner: sqlite(&path),
+            rotation: Mutex::new(Some(rotated(&first, "Q_H_L_rotated", 2_000))),
+        });
+        let pool = pool_on(store.clone()).await;
+
+        pool.save(&cookie("Q_H_L_saved", 3_000))
+            .await
+            .expect("saved");
+
+        let now = stored(&pool).await;
+        assert_eq!((key_of(&now), now.generation), ("Q_H_L_saved", 2));
+        assert_eq!(
+            now.previous.as_ref().map(|p| p.key.expose()),
+            Some("Q_H_L_rotated")
+        );
+        assert!(store
+            .rotation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none());
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! instance refreshes an account at a time. Durability is Redis's: run it with
 //! `appendonly yes` so a committed rotation survives a Redis restart.
 
-use super::record::{self, FIELDS};
-use super::store::{AccountStore, Health, StoreError, StoredAccount};
+use super::record::{self, Failure, FIELDS};
+use super::store::{AccountStore, Health, Loaded, StoreError, StoredAccount};
 use crate::domain::Uin;
 use crate::secrets::Sealer;
 use crate::shared::{last_key, Lease, Redis, SharedError, PREFIX, STILL_OURS};
@@ -19,6 +19,8 @@ pub struct RedisStore {
 }
 
 const SET: &str = "qmkeys:v1:accounts";
+/// The sealed text that tells a wrong `QMKEYS_SECRET_KEY` from an altered record.
+const KEY_CHECK: &str = "qmkeys:v1:accounts:key-check";
 
 fn key(uin: Uin) -> String {
     format!("{PREFIX}account:{uin}")
@@ -36,6 +38,24 @@ static COMMIT_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "local acct, gen, from = KEYS[1], ARGV[1], 2 {COMMIT}"
     ))
+});
+
+/// Writes a record only where none is stored: 1 written, 0 one was there.
+static INSERT_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('exists', KEYS[1]) == 1 then return 0 end \
+         redis.call('hset', KEYS[1], unpack(ARGV, 2)) redis.call('sadd', KEYS[2], ARGV[1]) return 1",
+    )
+});
+
+/// Replaces sealed values (field, old, new triples) that are still the old
+/// ones: a value someone changed meanwhile is theirs.
+static RESEAL_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "for i = 1, #ARGV, 3 do \
+           if redis.call('hget', KEYS[1], ARGV[i]) == ARGV[i + 1] then \
+             redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 2]) end end return 1",
+    )
 });
 
 /// The same, refused (-1) once the rotation's lease lapsed and another took it.
@@ -60,8 +80,15 @@ fn pairs(sealer: &Sealer, a: &StoredAccount) -> Vec<(String, String)> {
         .collect()
 }
 
-fn decode(sealer: &Sealer, map: &HashMap<String, String>) -> Result<StoredAccount, StoreError> {
-    record::decode(sealer, |f| map.get(f).filter(|v| !v.is_empty()).cloned())
+/// The hash stored under `uin`'s key, read as the record of that account.
+fn decode(
+    sealer: &Sealer,
+    uin: Uin,
+    map: &HashMap<String, String>,
+) -> Result<record::Decoded, Failure> {
+    record::decode(sealer, &uin.to_string(), |f| {
+        map.get(f).filter(|v| !v.is_empty()).cloned()
+    })
 }
 
 impl RedisStore {
@@ -102,7 +129,7 @@ impl RedisStore {
             .map_err(shared)
     }
 
-    async fn read(&self, uin: Uin) -> Result<Option<StoredAccount>, StoreError> {
+    async fn read(&self, uin: Uin) -> Result<Option<Result<record::Decoded, Failure>>, StoreError> {
         let k = key(uin);
         let map: HashMap<String, String> = self
             .redis
@@ -112,13 +139,32 @@ impl RedisStore {
         if map.is_empty() {
             return Ok(None);
         }
-        decode(&self.sealer, &map).map(Some)
+        Ok(Some(decode(&self.sealer, uin, &map)))
+    }
+
+    async fn reseal(&self, uin: Uin, values: Vec<(String, String, String)>) {
+        let k = key(uin);
+        let done = self
+            .redis
+            .run(|mut c| async move {
+                let mut call = RESEAL_SCRIPT.prepare_invoke();
+                call.key(&k);
+                for (field, old, new) in &values {
+                    call.arg(field).arg(old).arg(new);
+                }
+                call.invoke_async::<i64>(&mut c).await
+            })
+            .await;
+        // Not resealed now is resealed at the next load; the old binding still opens.
+        if let Err(e) = done {
+            tracing::warn!(account = %super::mask(uin), error = %e, "could not seal an account's secrets again");
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl AccountStore for RedisStore {
-    async fn load_all(&self) -> Result<Vec<StoredAccount>, StoreError> {
+    async fn load(&self) -> Result<Loaded, StoreError> {
         let uins: Vec<String> = self
             .redis
             .run(|mut c| async move { c.smembers(SET).await })
@@ -130,17 +176,62 @@ impl AccountStore for RedisStore {
                 tracing::warn!("the account set in Redis holds an entry that is not a uin");
                 continue;
             };
-            match self.read(uin).await {
-                Ok(Some(account)) => records.push(Ok(account)),
-                Ok(None) => {}
-                Err(e) => records.push(Err(e)),
+            if let Some(record) = self.read(uin).await? {
+                records.push(record);
             }
         }
-        record::readable(records)
+        let check = self.redis.get(KEY_CHECK).await.map_err(shared)?;
+        let judged = record::judge(&self.sealer, check.as_deref(), records)?;
+        if judged.write_check {
+            let value = record::key_check(&self.sealer);
+            self.redis
+                .run(|mut c| async move {
+                    redis::cmd("SET")
+                        .arg(KEY_CHECK)
+                        .arg(&value)
+                        .arg("NX")
+                        .query_async::<()>(&mut c)
+                        .await
+                })
+                .await
+                .map_err(shared)?;
+        }
+        let mut by_account: Vec<(Uin, Vec<(String, String, String)>)> = Vec::new();
+        for r in judged.reseal {
+            let triple = (r.field.to_owned(), r.old, r.new);
+            match by_account.iter_mut().find(|(uin, _)| *uin == r.uin) {
+                Some((_, values)) => values.push(triple),
+                None => by_account.push((r.uin, vec![triple])),
+            }
+        }
+        for (uin, values) in by_account {
+            tracing::info!(account = %super::mask(uin), values = values.len(), "sealing an account's secrets again, bound to where each is stored");
+            self.reseal(uin, values).await;
+        }
+        Ok(judged.loaded)
     }
 
     async fn get(&self, uin: Uin) -> Result<Option<StoredAccount>, StoreError> {
-        self.read(uin).await
+        match self.read(uin).await? {
+            Some(record) => Ok(Some(record?.account)),
+            None => Ok(None),
+        }
+    }
+
+    async fn insert_new(&self, account: &StoredAccount) -> Result<bool, StoreError> {
+        let mut args = vec![account.uin().to_string()];
+        for (f, v) in pairs(&self.sealer, account) {
+            args.push(f);
+            args.push(v);
+        }
+        let done = self
+            .commit(
+                &INSERT_SCRIPT,
+                vec![key(account.uin()), SET.to_owned()],
+                args,
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     async fn put(&self, account: &StoredAccount) -> Result<(), StoreError> {

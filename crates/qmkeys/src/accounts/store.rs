@@ -93,6 +93,64 @@ impl StoredAccount {
     }
 }
 
+/// What is wrong with a field of a stored record. Never carries the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// A sealed value that does not open where it is stored: altered, or
+    /// copied from another account or field.
+    DoesNotOpen,
+    /// A plain value although `QMKEYS_SECRET_KEY` is set: planted, not written by us.
+    NotEncrypted,
+    /// A value that does not parse as what the field holds.
+    Invalid,
+    Missing,
+    /// The record names another account than the key it is stored under.
+    Misplaced,
+}
+
+impl Problem {
+    fn describe(self) -> &'static str {
+        match self {
+            Problem::DoesNotOpen => {
+                "does not open where it is stored (altered, or copied from another account or field)"
+            }
+            Problem::NotEncrypted => "is not encrypted although QMKEYS_SECRET_KEY is set",
+            Problem::Invalid => "is not valid",
+            Problem::Missing => "is missing",
+            Problem::Misplaced => "names another account than the one it is stored under",
+        }
+    }
+}
+
+/// A stored record that cannot be used, and which of its fields failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The account its storage key names, when that is a uin at all.
+    pub uin: Option<Uin>,
+    /// One of the record's field names: a small fixed set, fit for a metric label.
+    pub field: &'static str,
+    pub problem: Problem,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let who = self.uin.map_or_else(|| "***".to_owned(), super::mask);
+        write!(
+            f,
+            "account {who}: {} {}",
+            self.field,
+            self.problem.describe()
+        )
+    }
+}
+
+/// What a store holds: the records that read back, and those left out.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub accounts: Vec<StoredAccount>,
+    pub unreadable: Vec<Unreadable>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("account store: {0}")]
@@ -100,20 +158,35 @@ pub enum StoreError {
     #[error(transparent)]
     Seal(#[from] SealError),
     #[error("account store holds a record it cannot read: {0}")]
-    Corrupt(String),
+    Unreadable(Unreadable),
+    /// Other writers kept changing the record between our read and our write.
+    #[error("account store: the record kept changing under this write; try again")]
+    Contended,
 }
 
 #[async_trait::async_trait]
 pub trait AccountStore: Send + Sync + 'static {
-    async fn load_all(&self) -> Result<Vec<StoredAccount>, StoreError>;
+    /// Every record. One that cannot be read (altered, misplaced, invalid) is
+    /// left out and listed, so the others are still served; a wrong or missing
+    /// `QMKEYS_SECRET_KEY`, which makes none readable, fails the whole load.
+    async fn load(&self) -> Result<Loaded, StoreError>;
+
+    async fn load_all(&self) -> Result<Vec<StoredAccount>, StoreError> {
+        Ok(self.load().await?.accounts)
+    }
 
     async fn get(&self, uin: Uin) -> Result<Option<StoredAccount>, StoreError>;
 
     /// Inserts or overwrites the whole record; committed when it returns.
     async fn put(&self, account: &StoredAccount) -> Result<(), StoreError>;
 
+    /// Writes `account` only if no record is stored under its uin. `Ok(false)`
+    /// means another writer stored one first. Committed when it returns.
+    async fn insert_new(&self, account: &StoredAccount) -> Result<bool, StoreError>;
+
     /// Writes `account` only if the stored generation is still `expected`.
-    /// `Ok(false)` means someone else rotated it first. Committed when it returns.
+    /// `Ok(false)` means someone else wrote it first (a rotation, a save).
+    /// Committed when it returns.
     async fn commit_rotation(
         &self,
         account: &StoredAccount,

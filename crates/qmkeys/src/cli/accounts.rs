@@ -6,7 +6,7 @@ mod show;
 
 use super::exit;
 use crate::accounts::sqlite::SqliteStore;
-use crate::accounts::{AccountEvent, AccountStore, EventKind, Health, StoredAccount};
+use crate::accounts::{AccountEvent, AccountStore, EventKind, Health, StoreError, StoredAccount};
 use crate::beijing;
 use crate::config::Settings;
 use crate::domain::{Credential, Uin};
@@ -104,10 +104,13 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
 }
 
 async fn list(store: &SqliteStore) -> ExitCode {
-    let accounts = match store.load_all().await {
-        Ok(a) => a,
+    let (accounts, unreadable) = match store.load().await {
+        Ok(loaded) => (loaded.accounts, loaded.unreadable),
         Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
+    for u in &unreadable {
+        eprintln!("qmkeys accounts: warning: left out, its record cannot be read: {u}");
+    }
     let time = |t: Option<i64>| t.map(beijing::format_unix).unwrap_or_else(|| "-".into());
     println!(
         "{:<20} {:<4} {:<19}  {:<19}  {:<9}  LAST OUTCOME",
@@ -128,37 +131,78 @@ async fn list(store: &SqliteStore) -> ExitCode {
 }
 
 async fn add(settings: &Settings, store: &SqliteStore, cred: Credential) -> ExitCode {
-    let existing = match store.load_all().await {
-        Ok(all) => all.into_iter().find(|a| a.uin() == cred.uin),
+    let uin = cred.uin;
+    // A compare-and-set on what was read, as the server's own writes are: a
+    // rotation the server commits meanwhile is read again, not written over.
+    for _ in 0..5 {
+        let existing = match store.get(uin).await {
+            Ok(existing) => existing,
+            // An unreadable record is what `add` replaces to repair it.
+            Err(StoreError::Unreadable(_)) => {
+                return put_over_unreadable(settings, store, cred).await
+            }
+            Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
+        };
+        let mut record = StoredAccount::new(cred.clone());
+        record.health = Health::Healthy;
+        if let Some(old) = &existing {
+            // A newer generation, so a running server takes it at its next check.
+            record.previous = Some(old.cred.clone());
+            record.generation = old.generation + 1;
+            record.seed = old.seed.clone();
+        }
+        let written = match &existing {
+            Some(old) => store.commit_rotation(&record, old.generation).await,
+            None => store.insert_new(&record).await,
+        };
+        match written {
+            Ok(true) => {
+                let verb = if existing.is_some() {
+                    "updated"
+                } else {
+                    "added"
+                };
+                return added(settings, verb, &record).await;
+            }
+            Ok(false) => continue,
+            Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
+        }
+    }
+    fail(exit::UNAVAILABLE, &StoreError::Contended.to_string())
+}
+
+/// Writes over a record that cannot be read: the operator's way to repair it.
+async fn put_over_unreadable(
+    settings: &Settings,
+    store: &SqliteStore,
+    cred: Credential,
+) -> ExitCode {
+    let mut record = StoredAccount::new(cred);
+    // Past any generation a server may hold in memory for it.
+    record.generation = match store.raw_generation(record.uin()).await {
+        Ok(g) => g.map_or(0, |g| g.saturating_add(1)),
         Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
-    let uin = cred.uin;
-    let mut record = StoredAccount::new(cred);
-    record.health = Health::Healthy;
-    if let Some(old) = &existing {
-        // A newer generation, so a running server takes it at its next check.
-        record.previous = Some(old.cred.clone());
-        record.generation = old.generation + 1;
-        record.seed = old.seed.clone();
-    }
     match store.put(&record).await {
-        Ok(()) => {
-            let verb = if existing.is_some() {
-                "updated"
-            } else {
-                "added"
-            };
-            println!("{verb} account {uin}; a running server refreshes it at its next check");
-            notify(settings, AccountEvent::of(EventKind::Added, &record, now())).await;
-            ExitCode::SUCCESS
-        }
+        Ok(()) => added(settings, "replaced the unreadable record of", &record).await,
         Err(err) => fail(exit::UNAVAILABLE, &err.to_string()),
     }
+}
+
+async fn added(settings: &Settings, verb: &str, record: &StoredAccount) -> ExitCode {
+    println!(
+        "{verb} account {}; a running server refreshes it at its next check",
+        record.uin()
+    );
+    notify(settings, AccountEvent::of(EventKind::Added, record, now())).await;
+    ExitCode::SUCCESS
 }
 
 async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode {
     let record = match store.get(uin).await {
         Ok(record) => record,
+        // Removing is how an unreadable record is cleared.
+        Err(StoreError::Unreadable(_)) => None,
         Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
     match store.remove(uin).await {

@@ -39,7 +39,9 @@ pub struct Readiness {
     pub accounts: usize,
     /// `ok`, `unreachable` or `not configured`.
     pub redis: &'static str,
-    /// What keeps the server from being ready; empty when it is.
+    /// What keeps the server from being ready, or, when it serves `degraded`,
+    /// what is wrong meanwhile (such as account store records it cannot read);
+    /// empty when it is `ready`.
     pub reasons: Vec<String>,
 }
 
@@ -69,8 +71,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         };
     let all = state.accounts.all();
     let healthy = all.iter().filter(|a| a.is_healthy()).count();
+    let unreadable = state.accounts.unreadable();
     if !all.is_empty() && healthy == 0 {
         reasons.push("every upload account is unhealthy".to_owned());
+    } else if all.is_empty() && !unreadable.is_empty() {
+        reasons.push("no upload account in the account store can be read".to_owned());
     }
     let redis = match &state.redis {
         None => "not configured",
@@ -78,11 +83,17 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Some(_) => "ok",
     };
     let ready = reasons.is_empty();
+    // The other accounts still serve, so these make the server degraded, not unready.
+    reasons.extend(
+        unreadable
+            .iter()
+            .map(|u| format!("an account store record cannot be read and is left out: {u}")),
+    );
     let body = Readiness {
-        status: match (ready, redis) {
-            (false, _) => "not_ready",
-            (true, "unreachable") => "degraded",
-            (true, _) => "ready",
+        status: match (ready, redis, unreadable.is_empty()) {
+            (false, _, _) => "not_ready",
+            (true, "unreachable", _) | (true, _, false) => "degraded",
+            (true, _, true) => "ready",
         },
         store,
         healthy_accounts: healthy,

@@ -40,6 +40,13 @@ pub fn render(state: &AppState) -> Response {
     gauge
         .with_label_values(&[Health::Unhealthy.as_str()])
         .set(i64::try_from(all.len() - healthy).unwrap_or(i64::MAX));
+    // Labels are the record's field names, a fixed set; cleared first so a
+    // record repaired since the last scrape reads 0.
+    let unreadable = &state.metrics.store_unreadable;
+    unreadable.reset();
+    for u in state.accounts.unreadable() {
+        unreadable.with_label_values(&[u.field]).inc();
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         state.metrics.render(),

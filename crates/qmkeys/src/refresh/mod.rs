@@ -39,16 +39,23 @@ impl Cookie {
     }
 
     /// The cookie a Login answer gives `cred`, if the answer is for that very
-    /// account and kind; `now` stands in for a missing creation time.
+    /// account and kind; `now` stands in for a missing creation time. An
+    /// answer that names no account is refused too: the key it carries
+    /// cannot be shown to be this account's, and it would be handed to the
+    /// caller, cached and saved as this account's.
     pub fn from_grant(
         cred: &Credential,
         grant: LoginGrant,
         now: i64,
     ) -> Result<Self, UpstreamError> {
-        if grant.account.is_some_and(|id| id != cred.uin.get()) {
-            return Err(UpstreamError::Unreadable(
-                "Login answered for another account",
-            ));
+        match grant.account {
+            Some(id) if id == cred.uin.get() => {}
+            Some(_) => {
+                return Err(UpstreamError::Unreadable(
+                    "Login answered for another account",
+                ))
+            }
+            None => return Err(UpstreamError::Unreadable("Login answer names no account")),
         }
         if grant.key.kind() != cred.kind() {
             return Err(UpstreamError::Unreadable(

@@ -24,6 +24,7 @@ mod redis;
 mod refresh;
 mod refresh_caching;
 mod refresh_errors;
+mod store;
 mod tls;
 mod untrusted;
 mod webhooks;

@@ -176,6 +176,42 @@ async fn each_upstream_fault_maps_to_its_status_and_code_in_bounded_time() {
 }
 
 #[tokio::test]
+async fn a_login_answer_naming_no_account_or_another_one_is_an_upstream_error_and_nothing_is_saved()
+{
+    let app = spawn_app_with(|s| s.accounts_allow_save = true).await;
+    let other = app.sim_account("qq").await;
+    let other_uin: u64 = other.uin.parse().expect("uin");
+    for (what, musicid) in [("no account", 0), ("another account", other_uin)] {
+        // An account of its own each time: the refused Login rotated the key all the same.
+        let account = app.sim_account("qq").await;
+        app.fault(json!({"target": LOGIN, "musicid": musicid}))
+            .await;
+        let mut params = account.params_with_refresh();
+        params.push(("save", "true".into()));
+
+        let answer = app.refresh(&params).await;
+
+        assert_eq!(
+            (answer.status, answer.code()),
+            (502, 50202),
+            "{what}: {:?}",
+            answer.body
+        );
+        assert!(answer.body["data"].is_null(), "{what}");
+        assert!(
+            app.stored_accounts().await.is_empty(),
+            "{what}: nothing saved"
+        );
+    }
+    // Without the fault the same route answers and saves.
+    let account = app.sim_account("qq").await;
+    let mut params = account.params_with_refresh();
+    params.push(("save", "true".into()));
+    assert_eq!(app.refresh(&params).await.status, 200);
+    assert_eq!(app.stored_accounts().await.len(), 1);
+}
+
+#[tokio::test]
 async fn refresh_returns_502_when_upstream_cannot_be_reached() {
     // A port that was just free: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -233,7 +233,11 @@ async fn handle(
                     signed,
                     sign_ok,
                 };
-                dispatch(&call, module, method, &gate)?
+                let mut reply = dispatch(&call, module, method, &gate)?;
+                if let Some(&id) = fired.musicids.get(target) {
+                    name_account(&mut reply, id);
+                }
+                reply
             }
         };
         out.insert(
@@ -242,6 +246,22 @@ async fn handle(
         );
     }
     Ok(envelope(codes::OK, start_ts, sim, out))
+}
+
+/// A `musicid` fault: a successful answer names account `id` (0: none).
+fn name_account(reply: &mut Reply, id: u64) {
+    if reply.code != codes::OK {
+        return;
+    }
+    if let Some(data) = reply.data.as_object_mut() {
+        let text = if id == 0 {
+            String::new()
+        } else {
+            id.to_string()
+        };
+        data.insert("musicid".into(), json!(id));
+        data.insert("str_musicid".into(), json!(text));
+    }
 }
 
 /// Sleeps the fired delays, then answers for drop / http_status / garbage,

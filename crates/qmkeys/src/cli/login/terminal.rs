@@ -6,23 +6,29 @@
 use image::ImageFormat;
 use qrcode::render::unicode::Dense1x2;
 use qrcode::QrCode;
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
-/// Prints the QR on stderr and writes it to `qmkeys-login-<pid>.png` in the
+/// Prints the QR on stderr and writes it to a PNG file of its own in the
 /// temporary directory; answers that file's path. A QR that cannot be
 /// redrawn is still written to the file, which is then the only way to see it.
 pub fn show(bytes: &[u8], mime: &str) -> Result<PathBuf, String> {
+    show_in(&std::env::temp_dir(), bytes, mime)
+}
+
+/// As [`show`], in `temp` instead of the temporary directory.
+pub fn show_in(temp: &Path, bytes: &[u8], mime: &str) -> Result<PathBuf, String> {
     let format = match mime {
         "image/jpeg" => ImageFormat::Jpeg,
         _ => ImageFormat::Png,
     };
     let image = image::load_from_memory_with_format(bytes, format)
         .map_err(|e| format!("the QR image cannot be read: {e}"))?;
-    let path = std::env::temp_dir().join(format!("qmkeys-login-{}.png", std::process::id()));
+    let mut png = std::io::Cursor::new(Vec::new());
     image
-        .save_with_format(&path, ImageFormat::Png)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .write_to(&mut png, ImageFormat::Png)
+        .map_err(|e| format!("the QR image cannot be converted: {e}"))?;
+    let path = write_private(temp, &png.into_inner())?;
     match decode(&image.to_luma8()).and_then(|text| blocks(&text)) {
         // White on black where the terminal takes colours, so light and dark
         // themes show the same QR.
@@ -36,6 +42,62 @@ pub fn show(bytes: &[u8], mime: &str) -> Result<PathBuf, String> {
     }
     eprintln!("QR image: {}", path.display());
     Ok(path)
+}
+
+/// Writes `png` as a new file only this user can read, in a new directory
+/// only this user can enter, both under an unpredictable name in `temp`. A
+/// login QR is a login to whoever scans it first, and a shared temporary
+/// directory is anyone's: a predictable name could be read, raced or planted
+/// as a symlink that the write would follow.
+fn write_private(temp: &Path, png: &[u8]) -> Result<PathBuf, String> {
+    let dir = temp.join(format!(
+        "qmkeys-login-{}",
+        hex::encode(rand::random::<[u8; 8]>())
+    ));
+    private_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join("qr.png");
+    let written = new_private_file(&path).and_then(|mut file| {
+        file.write_all(png)?;
+        file.sync_all()
+    });
+    written.map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// A directory that must not exist yet (so nothing planted is used), 0700
+/// whatever the umask.
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().mode(0o700).create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir(dir)
+}
+
+/// A file that must not exist yet, so no symlink is followed, 0600 whatever
+/// the umask.
+#[cfg(unix)]
+fn new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 /// The text of the one QR in the image.
@@ -68,6 +130,49 @@ pub fn blocks(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A PNG as the login hosts send one (its content does not matter here).
+    fn qr_png() -> Vec<u8> {
+        let image = image::GrayImage::from_pixel(40, 40, image::Luma([255]));
+        let mut png = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut png, ImageFormat::Png).expect("png");
+        png.into_inner()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_qr_png_is_a_new_private_file_in_a_private_directory_and_a_planted_symlink_is_not_followed(
+    ) {
+        use std::os::unix::fs::PermissionsExt;
+        let temp = tempfile::tempdir().expect("temp dir");
+        // What an attacker would plant at the name earlier versions used.
+        let target = temp.path().join("victim");
+        std::fs::write(&target, "untouched").expect("victim");
+        let old_name = temp
+            .path()
+            .join(format!("qmkeys-login-{}.png", std::process::id()));
+        std::os::unix::fs::symlink(&target, &old_name).expect("symlink");
+
+        let path = show_in(temp.path(), &qr_png(), "image/png").expect("written");
+
+        assert_ne!(path, old_name, "not the predictable name");
+        assert_eq!(
+            std::fs::read_to_string(&target).expect("victim"),
+            "untouched"
+        );
+        let mode = |p: &Path| {
+            let bits = std::fs::metadata(p).expect("meta").permissions().mode();
+            format!("{:o}", bits & 0o777)
+        };
+        assert_eq!(mode(&path), "600", "the PNG is the user's alone");
+        let dir = path.parent().expect("dir");
+        assert_eq!(mode(dir), "700", "so is its directory");
+        assert_ne!(dir, temp.path(), "a directory of its own");
+        assert!(image::open(&path).is_ok(), "a PNG that opens");
+
+        let again = show_in(temp.path(), &qr_png(), "image/png").expect("written");
+        assert_ne!(again, path, "each login gets a name of its own");
+    }
 
     #[test]
     fn a_drawn_qr_is_two_modules_a_line_with_a_quiet_zone() {
