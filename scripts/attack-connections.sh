@@ -46,16 +46,17 @@ if [ "$BUILD" = 1 ] && [ "$QMKEYS" = target/release/qmkeys ]; then
   cargo build --release -q -p qmkeys
 fi
 [ -x "$QMKEYS" ] || die "no qmkeys at $QMKEYS"
+QMKEYS=$(realpath "$QMKEYS")
 # The attacker's side needs a descriptor per connection.
 ulimit -n $((COUNT + 1024)) 2>/dev/null || die "cannot raise the open-files limit for $COUNT connections"
 
 port=$(free_port)
 log "starting qmkeys ($QMKEYS) on 127.0.0.1:$port with $NOFILE open files"
 (
-  ulimit -n "$NOFILE"
+  ulimit -n "$NOFILE" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   cd "$work"
   QMKEYS_LISTEN=127.0.0.1:$port QMKEYS_LOG_LEVEL=warn QMKEYS_DB="$work/qmkeys.db" \
-    exec "$OLDPWD/$QMKEYS" serve
+    exec "$QMKEYS" serve
 ) >"$work/qmkeys.log" 2>&1 &
 PIDS+=("$!")
 QPID=$!
@@ -107,13 +108,22 @@ for _ in range(count):
     except BlockingIOError:
         pass
     held.append(s)
-for s in held:
-    try:
-        s.setblocking(True); s.settimeout(0.2)
-        s.sendall(head)
-    except OSError:
-        pass
-    s.setblocking(False)
+# Non-blocking sends: a connection still in the handshake gets another try.
+unsent = list(held)
+for _ in range(20):
+    left = []
+    for s in unsent:
+        try:
+            s.send(head)
+        except (BlockingIOError, InterruptedError):
+            left.append(s)
+        except OSError:
+            pass
+    unsent = left
+    if not unsent:
+        break
+    time.sleep(0.05)
+opened_at = time.monotonic()
 t = threading.Thread(target=legit); t.start()
 samples = []
 while time.monotonic() - opened_at < hold:

@@ -130,11 +130,18 @@ hit=$(new_account)
 HIT_PATH="/music/tencent/cookie/refresh?uin=$(echo "$hit" | json 'd["uin"]')&music_key=$(echo "$hit" | json 'd["musickey"]')"
 SIGN_PATH="/tool/cos/sign?sha1=4fbfbc28bbc4a67850fa90823fcea389fcfcd48d&md5=f853b39f8d7c2e617dbde77dca66d413&size=51458&ext=png"
 
+# ...and to the per-client connection cap, in a build that has one (an older
+# build, measured with QMKEYS=, would refuse the key).
+CONNECTION_CAPS=
+if grep -qa max_connections_per_client "$QMKEYS"; then
+  CONNECTION_CAPS="max_connections_per_client = 512"
+fi
 cat >"$work/qmkeys.toml" <<TOML
 upstream = "$SIM"
 cos_endpoint = "$SIM/cos/{bucket}"
 # One wrk client would otherwise be held to the per-client rate limit.
 rate_limit_per_second = 0
+$CONNECTION_CAPS
 
 [[accounts]]
 uin = $(echo "$upload" | json 'd["uin"]')
