@@ -855,7 +855,7 @@ mod tests {
 
     #[test]
     fn the_example_file_parses_and_states_the_defaults() {
-        let example = include_str!("../../../qmkeys.example.toml");
+        let example = include_str!("../../../../qmkeys.example.toml");
         let from_example = Settings::from_toml(example).expect("example parses");
         let defaults = Settings::default();
         assert_eq!(format!("{from_example:?}"), format!("{defaults:?}"));
