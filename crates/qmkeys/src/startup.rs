@@ -14,6 +14,7 @@ use crate::shared::Redis;
 use crate::upload::SharedGrants;
 use crate::upload::{UploadService, UploadSettings};
 use crate::upstream::{GuardSettings, UpstreamClient, UpstreamSettings};
+use crate::webhook::{Tuning, WebhookSettings};
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -62,9 +63,28 @@ pub struct Application {
     metrics_registry: Arc<crate::metrics::Metrics>,
 }
 
+/// What the server is built from besides its settings: things no operator
+/// sets, which tests change.
+#[derive(Clone)]
+pub struct Wiring {
+    /// Time for every lifetime (tests move it by hand).
+    pub clock: SharedClock,
+    /// The webhook's tries and pauses (tests shorten them).
+    pub webhook_tuning: Tuning,
+}
+
+impl Default for Wiring {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            webhook_tuning: Tuning::default(),
+        }
+    }
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+        Self::build_with(settings, Wiring::default()).await
     }
 
     /// As [`Application::build`], with time from `clock` (tests move it by hand).
@@ -72,10 +92,31 @@ impl Application {
         settings: Settings,
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
+        Self::build_with(
+            settings,
+            Wiring {
+                clock,
+                ..Wiring::default()
+            },
+        )
+        .await
+    }
+
+    /// As [`Application::build`], with the clock and tuning of `wiring`.
+    pub async fn build_with(settings: Settings, wiring: Wiring) -> Result<Self, StartupError> {
+        let Wiring {
+            clock,
+            webhook_tuning,
+        } = wiring;
         settings.validate()?;
         let mut backends = backends(&settings)?;
-        let webhook =
-            crate::webhook::from_settings(&settings, backends.metrics.clone())?.map(Arc::new);
+        let webhook = match webhook_settings(&settings, webhook_tuning) {
+            Some(webhook) => Some(Arc::new(crate::webhook::from_settings(
+                webhook,
+                backends.metrics.clone(),
+            )?)),
+            None => None,
+        };
         backends.events = webhook.clone().map(|w| w as crate::accounts::SharedSink);
         let upstream = upstream_client(&settings)?.with_metrics(backends.metrics.clone());
         let (accounts, uploads) =
@@ -273,6 +314,25 @@ pub fn upstream_client(settings: &Settings) -> Result<UpstreamClient, StartupErr
         },
         retries: settings.upstream_retries,
     })?)
+}
+
+/// The notifier's settings, when `webhook_url` is set.
+pub fn webhook_settings(settings: &Settings, tuning: Tuning) -> Option<WebhookSettings> {
+    Some(WebhookSettings {
+        url: settings.webhook_url.clone()?,
+        secret: settings.webhook_secret.clone(),
+        tuning,
+    })
+}
+
+/// Delivers one notice now, as the server would, for one-shot commands that
+/// have no background task to hand it to. `None` without `webhook_url`.
+pub async fn notify_now(
+    settings: &Settings,
+    event: &crate::accounts::AccountEvent,
+) -> Option<crate::webhook::Outcome> {
+    let webhook = webhook_settings(settings, Tuning::default())?;
+    Some(crate::webhook::send_now(&webhook, event).await)
 }
 
 /// What the services share beyond this process: Redis (when configured), the

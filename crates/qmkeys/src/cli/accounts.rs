@@ -182,7 +182,7 @@ async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode 
 /// whether or not the receiver takes it.
 async fn notify(settings: &Settings, event: AccountEvent) {
     let name = event.kind.as_str();
-    if crate::webhook::send_now(settings, &event).await == Some(crate::webhook::Outcome::Failed) {
+    if crate::startup::notify_now(settings, &event).await == Some(crate::webhook::Outcome::Failed) {
         eprintln!("qmkeys accounts: warning: the webhook did not take the {name} notice");
     }
 }

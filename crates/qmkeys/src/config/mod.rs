@@ -2,6 +2,12 @@
 //! variables. Each TOML key is the environment name without the prefix, in lower
 //! case (`QMKEYS_UPSTREAM_TIMEOUT_MS` is `upstream_timeout_ms`).
 
+pub mod http;
+pub mod webhook;
+
+pub use self::http::OriginList;
+pub use self::webhook::WebhookUrl;
+
 use crate::domain::{Credential, ParamError};
 use crate::upload::EndpointTemplate;
 use figment::providers::{Env, Format, Toml};
@@ -95,16 +101,12 @@ pub struct Settings {
     pub redis_timeout_ms: u64,
     /// Origins whose pages may call the API: `["*"]` (any, the default), a
     /// list, or `[]` for none. In the environment: one comma-separated string.
-    pub cors_allowed_origins: crate::http::cors::OriginList,
+    pub cors_allowed_origins: OriginList,
     /// Where account notices are POSTed. May carry a token in its query, so
     /// Debug and logs show it without one.
-    pub webhook_url: Option<crate::webhook::WebhookUrl>,
+    pub webhook_url: Option<WebhookUrl>,
     /// Signs each notice (`X-Qmkeys-Signature`), at least 16 characters.
     pub webhook_secret: Option<SecretString>,
-    /// Retry pauses and limits; not a setting (tests shorten them).
-    #[serde(skip)]
-    #[doc(hidden)]
-    pub webhook_tuning: crate::webhook::Tuning,
     /// Where the login hosts of docs/protocol.md section 9 are: each replaces
     /// the scheme and host of the real one; the paths stay as section 9 gives them.
     pub ptlogin_base: Url,
@@ -218,10 +220,9 @@ impl Default for Settings {
             admin_token: None,
             redis_url: None,
             redis_timeout_ms: 250,
-            cors_allowed_origins: crate::http::cors::OriginList::any(),
+            cors_allowed_origins: OriginList::any(),
             webhook_url: None,
             webhook_secret: None,
-            webhook_tuning: crate::webhook::Tuning::default(),
             ptlogin_base: fixed_url("https://ssl.ptlogin2.qq.com"),
             ptlogin_graph_base: fixed_url("https://ssl.ptlogin2.graph.qq.com"),
             graph_base: fixed_url("https://graph.qq.com"),
@@ -301,7 +302,7 @@ impl Settings {
             check_syntax(&format!("config file {}", path.display()), &text)?;
             figment = figment.merge(Toml::file_exact(path));
         }
-        Self::extract(figment.merge(env_provider()))
+        Self::extract(figment.merge(EnvText))
     }
 
     /// Loads from TOML text alone, for tests and tools.
@@ -815,10 +816,6 @@ impl Provider for EnvText {
         }
         Ok(Profile::Default.collect(dict))
     }
-}
-
-fn env_provider() -> EnvText {
-    EnvText
 }
 
 /// A list in TOML, or one comma-separated string (as environment variables

@@ -1,5 +1,7 @@
 use qmkeys::clock::ManualClock;
 use qmkeys::config::{AccountSetting, UinSetting};
+use qmkeys::startup::Wiring;
+use qmkeys::webhook::Tuning;
 use qmkeys::{Application, Settings};
 use qqmusic_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
@@ -12,6 +14,8 @@ pub struct TestApp {
     pub sim: Arc<Simulator>,
     pub clock: ManualClock,
     pub settings: Settings,
+    /// The webhook's tries and pauses, kept for a restart.
+    webhook_tuning: Tuning,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Holds the database; removed when the app is dropped.
     _dir: tempfile::TempDir,
@@ -123,7 +127,17 @@ pub async fn spawn_app_with_accounts(
     n: usize,
     tweak: impl FnOnce(&mut Settings),
 ) -> (TestApp, Vec<SimAccount>) {
-    let (mut apps, accounts) = spawn_instances(1, n, tweak).await;
+    spawn_app_with_webhook(n, Tuning::default(), tweak).await
+}
+
+/// As [`spawn_app_with_accounts`], with the webhook's tries and pauses (not
+/// settings: only tests change them).
+pub async fn spawn_app_with_webhook(
+    n: usize,
+    tuning: Tuning,
+    tweak: impl FnOnce(&mut Settings),
+) -> (TestApp, Vec<SimAccount>) {
+    let (mut apps, accounts) = spawn_tuned(1, n, tuning, tweak).await;
     (apps.remove(0), accounts)
 }
 
@@ -132,6 +146,15 @@ pub async fn spawn_app_with_accounts(
 pub async fn spawn_instances(
     instances: usize,
     n: usize,
+    tweak: impl FnOnce(&mut Settings),
+) -> (Vec<TestApp>, Vec<SimAccount>) {
+    spawn_tuned(instances, n, Tuning::default(), tweak).await
+}
+
+async fn spawn_tuned(
+    instances: usize,
+    n: usize,
+    tuning: Tuning,
     tweak: impl FnOnce(&mut Settings),
 ) -> (Vec<TestApp>, Vec<SimAccount>) {
     let log_from = crate::log_capture::start();
@@ -170,13 +193,14 @@ pub async fn spawn_instances(
             ..settings.clone()
         };
         let clock = ManualClock::starting_now();
-        let (base, server) = start(&settings, &clock).await;
+        let (base, server) = start(&settings, &clock, tuning.clone()).await;
         apps.push(TestApp {
             base,
             http: http.clone(),
             sim: sim.clone(),
             clock,
             settings,
+            webhook_tuning: tuning.clone(),
             server,
             _dir: dir,
             log_from,
@@ -188,8 +212,13 @@ pub async fn spawn_instances(
 async fn start(
     settings: &Settings,
     clock: &ManualClock,
+    webhook_tuning: Tuning,
 ) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
-    let app = Application::build_with_clock(settings.clone(), Arc::new(clock.clone()))
+    let wiring = Wiring {
+        clock: Arc::new(clock.clone()),
+        webhook_tuning,
+    };
+    let app = Application::build_with(settings.clone(), wiring)
         .await
         .expect("app builds");
     let base = format!("http://{}", app.addr());
@@ -224,7 +253,7 @@ impl TestApp {
     pub async fn restart(&mut self) {
         self.server.abort();
         let _ = (&mut self.server).await;
-        let (base, server) = start(&self.settings, &self.clock).await;
+        let (base, server) = start(&self.settings, &self.clock, self.webhook_tuning.clone()).await;
         self.base = base;
         self.server = server;
     }

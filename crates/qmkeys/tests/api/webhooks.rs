@@ -3,7 +3,7 @@
 
 use crate::binary::qmkeys;
 use crate::cos_sign::TestFile;
-use crate::helpers::{spawn_app_with, spawn_app_with_accounts, TestApp, LOGIN};
+use crate::helpers::{spawn_app_with_webhook, TestApp, LOGIN};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -151,15 +151,19 @@ impl Receiver {
         }
     }
 
-    /// Points `s` at this receiver, with pauses short enough for a test.
+    /// Points `s` at this receiver.
     fn configure(&self, s: &mut Settings, secret: Option<&str>) {
         s.webhook_url = Some(qmkeys::webhook::WebhookUrl::parse(&self.url).expect("url"));
         s.webhook_secret = secret.map(|t| SecretString::from(t.to_owned()));
-        s.webhook_tuning = Tuning {
+    }
+
+    /// Pauses short enough for a test.
+    fn tuning(&self) -> Tuning {
+        Tuning {
             retry_base: Duration::from_millis(20),
             try_timeout: Duration::from_secs(2),
             ..Tuning::default()
-        };
+        }
     }
 }
 
@@ -214,7 +218,7 @@ async fn metric(app: &TestApp, event: &str, outcome: &str) -> u64 {
 async fn a_background_refresh_sends_a_signed_refreshed_notice_with_exactly_the_documented_body() {
     let receiver = Receiver::start(Some(SECRET)).await;
     let log_from = crate::log_capture::len();
-    let (app, accounts) = spawn_app_with_accounts(1, |s| {
+    let (app, accounts) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
         s.accounts_check_interval_ms = 20;
         receiver.configure(s, Some(SECRET));
     })
@@ -276,7 +280,7 @@ async fn a_background_refresh_sends_a_signed_refreshed_notice_with_exactly_the_d
 #[tokio::test]
 async fn a_logged_out_account_sends_one_dead_notice() {
     let receiver = Receiver::start(None).await;
-    let (app, accounts) = spawn_app_with_accounts(1, |s| {
+    let (app, accounts) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
         s.accounts_check_interval_ms = 20;
         receiver.configure(s, None);
     })
@@ -316,7 +320,7 @@ async fn a_logged_out_account_sends_one_dead_notice() {
 #[tokio::test]
 async fn a_transient_refresh_failure_sends_a_failing_notice_and_the_account_stays_healthy() {
     let receiver = Receiver::start(Some(SECRET)).await;
-    let (app, _) = spawn_app_with_accounts(1, |s| {
+    let (app, _) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
         s.accounts_check_interval_ms = 20;
         receiver.configure(s, Some(SECRET));
     })
@@ -340,7 +344,7 @@ async fn a_transient_refresh_failure_sends_a_failing_notice_and_the_account_stay
 #[tokio::test]
 async fn save_true_sends_an_added_notice_with_the_new_keys_expiry() {
     let receiver = Receiver::start(Some(SECRET)).await;
-    let app = spawn_app_with(|s| {
+    let (app, _) = spawn_app_with_webhook(0, receiver.tuning(), |s| {
         s.accounts_allow_save = true;
         receiver.configure(s, Some(SECRET));
     })
@@ -370,7 +374,10 @@ async fn save_true_sends_an_added_notice_with_the_new_keys_expiry() {
 async fn a_receiver_that_fails_gets_the_notice_again_until_it_answers_2xx() {
     let receiver = Receiver::start(Some(SECRET)).await;
     receiver.state.fail_first.store(2, Ordering::SeqCst);
-    let (app, _) = spawn_app_with_accounts(1, |s| receiver.configure(s, Some(SECRET))).await;
+    let (app, _) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
+        receiver.configure(s, Some(SECRET))
+    })
+    .await;
 
     let delivered = receiver.wait_for("account.added").await;
     let tries = receiver.tries();
@@ -392,7 +399,8 @@ async fn a_receiver_that_fails_gets_the_notice_again_until_it_answers_2xx() {
 async fn a_receiver_that_never_answers_2xx_is_given_up_after_three_tries() {
     let receiver = Receiver::start(None).await;
     receiver.state.fail_first.store(100, Ordering::SeqCst);
-    let (app, _) = spawn_app_with_accounts(1, |s| receiver.configure(s, None)).await;
+    let (app, _) =
+        spawn_app_with_webhook(1, receiver.tuning(), |s| receiver.configure(s, None)).await;
 
     eventually("three tries and a give-up", || async {
         metric(&app, "account.added", "failed").await == 1
@@ -417,7 +425,7 @@ async fn a_webhook_urls_path_never_reaches_the_log_while_its_host_does_even_when
         let secret = format!("T0SECRETPATHTOKEN{}", rand::random::<u32>());
         let url = format!("{base}/services/{secret}/send?token=hook-query-token");
         let log_from = crate::log_capture::len();
-        let (app, _) = spawn_app_with_accounts(1, |s| {
+        let (app, _) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
             receiver.configure(s, None);
             s.webhook_url = Some(qmkeys::webhook::WebhookUrl::parse(&url).expect("url"));
         })
@@ -453,10 +461,13 @@ async fn a_webhook_urls_path_never_reaches_the_log_while_its_host_does_even_when
 async fn a_hanging_receiver_delays_neither_a_refresh_nor_a_sign() {
     let receiver = Receiver::start(None).await;
     receiver.state.hang.store(true, Ordering::SeqCst);
-    let (app, accounts) = spawn_app_with_accounts(1, |s| {
+    let tuning = Tuning {
+        try_timeout: Duration::from_secs(60),
+        ..receiver.tuning()
+    };
+    let (app, accounts) = spawn_app_with_webhook(1, tuning, |s| {
         s.accounts_allow_save = true;
         receiver.configure(s, None);
-        s.webhook_tuning.try_timeout = Duration::from_secs(60);
     })
     .await;
     // The seeding's notice is now stuck at the receiver.
@@ -583,9 +594,17 @@ async fn a_graceful_shutdown_waits_briefly_for_a_notice_still_being_retried() {
         ..Settings::default()
     };
     receiver.configure(&mut settings, None);
-    // Long enough that, without waiting, the process would be gone before the second try.
-    settings.webhook_tuning.retry_base = Duration::from_millis(300);
-    let app = qmkeys::Application::build(settings).await.expect("builds");
+    let wiring = qmkeys::startup::Wiring {
+        // Long enough that, without waiting, the process would be gone before the second try.
+        webhook_tuning: Tuning {
+            retry_base: Duration::from_millis(300),
+            ..receiver.tuning()
+        },
+        ..Default::default()
+    };
+    let app = qmkeys::Application::build_with(settings, wiring)
+        .await
+        .expect("builds");
 
     let state = receiver.state.clone();
     let first_try_failed = async move {

@@ -1,11 +1,12 @@
-//! The receiver's address. It may carry a token in its path (Slack, Discord,
-//! Feishu, ServerChan and Bark all do), its query or its user info, so Debug
-//! and Display show only scheme, host and port.
+//! The webhook's settings: where account notices go and what signs them.
 
 use serde::Deserialize;
 use std::fmt;
 use url::Url;
 
+/// The receiver's address. It may carry a token in its path (Slack, Discord,
+/// Feishu, ServerChan and Bark all do), its query or its user info, so Debug
+/// and Display show only scheme, host and port.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct WebhookUrl(Url);
