@@ -6,7 +6,7 @@ use crate::accounts::{keeper, AccountPool, AccountStore, PoolSettings, StoreErro
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, envelope::Stamp, limit::ClientLimiter, AppParts, AppState};
-use crate::login::LoginService;
+use crate::login::{LoginService, LoginSettings};
 use crate::refresh::SharedRefresh;
 use crate::refresh::{CacheKeyer, RefreshService};
 use crate::secrets::Sealer;
@@ -376,6 +376,23 @@ pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {
     })
 }
 
+/// The login service's settings: the login hosts and caps, and the upstream
+/// timeouts for its requests.
+pub fn login_settings(settings: &Settings) -> LoginSettings {
+    LoginSettings {
+        ptlogin: settings.ptlogin_base.clone(),
+        ptlogin_graph: settings.ptlogin_graph_base.clone(),
+        graph: settings.graph_base.clone(),
+        wx_open: settings.wx_open_base.clone(),
+        wx_lp: settings.wx_lp_base.clone(),
+        timeout: settings.upstream_timeout(),
+        connect_timeout: settings.upstream_connect_timeout(),
+        max_sessions: settings.login_max_sessions,
+        max_per_client: settings.login_max_per_client,
+        polls_per_second: settings.login_polls_per_second,
+    }
+}
+
 /// QR login and desktop fast login (docs/protocol.md section 9).
 pub fn login_service(
     settings: &Settings,
@@ -383,7 +400,7 @@ pub fn login_service(
     backends: &Backends,
 ) -> Result<LoginService, StartupError> {
     Ok(LoginService::new(
-        settings,
+        &login_settings(settings),
         upstream,
         backends.metrics.clone(),
     )?)

@@ -18,7 +18,8 @@ async fn setup(max_sessions: usize) -> (TestApp, LoginService, Arc<Metrics>) {
     let app = login_app(|s| s.login_max_sessions = max_sessions).await;
     let metrics = Arc::new(Metrics::new().expect("metrics"));
     let upstream = qmkeys::startup::upstream_client(&app.settings).expect("upstream client");
-    let login = LoginService::new(&app.settings, upstream, metrics.clone()).expect("login service");
+    let settings = qmkeys::startup::login_settings(&app.settings);
+    let login = LoginService::new(&settings, upstream, metrics.clone()).expect("login service");
     (app, login, metrics)
 }
 
@@ -438,7 +439,7 @@ async fn stub_login(base: url::Url) -> LoginService {
     };
     let upstream = qmkeys::startup::upstream_client(&settings).expect("upstream client");
     LoginService::new(
-        &settings,
+        &qmkeys::startup::login_settings(&settings),
         upstream,
         Arc::new(Metrics::new().expect("metrics")),
     )
