@@ -63,8 +63,13 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
             )
         }
     };
-    let secret = settings.secret_key.as_ref().map(|k| k.expose_secret());
-    let store = match SqliteStore::open(&settings.db, Sealer::new(secret, "account-store")) {
+    let secret = settings
+        .accounts
+        .secret_key
+        .as_ref()
+        .map(|k| k.expose_secret());
+    let store = match SqliteStore::open(&settings.accounts.db, Sealer::new(secret, "account-store"))
+    {
         Ok(store) => store,
         Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };

@@ -1,5 +1,7 @@
 use qmkeys::clock::ManualClock;
-use qmkeys::config::{AccountSetting, UinSetting};
+use qmkeys::config::{
+    AccountSetting, AccountsConfig, CosConfig, HttpConfig, UinSetting, UpstreamConfig,
+};
 use qmkeys::startup::Wiring;
 use qmkeys::webhook::Tuning;
 use qmkeys::{Application, Settings};
@@ -110,12 +112,12 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 /// An app whose QR and fast-login hosts are all the simulator.
 pub async fn login_app(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with(|s| {
-        let sim = s.upstream.clone();
-        s.ptlogin_base = sim.clone();
-        s.ptlogin_graph_base = sim.clone();
-        s.graph_base = sim.clone();
-        s.wx_open_base = sim.clone();
-        s.wx_lp_base = sim;
+        let sim = s.upstream.base.clone();
+        s.login.ptlogin_base = sim.clone();
+        s.login.ptlogin_graph_base = sim.clone();
+        s.login.graph_base = sim.clone();
+        s.login.wx_open_base = sim.clone();
+        s.login.wx_lp_base = sim;
         tweak(s);
     })
     .await
@@ -172,26 +174,36 @@ async fn spawn_tuned(
         accounts.push(create_sim_account(&http, &sim.base_url(), json!({"kind": "qq"})).await);
     }
     let mut settings = Settings {
-        // Tests that want the background refresher turn it up.
-        accounts_check_interval_ms: 3_600_000,
-        // Tests fire many requests from one address; the rate-limit test turns it on.
-        rate_limit_per_second: 0,
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        upstream: sim.base_url().parse().expect("sim url"),
-        upstream_timeout_ms: 2_000,
-        tips: "测试".into(),
-        cos_endpoint: format!("{}/cos/{{bucket}}", sim.base_url()),
-        accounts: accounts.iter().map(SimAccount::setting).collect(),
+        http: HttpConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            // Tests fire many requests from one address; the rate-limit test turns it on.
+            rate_limit_per_second: 0,
+            tips: "测试".into(),
+            ..HttpConfig::default()
+        },
+        upstream: UpstreamConfig {
+            base: sim.base_url().parse().expect("sim url"),
+            timeout_ms: 2_000,
+            ..UpstreamConfig::default()
+        },
+        cos: CosConfig {
+            endpoint: format!("{}/cos/{{bucket}}", sim.base_url()),
+            ..CosConfig::default()
+        },
+        accounts: AccountsConfig {
+            seeds: accounts.iter().map(SimAccount::setting).collect(),
+            // Tests that want the background refresher turn it up.
+            check_interval_ms: 3_600_000,
+            ..AccountsConfig::default()
+        },
         ..Settings::default()
     };
     tweak(&mut settings);
     let mut apps = Vec::new();
     for _ in 0..instances {
         let dir = tempfile::tempdir().expect("temp dir");
-        let settings = Settings {
-            db: dir.path().join("qmkeys.db"),
-            ..settings.clone()
-        };
+        let mut settings = settings.clone();
+        settings.accounts.db = dir.path().join("qmkeys.db");
         let clock = ManualClock::starting_now();
         let (base, server) = start(&settings, &clock, tuning.clone()).await;
         apps.push(TestApp {
@@ -262,15 +274,20 @@ impl TestApp {
     pub async fn stored_accounts(&self) -> Vec<qmkeys::accounts::StoredAccount> {
         use qmkeys::accounts::AccountStore;
         use secrecy::ExposeSecret;
-        let secret = self.settings.secret_key.as_ref().map(|k| k.expose_secret());
+        let secret = self
+            .settings
+            .accounts
+            .secret_key
+            .as_ref()
+            .map(|k| k.expose_secret());
         let sealer = qmkeys::secrets::Sealer::new(secret, "account-store");
-        if let Some(url) = &self.settings.redis_url {
+        if let Some(url) = &self.settings.redis.url {
             let redis = qmkeys::shared::Redis::connect(url.expose_secret(), Duration::from_secs(2))
                 .expect("redis");
             let store = qmkeys::accounts::redis_store::RedisStore::new(redis, sealer);
             return store.load_all().await.expect("load");
         }
-        let store = qmkeys::accounts::sqlite::SqliteStore::open(&self.settings.db, sealer)
+        let store = qmkeys::accounts::sqlite::SqliteStore::open(&self.settings.accounts.db, sealer)
             .expect("open store");
         store.load_all().await.expect("load")
     }

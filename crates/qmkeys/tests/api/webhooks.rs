@@ -153,8 +153,8 @@ impl Receiver {
 
     /// Points `s` at this receiver.
     fn configure(&self, s: &mut Settings, secret: Option<&str>) {
-        s.webhook_url = Some(qmkeys::webhook::WebhookUrl::parse(&self.url).expect("url"));
-        s.webhook_secret = secret.map(|t| SecretString::from(t.to_owned()));
+        s.webhook.url = Some(qmkeys::webhook::WebhookUrl::parse(&self.url).expect("url"));
+        s.webhook.secret = secret.map(|t| SecretString::from(t.to_owned()));
     }
 
     /// Pauses short enough for a test.
@@ -219,7 +219,7 @@ async fn a_background_refresh_sends_a_signed_refreshed_notice_with_exactly_the_d
     let receiver = Receiver::start(Some(SECRET)).await;
     let log_from = crate::log_capture::len();
     let (app, accounts) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
-        s.accounts_check_interval_ms = 20;
+        s.accounts.check_interval_ms = 20;
         receiver.configure(s, Some(SECRET));
     })
     .await;
@@ -281,7 +281,7 @@ async fn a_background_refresh_sends_a_signed_refreshed_notice_with_exactly_the_d
 async fn a_logged_out_account_sends_one_dead_notice() {
     let receiver = Receiver::start(None).await;
     let (app, accounts) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
-        s.accounts_check_interval_ms = 20;
+        s.accounts.check_interval_ms = 20;
         receiver.configure(s, None);
     })
     .await;
@@ -321,7 +321,7 @@ async fn a_logged_out_account_sends_one_dead_notice() {
 async fn a_transient_refresh_failure_sends_a_failing_notice_and_the_account_stays_healthy() {
     let receiver = Receiver::start(Some(SECRET)).await;
     let (app, _) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
-        s.accounts_check_interval_ms = 20;
+        s.accounts.check_interval_ms = 20;
         receiver.configure(s, Some(SECRET));
     })
     .await;
@@ -345,7 +345,7 @@ async fn a_transient_refresh_failure_sends_a_failing_notice_and_the_account_stay
 async fn save_true_sends_an_added_notice_with_the_new_keys_expiry() {
     let receiver = Receiver::start(Some(SECRET)).await;
     let (app, _) = spawn_app_with_webhook(0, receiver.tuning(), |s| {
-        s.accounts_allow_save = true;
+        s.accounts.allow_save = true;
         receiver.configure(s, Some(SECRET));
     })
     .await;
@@ -427,7 +427,7 @@ async fn a_webhook_urls_path_never_reaches_the_log_while_its_host_does_even_when
         let log_from = crate::log_capture::len();
         let (app, _) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
             receiver.configure(s, None);
-            s.webhook_url = Some(qmkeys::webhook::WebhookUrl::parse(&url).expect("url"));
+            s.webhook.url = Some(qmkeys::webhook::WebhookUrl::parse(&url).expect("url"));
         })
         .await;
         eventually("three tries and a give-up", || async {
@@ -466,7 +466,7 @@ async fn a_hanging_receiver_delays_neither_a_refresh_nor_a_sign() {
         ..receiver.tuning()
     };
     let (app, accounts) = spawn_app_with_webhook(1, tuning, |s| {
-        s.accounts_allow_save = true;
+        s.accounts.allow_save = true;
         receiver.configure(s, None);
     })
     .await;
@@ -581,18 +581,16 @@ async fn a_graceful_shutdown_waits_briefly_for_a_notice_still_being_retried() {
     let receiver = Receiver::start(None).await;
     receiver.state.fail_first.store(1, Ordering::SeqCst);
     let dir = tempfile::tempdir().expect("dir");
-    let mut settings = Settings {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        db: dir.path().join("qmkeys.db"),
-        accounts_check_interval_ms: 3_600_000,
-        accounts: vec![qmkeys::config::AccountSetting {
-            uin: qmkeys::config::UinSetting::Number(123456789),
-            musickey: "Q_H_L_shutdownflushtestkey0123456789".into(),
-            refresh_key: String::new(),
-            refresh_token: String::new(),
-        }],
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.http.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.accounts.db = dir.path().join("qmkeys.db");
+    settings.accounts.check_interval_ms = 3_600_000;
+    settings.accounts.seeds = vec![qmkeys::config::AccountSetting {
+        uin: qmkeys::config::UinSetting::Number(123456789),
+        musickey: "Q_H_L_shutdownflushtestkey0123456789".into(),
+        refresh_key: String::new(),
+        refresh_token: String::new(),
+    }];
     receiver.configure(&mut settings, None);
     let wiring = qmkeys::startup::Wiring {
         // Long enough that, without waiting, the process would be gone before the second try.
