@@ -318,11 +318,14 @@ fn harness() -> &'static Harness {
         rt.spawn(async move { axum::serve(listener, app).await });
 
         let settings = qmkeys::Settings {
-            upstream: url::Url::parse(&format!("http://{addr}")).expect("url"),
-            upstream_timeout_ms: 5_000,
-            // Every answer is read: no retry, and a breaker that never opens.
-            upstream_retries: 0,
-            upstream_breaker_failures: u32::MAX,
+            upstream: qmkeys::config::UpstreamConfig {
+                base: url::Url::parse(&format!("http://{addr}")).expect("url"),
+                timeout_ms: 5_000,
+                // Every answer is read: no retry, and a breaker that never opens.
+                retries: 0,
+                breaker_failures: u32::MAX,
+                ..qmkeys::config::UpstreamConfig::default()
+            },
             ..qmkeys::Settings::default()
         };
         let client = qmkeys::startup::upstream_client(&settings).expect("client");

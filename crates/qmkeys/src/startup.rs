@@ -6,7 +6,7 @@ use crate::accounts::{keeper, AccountPool, AccountStore, PoolSettings, StoreErro
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, envelope::Stamp, limit::ClientLimiter, AppParts, AppState};
-use crate::login::LoginService;
+use crate::login::{LoginService, LoginSettings};
 use crate::refresh::SharedRefresh;
 use crate::refresh::{CacheKeyer, RefreshService};
 use crate::secrets::Sealer;
@@ -14,6 +14,7 @@ use crate::shared::Redis;
 use crate::upload::SharedGrants;
 use crate::upload::{UploadService, UploadSettings};
 use crate::upstream::{GuardSettings, UpstreamClient, UpstreamSettings};
+use crate::webhook::{Tuning, WebhookSettings};
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -62,9 +63,28 @@ pub struct Application {
     metrics_registry: Arc<crate::metrics::Metrics>,
 }
 
+/// What the server is built from besides its settings: things no operator
+/// sets, which tests change.
+#[derive(Clone)]
+pub struct Wiring {
+    /// Time for every lifetime (tests move it by hand).
+    pub clock: SharedClock,
+    /// The webhook's tries and pauses (tests shorten them).
+    pub webhook_tuning: Tuning,
+}
+
+impl Default for Wiring {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            webhook_tuning: Tuning::default(),
+        }
+    }
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+        Self::build_with(settings, Wiring::default()).await
     }
 
     /// As [`Application::build`], with time from `clock` (tests move it by hand).
@@ -72,10 +92,31 @@ impl Application {
         settings: Settings,
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
+        Self::build_with(
+            settings,
+            Wiring {
+                clock,
+                ..Wiring::default()
+            },
+        )
+        .await
+    }
+
+    /// As [`Application::build`], with the clock and tuning of `wiring`.
+    pub async fn build_with(settings: Settings, wiring: Wiring) -> Result<Self, StartupError> {
+        let Wiring {
+            clock,
+            webhook_tuning,
+        } = wiring;
         settings.validate()?;
         let mut backends = backends(&settings)?;
-        let webhook =
-            crate::webhook::from_settings(&settings, backends.metrics.clone())?.map(Arc::new);
+        let webhook = match webhook_settings(&settings, webhook_tuning) {
+            Some(webhook) => Some(Arc::new(crate::webhook::from_settings(
+                webhook,
+                backends.metrics.clone(),
+            )?)),
+            None => None,
+        };
         backends.events = webhook.clone().map(|w| w as crate::accounts::SharedSink);
         let upstream = upstream_client(&settings)?.with_metrics(backends.metrics.clone());
         let (accounts, uploads) =
@@ -89,43 +130,45 @@ impl Application {
         let refresh = refresh_service(&settings, upstream, clock.clone(), &backends);
         let keeper = keeper::spawn(
             accounts.clone(),
-            settings.accounts_check_interval(),
+            settings.accounts.check_interval(),
             backends.metrics.clone(),
         );
         let clients = http::client::ClientResolver::new(
-            settings.trusted_proxies.clone(),
-            settings.ipv6_client_prefix,
+            settings.http.trusted_proxies.clone(),
+            settings.http.ipv6_client_prefix,
         );
         let state = AppState::new(AppParts {
             refresh: Arc::new(refresh),
             uploads: Arc::new(uploads),
             accounts,
-            allow_save: settings.accounts_allow_save,
-            admin_token: settings.admin_token.clone(),
-            stamp: Stamp::new(clock.clone(), settings.tips.as_str()),
+            allow_save: settings.accounts.allow_save,
+            admin_token: settings.http.admin_token.clone(),
+            stamp: Stamp::new(clock.clone(), settings.http.tips.as_str()),
             clock,
             site: Arc::new(http::web::Site::new(&settings)),
             redis: backends.redis.clone(),
             metrics: backends.metrics.clone(),
-            metrics_elsewhere: settings.metrics_listen.is_some(),
-            request_timeout: std::time::Duration::from_millis(settings.request_timeout_ms),
-            limiter: ClientLimiter::new(settings.rate_limit_per_second, settings.rate_limit_burst)
-                .map(Arc::new),
+            metrics_elsewhere: settings.http.metrics_listen.is_some(),
+            request_timeout: settings.http.request_timeout(),
+            limiter: ClientLimiter::new(
+                settings.http.rate_limit_per_second,
+                settings.http.rate_limit_burst,
+            )
+            .map(Arc::new),
             clients: clients.clone(),
             login: Arc::new(login),
         });
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: settings.listen,
-                    source,
-                })?;
+        let listener = TcpListener::bind(settings.http.listen)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.http.listen,
+                source,
+            })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
-            addr: settings.listen,
+            addr: settings.http.listen,
             source,
         })?;
-        let metrics = match settings.metrics_listen {
+        let metrics = match settings.http.metrics_listen {
             Some(addr) => {
                 let listener = TcpListener::bind(addr)
                     .await
@@ -140,7 +183,7 @@ impl Application {
             }
             None => None,
         };
-        let tls = match (&settings.tls_cert, &settings.tls_key) {
+        let tls = match (&settings.http.tls_cert, &settings.http.tls_key) {
             (Some(cert), Some(key)) => Some(Arc::new(crate::serve::tls::Acceptor::new(cert, key)?)),
             _ => None,
         };
@@ -149,11 +192,11 @@ impl Application {
             listener,
             metrics,
             serve: crate::serve::ServeSettings {
-                header_timeout: settings.header_timeout(),
-                idle_timeout: settings.idle_timeout(),
-                max_header_bytes: settings.max_header_bytes,
-                max_connections: settings.max_connections,
-                max_connections_per_client: settings.max_connections_per_client,
+                header_timeout: settings.http.header_timeout(),
+                idle_timeout: settings.http.idle_timeout(),
+                max_header_bytes: settings.http.max_header_bytes,
+                max_connections: settings.http.max_connections,
+                max_connections_per_client: settings.http.max_connections_per_client,
             },
             clients,
             tls,
@@ -161,7 +204,7 @@ impl Application {
             router: http::router(state),
             addr,
             keeper,
-            grace: std::time::Duration::from_millis(settings.shutdown_grace_ms),
+            grace: settings.http.shutdown_grace(),
             redis: backends.redis,
             webhook,
         })
@@ -246,7 +289,10 @@ impl Application {
 /// listener faces other machines with no proxy in front to add TLS.
 fn warn_if_exposed(settings: &Settings, addr: SocketAddr, tls: bool) {
     let plain_on_network = !tls && !addr.ip().is_loopback();
-    if plain_on_network && settings.admin_token.is_some() && settings.trusted_proxies.is_empty() {
+    if plain_on_network
+        && settings.http.admin_token.is_some()
+        && settings.http.trusted_proxies.is_empty()
+    {
         tracing::warn!(
             %addr,
             "admin_token is set on a plain-HTTP listener other machines can reach, with no trusted proxy: \
@@ -263,16 +309,35 @@ fn warn_if_exposed(settings: &Settings, addr: SocketAddr, tls: bool) {
 /// The client for the QQ Music gateway.
 pub fn upstream_client(settings: &Settings) -> Result<UpstreamClient, StartupError> {
     Ok(UpstreamClient::new(&UpstreamSettings {
-        base: settings.upstream.clone(),
-        timeout: settings.upstream_timeout(),
-        connect_timeout: settings.upstream_connect_timeout(),
+        base: settings.upstream.base.clone(),
+        timeout: settings.upstream.timeout(),
+        connect_timeout: settings.upstream.connect_timeout(),
         guard: GuardSettings {
-            max_in_flight: settings.upstream_max_in_flight,
-            failure_threshold: settings.upstream_breaker_failures,
-            cooldown: std::time::Duration::from_millis(settings.upstream_breaker_cooldown_ms),
+            max_in_flight: settings.upstream.max_in_flight,
+            failure_threshold: settings.upstream.breaker_failures,
+            cooldown: settings.upstream.breaker_cooldown(),
         },
-        retries: settings.upstream_retries,
+        retries: settings.upstream.retries,
     })?)
+}
+
+/// The notifier's settings, when `webhook_url` is set.
+pub fn webhook_settings(settings: &Settings, tuning: Tuning) -> Option<WebhookSettings> {
+    Some(WebhookSettings {
+        url: settings.webhook.url.clone()?,
+        secret: settings.webhook.secret.clone(),
+        tuning,
+    })
+}
+
+/// Delivers one notice now, as the server would, for one-shot commands that
+/// have no background task to hand it to. `None` without `webhook_url`.
+pub async fn notify_now(
+    settings: &Settings,
+    event: &crate::accounts::AccountEvent,
+) -> Option<crate::webhook::Outcome> {
+    let webhook = webhook_settings(settings, Tuning::default())?;
+    Some(crate::webhook::send_now(&webhook, event).await)
 }
 
 /// What the services share beyond this process: Redis (when configured), the
@@ -289,16 +354,20 @@ pub struct Backends {
 
 pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {
     let metrics = Arc::new(crate::metrics::Metrics::new().map_err(StartupError::Metrics)?);
-    let redis = match &settings.redis_url {
+    let redis = match &settings.redis.url {
         // Connects lazily: Redis being down at start is an outage, not a failure.
         Some(url) => Some(
-            Redis::connect(url.expose_secret(), settings.redis_timeout())
+            Redis::connect(url.expose_secret(), settings.redis.timeout())
                 .map_err(StartupError::Redis)?
                 .with_metrics(metrics.clone()),
         ),
         None => None,
     };
-    let secret = settings.secret_key.as_ref().map(|k| k.expose_secret());
+    let secret = settings
+        .accounts
+        .secret_key
+        .as_ref()
+        .map(|k| k.expose_secret());
     if redis.is_some() {
         tracing::info!(
             "sharing caches, Login leases, InitUpload answers and the account store through Redis"
@@ -311,9 +380,26 @@ pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {
         keyer: secret.map_or_else(CacheKeyer::random, CacheKeyer::from_secret),
         // A live holder renews its lease for as long as its Login runs (up to
         // a retried upstream timeout); a dead one frees it within seconds.
-        wait_limit: settings.upstream_timeout() * 2 + std::time::Duration::from_secs(5),
+        wait_limit: settings.upstream.timeout() * 2 + std::time::Duration::from_secs(5),
         events: None,
     })
+}
+
+/// The login service's settings: the login hosts and caps, and the upstream
+/// timeouts for its requests.
+pub fn login_settings(settings: &Settings) -> LoginSettings {
+    LoginSettings {
+        ptlogin: settings.login.ptlogin_base.clone(),
+        ptlogin_graph: settings.login.ptlogin_graph_base.clone(),
+        graph: settings.login.graph_base.clone(),
+        wx_open: settings.login.wx_open_base.clone(),
+        wx_lp: settings.login.wx_lp_base.clone(),
+        timeout: settings.upstream.timeout(),
+        connect_timeout: settings.upstream.connect_timeout(),
+        max_sessions: settings.login.max_sessions,
+        max_per_client: settings.login.max_per_client,
+        polls_per_second: settings.login.polls_per_second,
+    }
 }
 
 /// QR login and desktop fast login (docs/protocol.md section 9).
@@ -323,7 +409,7 @@ pub fn login_service(
     backends: &Backends,
 ) -> Result<LoginService, StartupError> {
     Ok(LoginService::new(
-        settings,
+        &login_settings(settings),
         upstream,
         backends.metrics.clone(),
     )?)
@@ -339,7 +425,7 @@ pub fn refresh_service(
     let service = RefreshService::new(
         upstream,
         backends.keyer.clone(),
-        settings.cache_max_entries,
+        settings.cache.max_entries,
         clock,
     )
     .with_metrics(backends.metrics.clone());
@@ -362,11 +448,11 @@ pub async fn upload_service(
 ) -> Result<(Arc<AccountPool>, UploadService), StartupError> {
     let accounts = AccountPool::open_with_events(
         open_store(settings, backends.redis.as_ref())?,
-        settings.account_credentials()?,
+        settings.accounts.credentials()?,
         upstream.clone(),
         clock.clone(),
         PoolSettings {
-            refresh_share: settings.accounts_refresh_share,
+            refresh_share: settings.accounts.refresh_share,
             wait_limit: backends.wait_limit,
         },
         backends.events.clone(),
@@ -378,17 +464,21 @@ pub async fn upload_service(
         upstream,
         accounts.clone(),
         UploadSettings {
-            endpoint: settings.cos_endpoint_template()?,
-            cdn_base: settings.cdn_base.clone(),
-            max_size: settings.cos_max_upload_bytes,
+            endpoint: settings.cos.endpoint_template()?,
+            cdn_base: settings.cos.cdn_base.clone(),
+            max_size: settings.cos.max_upload_bytes,
         },
-        settings.cache_max_entries,
+        settings.cache.max_entries,
         clock,
     );
     let uploads = uploads.with_metrics(backends.metrics.clone());
     let uploads = match &backends.redis {
         Some(redis) => {
-            let secret = settings.secret_key.as_ref().map(|k| k.expose_secret());
+            let secret = settings
+                .accounts
+                .secret_key
+                .as_ref()
+                .map(|k| k.expose_secret());
             let sealer = Sealer::new(secret, "init-upload cache");
             uploads.with_shared(SharedGrants::new(
                 redis.clone(),
@@ -405,7 +495,11 @@ fn open_store(
     settings: &Settings,
     redis: Option<&Redis>,
 ) -> Result<Arc<dyn AccountStore>, StartupError> {
-    let secret = settings.secret_key.as_ref().map(|k| k.expose_secret());
+    let secret = settings
+        .accounts
+        .secret_key
+        .as_ref()
+        .map(|k| k.expose_secret());
     if let Some(redis) = redis {
         // Validation requires a secret key alongside Redis.
         let sealer = Sealer::new(secret, "account-store");
@@ -413,11 +507,11 @@ fn open_store(
     }
     if secret.is_none() {
         tracing::warn!(
-            db = %settings.db.display(),
+            db = %settings.accounts.db.display(),
             "QMKEYS_SECRET_KEY is not set: upload account keys are stored unencrypted"
         );
     }
-    let store = SqliteStore::open(&settings.db, Sealer::new(secret, "account-store"))
+    let store = SqliteStore::open(&settings.accounts.db, Sealer::new(secret, "account-store"))
         .map_err(StartupError::Store)?;
     Ok(Arc::new(store))
 }

@@ -63,8 +63,13 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
             )
         }
     };
-    let secret = settings.secret_key.as_ref().map(|k| k.expose_secret());
-    let store = match SqliteStore::open(&settings.db, Sealer::new(secret, "account-store")) {
+    let secret = settings
+        .accounts
+        .secret_key
+        .as_ref()
+        .map(|k| k.expose_secret());
+    let store = match SqliteStore::open(&settings.accounts.db, Sealer::new(secret, "account-store"))
+    {
         Ok(store) => store,
         Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
@@ -226,7 +231,7 @@ async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode 
 /// whether or not the receiver takes it.
 async fn notify(settings: &Settings, event: AccountEvent) {
     let name = event.kind.as_str();
-    if crate::webhook::send_now(settings, &event).await == Some(crate::webhook::Outcome::Failed) {
+    if crate::startup::notify_now(settings, &event).await == Some(crate::webhook::Outcome::Failed) {
         eprintln!("qmkeys accounts: warning: the webhook did not take the {name} notice");
     }
 }

@@ -217,14 +217,14 @@ async fn directly(
     ext: ImageExt,
     json: bool,
 ) -> Result<(String, Signed), ExitCode> {
-    let stamp = client::stamp(&settings.tips);
+    let stamp = client::stamp(&settings.http.tips);
     let size = digests.size.to_string();
     let file = UploadFile::parse(
         Some(&digests.sha1),
         Some(&digests.md5),
         Some(&size),
         Some(ext.as_str()),
-        settings.cos_max_upload_bytes,
+        settings.cos.max_upload_bytes,
     )
     .map_err(|e| client::fail_api(COMMAND, &stamp, json, &ApiError::from(e)))?;
     let clock: SharedClock = Arc::new(SystemClock);

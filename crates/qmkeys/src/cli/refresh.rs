@@ -55,7 +55,7 @@ pub fn run(settings: &Settings, args: RefreshArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(err) => return client::fail(COMMAND, exit::FAILED, &err.to_string()),
     };
-    let stamp = client::stamp(&settings.tips);
+    let stamp = client::stamp(&settings.http.tips);
     runtime.block_on(async {
         let clock: SharedClock = Arc::new(SystemClock);
         let service = match startup::upstream_client(settings)

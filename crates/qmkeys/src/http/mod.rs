@@ -158,7 +158,7 @@ pub fn limited_routes() -> &'static std::collections::HashSet<String> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let cors = state.site.cors.layer().map(cors::BrowserCors::new);
+    let cors = cors::layer(&state.site.cors).map(cors::BrowserCors::new);
     let mut router = Router::new();
     for group in groups() {
         let (routes, _) = group.routes.split_for_parts();

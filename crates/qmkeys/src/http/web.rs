@@ -58,7 +58,7 @@ pub struct Site {
 
 impl Site {
     pub fn new(settings: &Settings) -> Self {
-        let bucket = bucket_source(&settings.cos_endpoint);
+        let bucket = bucket_source(&settings.cos.endpoint);
         let index_csp = format!(
             "default-src 'none'; script-src 'self'; style-src 'self'; \
              img-src 'self' blob: data: {bucket}; connect-src 'self' {bucket}; \
@@ -66,17 +66,17 @@ impl Site {
         );
         let docs_csp = "default-src 'none'; script-src 'self'; style-src 'self'; \
              img-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
-        let document = openapi::document(settings.cos_max_upload_bytes);
+        let document = openapi::document(settings.cos.max_upload_bytes);
         Self {
-            cors: settings.cors_allowed_origins.clone(),
+            cors: settings.http.cors_allowed_origins.clone(),
             index: INDEX_HTML
                 .replace(
                     MAX_UPLOAD_PLACEHOLDER,
-                    &settings.cos_max_upload_bytes.to_string(),
+                    &settings.cos.max_upload_bytes.to_string(),
                 )
                 .replace(
                     ALLOW_SAVE_PLACEHOLDER,
-                    if settings.accounts_allow_save {
+                    if settings.accounts.allow_save {
                         "true"
                     } else {
                         "false"
@@ -246,10 +246,8 @@ mod tests {
 
     #[test]
     fn the_page_states_the_configured_upload_limit() {
-        let settings = Settings {
-            cos_max_upload_bytes: 12_345,
-            ..Settings::default()
-        };
+        let mut settings = Settings::default();
+        settings.cos.max_upload_bytes = 12_345;
         let site = Site::new(&settings);
         assert!(site.index.contains("content=\"12345\""));
         assert!(!site.index.contains(MAX_UPLOAD_PLACEHOLDER));
@@ -268,10 +266,8 @@ mod tests {
     #[test]
     fn the_page_offers_saving_only_when_the_server_allows_it() {
         for (allowed, content) in [(true, "true"), (false, "false")] {
-            let settings = Settings {
-                accounts_allow_save: allowed,
-                ..Settings::default()
-            };
+            let mut settings = Settings::default();
+            settings.accounts.allow_save = allowed;
             let site = Site::new(&settings);
             assert!(
                 site.index.contains(&format!(

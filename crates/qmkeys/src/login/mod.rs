@@ -61,7 +61,6 @@ pub use error::LoginError;
 pub use qr::{QrEvent, QrLogin};
 pub use secret::hash33;
 
-use crate::config::Settings;
 use crate::domain::{AccountKind, ClientId, ClientKey, Uin};
 use crate::metrics::Metrics;
 use crate::refresh::Cookie;
@@ -72,6 +71,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use url::Url;
 
 /// A QR lives about 2 minutes (section 9.1); a little more covers clock skew.
 const QR_DEADLINE: Duration = Duration::from_secs(125);
@@ -110,6 +110,26 @@ pub struct LoginResult {
     pub cookie: Arc<Cookie>,
     /// `None` when upstream would not tell; the new key is never withheld for it.
     pub info: Option<VipStatus>,
+}
+
+/// What the login service is built from; `startup` makes it from the settings.
+#[derive(Debug, Clone)]
+pub struct LoginSettings {
+    /// The login hosts of section 9, each only a scheme and host (and port).
+    pub ptlogin: Url,
+    pub ptlogin_graph: Url,
+    pub graph: Url,
+    pub wx_open: Url,
+    pub wx_lp: Url,
+    /// For every request but the WeChat long poll.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// QR logins open at once, all clients together.
+    pub max_sessions: usize,
+    /// QR logins one client may hold open at once.
+    pub max_per_client: usize,
+    /// Polls of the login hosts per second, all QR logins together.
+    pub polls_per_second: u32,
 }
 
 pub struct LoginService {
@@ -184,7 +204,7 @@ impl Inner {
 
 impl LoginService {
     pub fn new(
-        settings: &Settings,
+        settings: &LoginSettings,
         upstream: UpstreamClient,
         metrics: Arc<Metrics>,
     ) -> Result<Self, reqwest::Error> {
@@ -193,12 +213,12 @@ impl LoginService {
                 hosts: wire::Hosts::new(settings)?,
                 upstream,
                 metrics,
-                places: Arc::new(Semaphore::new(settings.login_max_sessions)),
-                max_sessions: settings.login_max_sessions,
+                places: Arc::new(Semaphore::new(settings.max_sessions)),
+                max_sessions: settings.max_sessions,
                 per_client: Mutex::new(HashMap::new()),
-                max_per_client: settings.login_max_per_client,
+                max_per_client: settings.max_per_client,
                 polls: RateLimiter::direct(Quota::per_second(
-                    NonZeroU32::new(settings.login_polls_per_second).unwrap_or(NonZeroU32::MIN),
+                    NonZeroU32::new(settings.polls_per_second).unwrap_or(NonZeroU32::MIN),
                 )),
                 poll_every: POLL_EVERY,
             }),

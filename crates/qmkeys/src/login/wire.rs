@@ -4,7 +4,7 @@
 
 use super::secret::Secret;
 use super::LoginError;
-use crate::config::Settings;
+use super::LoginSettings;
 use reqwest::header::{HeaderMap, HeaderValue, COOKIE, REFERER, SET_COOKIE};
 use reqwest::{RequestBuilder, Response};
 use std::time::Duration;
@@ -33,21 +33,21 @@ pub struct Hosts {
 }
 
 impl Hosts {
-    pub fn new(settings: &Settings) -> Result<Self, reqwest::Error> {
+    pub fn new(settings: &LoginSettings) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .connect_timeout(settings.upstream_connect_timeout())
+            .connect_timeout(settings.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(IDLE_CONNECTIONS)
             .build()?;
         Ok(Self {
             http,
-            ptlogin: settings.ptlogin_base.clone(),
-            ptlogin_graph: settings.ptlogin_graph_base.clone(),
-            graph: settings.graph_base.clone(),
-            wx_open: settings.wx_open_base.clone(),
-            wx_lp: settings.wx_lp_base.clone(),
-            timeout: settings.upstream_timeout(),
+            ptlogin: settings.ptlogin.clone(),
+            ptlogin_graph: settings.ptlogin_graph.clone(),
+            graph: settings.graph.clone(),
+            wx_open: settings.wx_open.clone(),
+            wx_lp: settings.wx_lp.clone(),
+            timeout: settings.timeout,
         })
     }
 

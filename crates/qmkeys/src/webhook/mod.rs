@@ -6,15 +6,15 @@ pub mod body;
 pub mod deliver;
 mod queue;
 pub mod sign;
-mod url;
 
+/// The URL is a setting; its type lives with the settings.
+pub use crate::config::WebhookUrl;
 pub use deliver::{Deliverer, Outcome, EVENT_HEADER};
 pub use queue::Webhook;
-pub use url::WebhookUrl;
 
 use crate::accounts::AccountEvent;
-use crate::config::Settings;
 use crate::metrics::Metrics;
+use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,34 +40,38 @@ impl Default for Tuning {
     }
 }
 
-/// The server's notifier, when `webhook_url` is set.
+/// What the notifier is built from; `startup` makes it from the settings
+/// when `webhook_url` is set.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub url: WebhookUrl,
+    /// Signs each notice when set.
+    pub secret: Option<SecretString>,
+    pub tuning: Tuning,
+}
+
+/// The server's notifier.
 pub fn from_settings(
-    settings: &Settings,
+    settings: WebhookSettings,
     metrics: Arc<Metrics>,
-) -> Result<Option<Webhook>, reqwest::Error> {
-    let Some(url) = &settings.webhook_url else {
-        return Ok(None);
-    };
-    let deliverer = Deliverer::new(
-        url.clone(),
-        settings.webhook_secret.clone(),
-        settings.webhook_tuning.clone(),
-    )?
-    .with_metrics(metrics.clone());
-    tracing::info!(url = %url, signed = settings.webhook_secret.is_some(), "account notices go to a webhook");
-    Ok(Some(Webhook::spawn(deliverer, Some(metrics))))
+) -> Result<Webhook, reqwest::Error> {
+    let url = settings.url;
+    let signed = settings.secret.is_some();
+    let deliverer = Deliverer::new(url.clone(), settings.secret, settings.tuning)?
+        .with_metrics(metrics.clone());
+    tracing::info!(url = %url, signed, "account notices go to a webhook");
+    Ok(Webhook::spawn(deliverer, Some(metrics)))
 }
 
 /// Delivers one notice now, retries included, for one-shot commands that
-/// have no background task to hand it to. `None` without `webhook_url`.
-pub async fn send_now(settings: &Settings, event: &AccountEvent) -> Option<Outcome> {
-    let url = settings.webhook_url.as_ref()?;
+/// have no background task to hand it to.
+pub async fn send_now(settings: &WebhookSettings, event: &AccountEvent) -> Outcome {
     match Deliverer::new(
-        url.clone(),
-        settings.webhook_secret.clone(),
-        settings.webhook_tuning.clone(),
+        settings.url.clone(),
+        settings.secret.clone(),
+        settings.tuning.clone(),
     ) {
-        Ok(deliverer) => Some(deliverer.deliver(event).await),
-        Err(_) => Some(Outcome::Failed),
+        Ok(deliverer) => deliverer.deliver(event).await,
+        Err(_) => Outcome::Failed,
     }
 }

@@ -72,7 +72,7 @@ async fn restart_keeps_accounts_and_their_rotated_keys() {
 
 #[tokio::test]
 async fn an_account_is_refreshed_in_the_background_before_any_request_needs_it() {
-    let (app, _) = spawn_app_with_accounts(1, |s| s.accounts_check_interval_ms = 20).await;
+    let (app, _) = spawn_app_with_accounts(1, |s| s.accounts.check_interval_ms = 20).await;
 
     // A key from the config file has an unknown age: it is refreshed at once.
     // Wait on the store, not on the simulator: Login arrives before the commit.
@@ -110,7 +110,7 @@ async fn an_account_is_refreshed_in_the_background_before_any_request_needs_it()
 
 #[tokio::test]
 async fn simulated_weeks_of_expiries_keep_an_account_signing_without_an_operator() {
-    let (app, _) = spawn_app_with_accounts(1, |s| s.accounts_check_interval_ms = 20).await;
+    let (app, _) = spawn_app_with_accounts(1, |s| s.accounts.check_interval_ms = 20).await;
     eventually("first refresh", || async {
         app.stored_accounts().await[0].generation == 1
     })
@@ -168,7 +168,7 @@ async fn a_logged_out_account_turns_unhealthy_and_signing_moves_to_another() {
 
 #[tokio::test]
 async fn save_true_with_the_setting_on_adds_the_account_for_signing() {
-    let app = spawn_app_with(|s| s.accounts_allow_save = true).await;
+    let app = spawn_app_with(|s| s.accounts.allow_save = true).await;
     let account = app.sim_account("qq").await;
     assert_eq!(app.sign(&TestFile::random(10).params()).await.status, 503);
 
@@ -219,7 +219,7 @@ async fn save_true_with_the_setting_off_is_refused_and_burns_no_key() {
 async fn the_admin_view_needs_the_token_and_shows_no_secret() {
     let token = "admin-token-0123456789";
     let (app, accounts) =
-        spawn_app_with_accounts(2, |s| s.admin_token = Some(SecretString::from(token))).await;
+        spawn_app_with_accounts(2, |s| s.http.admin_token = Some(SecretString::from(token))).await;
     app.sim_post(
         &format!("/_sim/accounts/{}/expire", accounts[0].uin),
         json!({}),
@@ -298,7 +298,7 @@ async fn the_admin_view_does_not_exist_without_a_token() {
 #[tokio::test]
 async fn with_a_secret_key_the_database_file_holds_no_key_in_clear_text() {
     let (app, accounts) = spawn_app_with_accounts(1, |s| {
-        s.secret_key = Some(SecretString::from("database-secret-0123456789"));
+        s.accounts.secret_key = Some(SecretString::from("database-secret-0123456789"));
     })
     .await;
     app.sim_post(
@@ -311,9 +311,9 @@ async fn with_a_secret_key_the_database_file_holds_no_key_in_clear_text() {
     let rotated = &stored[0].cred;
     assert_ne!(rotated.key.expose(), accounts[0].musickey);
 
-    let mut bytes = std::fs::read(&app.settings.db).expect("db");
+    let mut bytes = std::fs::read(&app.settings.accounts.db).expect("db");
     for suffix in ["-wal", "-journal"] {
-        let mut path = app.settings.db.clone().into_os_string();
+        let mut path = app.settings.accounts.db.clone().into_os_string();
         path.push(suffix);
         bytes.extend(std::fs::read(path).unwrap_or_default());
     }
@@ -352,7 +352,7 @@ async fn a_changed_config_entry_replaces_the_stored_credential_and_an_unchanged_
     // The operator logs in again and writes a new key into the config.
     let fresh = app.refresh(&accounts[0].params_with_refresh()).await;
     assert_eq!(fresh.status, 200, "{:?}", fresh.body);
-    app.settings.accounts[0].musickey = fresh.musickey().to_owned();
+    app.settings.accounts.seeds[0].musickey = fresh.musickey().to_owned();
     app.restart().await;
     let stored = app.stored_accounts().await;
     assert_eq!(stored[0].cred.key.expose(), fresh.musickey());

@@ -221,11 +221,9 @@ fn serve_refuses_a_bad_secret_setting_from_the_environment_naming_the_key_but_ne
 
 #[tokio::test]
 async fn application_build_checks_settings_made_in_code_as_the_loader_does() {
-    let settings = qmkeys::config::Settings {
-        cos_endpoint: "not a url {bucket}".into(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Default::default()
-    };
+    let mut settings = qmkeys::config::Settings::default();
+    settings.cos.endpoint = "not a url {bucket}".into();
+    settings.http.listen = "127.0.0.1:0".parse().expect("addr");
     let err = qmkeys::startup::Application::build(settings)
         .await
         .err()
@@ -241,15 +239,13 @@ async fn application_build_checks_settings_made_in_code_as_the_loader_does() {
 #[tokio::test]
 async fn a_malformed_redis_url_is_refused_as_a_setting_naming_the_key_but_not_the_url() {
     let dir = tempfile::tempdir().expect("dir");
-    let settings = qmkeys::config::Settings {
-        redis_url: Some(secrecy::SecretString::from(
-            "redis://:SECRETPASSWORD@[not-a-host/",
-        )),
-        secret_key: Some(secrecy::SecretString::from("a secret key of some length")),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        db: dir.path().join("q.db"),
-        ..Default::default()
-    };
+    let mut settings = qmkeys::config::Settings::default();
+    settings.redis.url = Some(secrecy::SecretString::from(
+        "redis://:SECRETPASSWORD@[not-a-host/",
+    ));
+    settings.accounts.secret_key = Some(secrecy::SecretString::from("a secret key of some length"));
+    settings.http.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.accounts.db = dir.path().join("q.db");
     let err = qmkeys::startup::Application::build(settings)
         .await
         .err()

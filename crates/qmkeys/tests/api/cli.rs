@@ -38,12 +38,12 @@ impl TestApp {
     fn cli(&self, dir: &Path) -> Command {
         let mut toml = format!(
             "upstream = \"{}\"\ncos_endpoint = \"{}\"\ndb = \"{}\"\ncos_max_upload_bytes = {}\n",
-            self.settings.upstream,
-            self.settings.cos_endpoint,
+            self.settings.upstream.base,
+            self.settings.cos.endpoint,
             dir.join("cli.db").display(),
-            self.settings.cos_max_upload_bytes,
+            self.settings.cos.max_upload_bytes,
         );
-        for a in &self.settings.accounts {
+        for a in &self.settings.accounts.seeds {
             let uin = match &a.uin {
                 qmkeys::config::UinSetting::Number(n) => n.to_string(),
                 qmkeys::config::UinSetting::Text(t) => t.clone(),
@@ -221,7 +221,7 @@ async fn cos_sign_asks_a_running_server_and_prints_its_json() {
 
 #[tokio::test]
 async fn cos_sign_exit_codes_tell_each_failing_step_apart() {
-    let (app, _) = spawn_app_with_accounts(1, |s| s.cos_max_upload_bytes = 10_000).await;
+    let (app, _) = spawn_app_with_accounts(1, |s| s.cos.max_upload_bytes = 10_000).await;
     let dir = tempfile::tempdir().expect("dir");
     let (_, small) = cover(dir.path(), "small.png", 1_000);
     let (_, large) = cover(dir.path(), "large.png", 10_001);
@@ -256,7 +256,7 @@ async fn cos_sign_exit_codes_tell_each_failing_step_apart() {
             empty.path().join("q.toml"),
             format!(
                 "upstream = \"{}\"\ndb = \"{}\"\n",
-                app.settings.upstream,
+                app.settings.upstream.base,
                 empty.path().join("q.db").display()
             ),
         )

@@ -54,8 +54,8 @@ async fn healthz_from(from: &str, to: SocketAddr) -> (String, Duration) {
 #[tokio::test]
 async fn half_open_connections_from_one_address_do_not_lock_out_another() {
     let app = spawn_app_with(|s| {
-        s.header_timeout_ms = 1_000;
-        s.max_connections_per_client = 32;
+        s.http.header_timeout_ms = 1_000;
+        s.http.max_connections_per_client = 32;
     })
     .await;
     let to = addr(&app);
@@ -96,7 +96,7 @@ async fn half_open_connections_from_one_address_do_not_lock_out_another() {
 
 #[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
-    let app = spawn_app_with(|s| s.header_timeout_ms = 300).await;
+    let app = spawn_app_with(|s| s.http.header_timeout_ms = 300).await;
     let mut stream = connect_from("127.0.0.1", addr(&app))
         .await
         .expect("connects");
@@ -111,8 +111,8 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
 #[tokio::test]
 async fn an_idle_keep_alive_connection_lives_for_the_idle_timeout_then_closes() {
     let app = spawn_app_with(|s| {
-        s.header_timeout_ms = 300;
-        s.idle_timeout_ms = 1_500;
+        s.http.header_timeout_ms = 300;
+        s.http.idle_timeout_ms = 1_500;
     })
     .await;
     let mut stream = connect_from("127.0.0.1", addr(&app))
@@ -146,7 +146,7 @@ async fn an_idle_keep_alive_connection_lives_for_the_idle_timeout_then_closes() 
 
 #[tokio::test]
 async fn headers_past_max_header_bytes_are_refused_not_buffered() {
-    let app = spawn_app_with(|s| s.max_header_bytes = 8_192).await;
+    let app = spawn_app_with(|s| s.http.max_header_bytes = 8_192).await;
     let mut stream = connect_from("127.0.0.1", addr(&app))
         .await
         .expect("connects");
@@ -170,9 +170,9 @@ async fn headers_past_max_header_bytes_are_refused_not_buffered() {
 #[tokio::test]
 async fn a_client_past_its_connection_cap_is_closed_on_arrival_and_others_are_not() {
     let app = spawn_app_with(|s| {
-        s.max_connections = 5;
-        s.max_connections_per_client = 3;
-        s.header_timeout_ms = 30_000;
+        s.http.max_connections = 5;
+        s.http.max_connections_per_client = 3;
+        s.http.header_timeout_ms = 30_000;
     })
     .await;
     let to = addr(&app);
@@ -219,10 +219,10 @@ async fn a_client_past_its_connection_cap_is_closed_on_arrival_and_others_are_no
 #[tokio::test]
 async fn behind_a_proxy_on_a_dual_stack_listener_each_client_has_its_own_bucket() {
     let app = spawn_app_with(|s| {
-        s.listen = "[::]:0".parse().expect("addr");
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
-        s.rate_limit_per_second = 1;
-        s.rate_limit_burst = 1;
+        s.http.listen = "[::]:0".parse().expect("addr");
+        s.http.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+        s.http.rate_limit_per_second = 1;
+        s.http.rate_limit_burst = 1;
     })
     .await;
     // The proxy connects over IPv4: the socket on [::] sees ::ffff:127.0.0.1.

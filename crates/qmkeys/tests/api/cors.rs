@@ -87,7 +87,7 @@ async fn an_error_answer_is_readable_cross_origin_so_a_page_can_show_its_message
 #[tokio::test]
 async fn a_listed_origin_is_echoed_to_itself_alone_and_answers_vary_on_origin() {
     let app = spawn_app_with(|s| {
-        s.cors_allowed_origins = OriginList::new(["http://a.example", "http://b.example"]);
+        s.http.cors_allowed_origins = OriginList::new(["http://a.example", "http://b.example"]);
     })
     .await;
     for origin in ["http://a.example", "http://b.example"] {
@@ -122,7 +122,8 @@ async fn a_listed_origin_is_echoed_to_itself_alone_and_answers_vary_on_origin() 
 #[tokio::test]
 async fn an_empty_list_turns_cross_origin_access_off() {
     let app =
-        spawn_app_with(|s| s.cors_allowed_origins = OriginList::new(Vec::<String>::new())).await;
+        spawn_app_with(|s| s.http.cors_allowed_origins = OriginList::new(Vec::<String>::new()))
+            .await;
     let preflight = app.preflight("/tool/cos/sign", PAGE, "GET").await;
     assert_eq!(preflight.status(), 405);
     assert_eq!(
@@ -138,7 +139,7 @@ async fn an_empty_list_turns_cross_origin_access_off() {
 
 #[tokio::test]
 async fn the_admin_route_and_the_pages_are_not_opened_to_other_origins() {
-    let app = spawn_app_with(|s| s.admin_token = Some("0123456789abcdef-admin".into())).await;
+    let app = spawn_app_with(|s| s.http.admin_token = Some("0123456789abcdef-admin".into())).await;
     for path in ["/admin/accounts", "/"] {
         let answer = app.get_from(path, PAGE).await;
         assert_eq!(

@@ -345,7 +345,7 @@ async fn two_upload_accounts_are_used_in_turn() {
 
 #[tokio::test]
 async fn sign_returns_400_naming_the_parameter_for_each_bad_input() {
-    let (app, _) = spawn_app_with_accounts(1, |s| s.cos_max_upload_bytes = 1000).await;
+    let (app, _) = spawn_app_with_accounts(1, |s| s.cos.max_upload_bytes = 1000).await;
     let file = TestFile::random(10);
     let with = |name: &'static str, value: &str| {
         let mut p: Vec<(&str, String)> = file
@@ -390,7 +390,7 @@ async fn sign_returns_400_naming_the_parameter_for_each_bad_input() {
 
 #[tokio::test]
 async fn init_upload_faults_map_like_the_refresh_endpoint() {
-    let (app, _) = spawn_app_with_accounts(1, |s| s.upstream_timeout_ms = 500).await;
+    let (app, _) = spawn_app_with_accounts(1, |s| s.upstream.timeout_ms = 500).await;
     for (fault, status, code) in [
         (json!({"code": 104604}), 429, 42901),
         (json!({"http_status": 502, "times": 3}), 502, 50201),

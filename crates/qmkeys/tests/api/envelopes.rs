@@ -44,7 +44,7 @@ async fn envelope(
     assert!(body["data"].is_null(), "{url}: {body}");
     assert_eq!(
         body["tips"],
-        app.settings.tips.as_str(),
+        app.settings.http.tips.as_str(),
         "{url}: the whole envelope"
     );
     body["message"].as_str().unwrap_or_default().to_owned()
@@ -52,7 +52,7 @@ async fn envelope(
 
 #[tokio::test]
 async fn a_path_segment_that_does_not_decode_is_answered_with_the_envelope_naming_the_parameter() {
-    let app = spawn_app_with(|s| s.admin_token = Some(TOKEN.into())).await;
+    let app = spawn_app_with(|s| s.http.admin_token = Some(TOKEN.into())).await;
     for (path, param) in [
         ("/admin/accounts/%ff/cookie", "uin"),
         ("/assets/%ff", "file"),
@@ -72,7 +72,7 @@ async fn a_path_segment_that_does_not_decode_is_answered_with_the_envelope_namin
 
 #[tokio::test]
 async fn every_route_with_a_path_parameter_answers_an_undecodable_one_with_the_envelope() {
-    let app = spawn_app_with(|s| s.admin_token = Some(TOKEN.into())).await;
+    let app = spawn_app_with(|s| s.http.admin_token = Some(TOKEN.into())).await;
     let doc: Value = app
         .http
         .get(format!("{}/openapi.json", app.base))
@@ -116,8 +116,8 @@ async fn every_route_with_a_path_parameter_answers_an_undecodable_one_with_the_e
 #[tokio::test]
 async fn malformed_queries_and_bodies_are_answered_with_the_envelope() {
     let app = spawn_app_with(|s| {
-        s.admin_token = Some(TOKEN.into());
-        s.accounts_allow_save = true;
+        s.http.admin_token = Some(TOKEN.into());
+        s.accounts.allow_save = true;
     })
     .await;
     let url = |path: &str| format!("{}{path}", app.base);

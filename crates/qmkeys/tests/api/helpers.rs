@@ -1,5 +1,9 @@
 use qmkeys::clock::ManualClock;
-use qmkeys::config::{AccountSetting, UinSetting};
+use qmkeys::config::{
+    AccountSetting, AccountsConfig, CosConfig, HttpConfig, UinSetting, UpstreamConfig,
+};
+use qmkeys::startup::Wiring;
+use qmkeys::webhook::Tuning;
 use qmkeys::{Application, Settings};
 use qqmusic_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
@@ -12,6 +16,8 @@ pub struct TestApp {
     pub sim: Arc<Simulator>,
     pub clock: ManualClock,
     pub settings: Settings,
+    /// The webhook's tries and pauses, kept for a restart.
+    webhook_tuning: Tuning,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Holds the database; removed when the app is dropped.
     _dir: tempfile::TempDir,
@@ -106,12 +112,12 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 /// An app whose QR and fast-login hosts are all the simulator.
 pub async fn login_app(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with(|s| {
-        let sim = s.upstream.clone();
-        s.ptlogin_base = sim.clone();
-        s.ptlogin_graph_base = sim.clone();
-        s.graph_base = sim.clone();
-        s.wx_open_base = sim.clone();
-        s.wx_lp_base = sim;
+        let sim = s.upstream.base.clone();
+        s.login.ptlogin_base = sim.clone();
+        s.login.ptlogin_graph_base = sim.clone();
+        s.login.graph_base = sim.clone();
+        s.login.wx_open_base = sim.clone();
+        s.login.wx_lp_base = sim;
         tweak(s);
     })
     .await
@@ -123,7 +129,17 @@ pub async fn spawn_app_with_accounts(
     n: usize,
     tweak: impl FnOnce(&mut Settings),
 ) -> (TestApp, Vec<SimAccount>) {
-    let (mut apps, accounts) = spawn_instances(1, n, tweak).await;
+    spawn_app_with_webhook(n, Tuning::default(), tweak).await
+}
+
+/// As [`spawn_app_with_accounts`], with the webhook's tries and pauses (not
+/// settings: only tests change them).
+pub async fn spawn_app_with_webhook(
+    n: usize,
+    tuning: Tuning,
+    tweak: impl FnOnce(&mut Settings),
+) -> (TestApp, Vec<SimAccount>) {
+    let (mut apps, accounts) = spawn_tuned(1, n, tuning, tweak).await;
     (apps.remove(0), accounts)
 }
 
@@ -132,6 +148,15 @@ pub async fn spawn_app_with_accounts(
 pub async fn spawn_instances(
     instances: usize,
     n: usize,
+    tweak: impl FnOnce(&mut Settings),
+) -> (Vec<TestApp>, Vec<SimAccount>) {
+    spawn_tuned(instances, n, Tuning::default(), tweak).await
+}
+
+async fn spawn_tuned(
+    instances: usize,
+    n: usize,
+    tuning: Tuning,
     tweak: impl FnOnce(&mut Settings),
 ) -> (Vec<TestApp>, Vec<SimAccount>) {
     let log_from = crate::log_capture::start();
@@ -149,34 +174,45 @@ pub async fn spawn_instances(
         accounts.push(create_sim_account(&http, &sim.base_url(), json!({"kind": "qq"})).await);
     }
     let mut settings = Settings {
-        // Tests that want the background refresher turn it up.
-        accounts_check_interval_ms: 3_600_000,
-        // Tests fire many requests from one address; the rate-limit test turns it on.
-        rate_limit_per_second: 0,
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        upstream: sim.base_url().parse().expect("sim url"),
-        upstream_timeout_ms: 2_000,
-        tips: "测试".into(),
-        cos_endpoint: format!("{}/cos/{{bucket}}", sim.base_url()),
-        accounts: accounts.iter().map(SimAccount::setting).collect(),
+        http: HttpConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            // Tests fire many requests from one address; the rate-limit test turns it on.
+            rate_limit_per_second: 0,
+            tips: "测试".into(),
+            ..HttpConfig::default()
+        },
+        upstream: UpstreamConfig {
+            base: sim.base_url().parse().expect("sim url"),
+            timeout_ms: 2_000,
+            ..UpstreamConfig::default()
+        },
+        cos: CosConfig {
+            endpoint: format!("{}/cos/{{bucket}}", sim.base_url()),
+            ..CosConfig::default()
+        },
+        accounts: AccountsConfig {
+            seeds: accounts.iter().map(SimAccount::setting).collect(),
+            // Tests that want the background refresher turn it up.
+            check_interval_ms: 3_600_000,
+            ..AccountsConfig::default()
+        },
         ..Settings::default()
     };
     tweak(&mut settings);
     let mut apps = Vec::new();
     for _ in 0..instances {
         let dir = tempfile::tempdir().expect("temp dir");
-        let settings = Settings {
-            db: dir.path().join("qmkeys.db"),
-            ..settings.clone()
-        };
+        let mut settings = settings.clone();
+        settings.accounts.db = dir.path().join("qmkeys.db");
         let clock = ManualClock::starting_now();
-        let (base, server) = start(&settings, &clock).await;
+        let (base, server) = start(&settings, &clock, tuning.clone()).await;
         apps.push(TestApp {
             base,
             http: http.clone(),
             sim: sim.clone(),
             clock,
             settings,
+            webhook_tuning: tuning.clone(),
             server,
             _dir: dir,
             log_from,
@@ -188,8 +224,13 @@ pub async fn spawn_instances(
 async fn start(
     settings: &Settings,
     clock: &ManualClock,
+    webhook_tuning: Tuning,
 ) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
-    let app = Application::build_with_clock(settings.clone(), Arc::new(clock.clone()))
+    let wiring = Wiring {
+        clock: Arc::new(clock.clone()),
+        webhook_tuning,
+    };
+    let app = Application::build_with(settings.clone(), wiring)
         .await
         .expect("app builds");
     let base = format!("http://{}", app.addr());
@@ -224,7 +265,7 @@ impl TestApp {
     pub async fn restart(&mut self) {
         self.server.abort();
         let _ = (&mut self.server).await;
-        let (base, server) = start(&self.settings, &self.clock).await;
+        let (base, server) = start(&self.settings, &self.clock, self.webhook_tuning.clone()).await;
         self.base = base;
         self.server = server;
     }
@@ -233,15 +274,20 @@ impl TestApp {
     pub async fn stored_accounts(&self) -> Vec<qmkeys::accounts::StoredAccount> {
         use qmkeys::accounts::AccountStore;
         use secrecy::ExposeSecret;
-        let secret = self.settings.secret_key.as_ref().map(|k| k.expose_secret());
+        let secret = self
+            .settings
+            .accounts
+            .secret_key
+            .as_ref()
+            .map(|k| k.expose_secret());
         let sealer = qmkeys::secrets::Sealer::new(secret, "account-store");
-        if let Some(url) = &self.settings.redis_url {
+        if let Some(url) = &self.settings.redis.url {
             let redis = qmkeys::shared::Redis::connect(url.expose_secret(), Duration::from_secs(2))
                 .expect("redis");
             let store = qmkeys::accounts::redis_store::RedisStore::new(redis, sealer);
             return store.load_all().await.expect("load");
         }
-        let store = qmkeys::accounts::sqlite::SqliteStore::open(&self.settings.db, sealer)
+        let store = qmkeys::accounts::sqlite::SqliteStore::open(&self.settings.accounts.db, sealer)
             .expect("open store");
         store.load_all().await.expect("load")
     }

@@ -128,9 +128,9 @@ async fn survivor_with_accounts(
 ) -> (TestApp, Vec<SimAccount>) {
     let url = redis.url();
     let (mut apps, accounts) = spawn_instances(1, accounts, move |s| {
-        s.redis_url = Some(SecretString::from(url));
-        s.secret_key = Some(SecretString::from(SECRET));
-        s.upstream_timeout_ms = 10_000;
+        s.redis.url = Some(SecretString::from(url));
+        s.accounts.secret_key = Some(SecretString::from(SECRET));
+        s.upstream.timeout_ms = 10_000;
     })
     .await;
     (apps.remove(0), accounts)

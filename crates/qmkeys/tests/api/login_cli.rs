@@ -289,7 +289,7 @@ async fn accounts_show_prints_a_kept_accounts_live_key_from_the_store() {
         let mut cmd = qmkeys();
         cmd.args(["accounts", "show"])
             .args(args)
-            .env("QMKEYS_DB", &app.settings.db)
+            .env("QMKEYS_DB", &app.settings.accounts.db)
             .env("QMKEYS_UPSTREAM", app.sim.base_url());
         Running::start(cmd)
     };

@@ -15,10 +15,11 @@ const QQ_LOGIN: &str = "QQConnectLogin.LoginServer.QQLogin";
 
 /// An app and a login engine whose login hosts are all the simulator.
 async fn setup(max_sessions: usize) -> (TestApp, LoginService, Arc<Metrics>) {
-    let app = login_app(|s| s.login_max_sessions = max_sessions).await;
+    let app = login_app(|s| s.login.max_sessions = max_sessions).await;
     let metrics = Arc::new(Metrics::new().expect("metrics"));
     let upstream = qmkeys::startup::upstream_client(&app.settings).expect("upstream client");
-    let login = LoginService::new(&app.settings, upstream, metrics.clone()).expect("login service");
+    let settings = qmkeys::startup::login_settings(&app.settings);
+    let login = LoginService::new(&settings, upstream, metrics.clone()).expect("login service");
     (app, login, metrics)
 }
 
@@ -432,13 +433,11 @@ async fn flaky_ptlogin(failures: usize) -> (url::Url, Arc<std::sync::atomic::Ato
 }
 
 async fn stub_login(base: url::Url) -> LoginService {
-    let settings = qmkeys::Settings {
-        ptlogin_base: base,
-        ..qmkeys::Settings::default()
-    };
+    let mut settings = qmkeys::Settings::default();
+    settings.login.ptlogin_base = base;
     let upstream = qmkeys::startup::upstream_client(&settings).expect("upstream client");
     LoginService::new(
-        &settings,
+        &qmkeys::startup::login_settings(&settings),
         upstream,
         Arc::new(Metrics::new().expect("metrics")),
     )

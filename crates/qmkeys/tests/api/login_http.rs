@@ -267,7 +267,7 @@ async fn a_client_that_goes_away_stops_the_polling() {
 
 #[tokio::test]
 async fn past_the_session_cap_or_the_rate_limit_the_answer_is_json_before_any_stream() {
-    let app = login_app(|s| s.login_max_sessions = 1).await;
+    let app = login_app(|s| s.login.max_sessions = 1).await;
     let mut open = EventStream::open(&app, &[]).await.expect("the first login");
     open.next().await.expect("image");
     let busy = EventStream::open(&app, &[("type", "wx")])
@@ -279,8 +279,8 @@ async fn past_the_session_cap_or_the_rate_limit_the_answer_is_json_before_any_st
     drop(open);
 
     let limited = login_app(|s| {
-        s.rate_limit_per_second = 1;
-        s.rate_limit_burst = 1;
+        s.http.rate_limit_per_second = 1;
+        s.http.rate_limit_burst = 1;
     })
     .await;
     let first = EventStream::open(&limited, &[])
@@ -304,7 +304,7 @@ fn client_from(local: &str) -> reqwest::Client {
 
 #[tokio::test]
 async fn one_client_holds_at_most_its_share_of_login_places_and_others_still_get_theirs() {
-    let app = login_app(|s| s.login_max_per_client = 2).await;
+    let app = login_app(|s| s.login.max_per_client = 2).await;
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut stream = EventStream::open(&app, &[])
@@ -340,8 +340,8 @@ async fn one_client_holds_at_most_its_share_of_login_places_and_others_still_get
 #[tokio::test]
 async fn ipv6_clients_behind_a_proxy_share_the_login_cap_of_their_64() {
     let app = login_app(|s| {
-        s.login_max_per_client = 2;
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+        s.login.max_per_client = 2;
+        s.http.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
     })
     .await;
     let via = |xff: &'static str| [("x-forwarded-for", xff)];
@@ -366,8 +366,8 @@ async fn ipv6_clients_behind_a_proxy_share_the_login_cap_of_their_64() {
 #[tokio::test]
 async fn polls_of_the_login_hosts_stay_under_the_total_rate_however_many_logins_are_open() {
     let app = login_app(|s| {
-        s.login_polls_per_second = 2;
-        s.login_max_per_client = 100;
+        s.login.polls_per_second = 2;
+        s.login.max_per_client = 100;
     })
     .await;
     let started = std::time::Instant::now();
@@ -477,8 +477,8 @@ async fn a_refused_client_key_is_401_saying_to_run_the_helper_again() {
 #[tokio::test]
 async fn save_true_keeps_the_account_and_the_owner_fetches_its_live_cookie() {
     let app = login_app(|s| {
-        s.accounts_allow_save = true;
-        s.admin_token = Some(secrecy::SecretString::from(ADMIN_TOKEN));
+        s.accounts.allow_save = true;
+        s.http.admin_token = Some(secrecy::SecretString::from(ADMIN_TOKEN));
     })
     .await;
     let data = walk_to_the_cookie(&app, "qq", "image/png", true).await;

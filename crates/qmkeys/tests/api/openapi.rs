@@ -7,7 +7,7 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn every_documented_operation_is_routed_and_every_other_method_is_refused() {
-    let app = spawn_app_with(|s| s.admin_token = Some("0123456789abcdef-admin".into())).await;
+    let app = spawn_app_with(|s| s.http.admin_token = Some("0123456789abcdef-admin".into())).await;
     let doc: Value = app
         .http
         .get(format!("{}/openapi.json", app.base))

@@ -112,8 +112,8 @@ pub(crate) async fn pair(
 ) -> (Vec<TestApp>, Vec<crate::helpers::SimAccount>) {
     let url = redis.url();
     spawn_instances(2, accounts, move |s| {
-        s.redis_url = Some(SecretString::from(url));
-        s.secret_key = Some(SecretString::from("shared-secret-for-every-instance"));
+        s.redis.url = Some(SecretString::from(url));
+        s.accounts.secret_key = Some(SecretString::from("shared-secret-for-every-instance"));
     })
     .await
 }
@@ -292,9 +292,9 @@ async fn an_instance_started_while_redis_is_down_serves_refreshes_and_loads_its_
     redis.kill();
     let url = redis.url();
     let (apps, _) = spawn_instances(1, 1, move |s| {
-        s.redis_url = Some(SecretString::from(url));
-        s.secret_key = Some(SecretString::from("shared-secret-for-every-instance"));
-        s.accounts_check_interval_ms = 50;
+        s.redis.url = Some(SecretString::from(url));
+        s.accounts.secret_key = Some(SecretString::from("shared-secret-for-every-instance"));
+        s.accounts.check_interval_ms = 50;
     })
     .await;
     let app = &apps[0];

@@ -129,7 +129,7 @@ async fn refresh_returns_403_for_a_banned_account() {
 #[tokio::test]
 async fn each_upstream_fault_maps_to_its_status_and_code_in_bounded_time() {
     let timeout_ms = 500;
-    let app = spawn_app_with(|s| s.upstream_timeout_ms = timeout_ms).await;
+    let app = spawn_app_with(|s| s.upstream.timeout_ms = timeout_ms).await;
     let account = app.sim_account("qq").await;
     let cases = [
         (json!({"delay_ms": 1500}), 504, 50401),
@@ -218,9 +218,10 @@ async fn refresh_returns_502_when_upstream_cannot_be_reached() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port");
-    let app =
-        spawn_app_with(|s| s.upstream = format!("http://127.0.0.1:{port}").parse().expect("url"))
-            .await;
+    let app = spawn_app_with(|s| {
+        s.upstream.base = format!("http://127.0.0.1:{port}").parse().expect("url")
+    })
+    .await;
 
     let answer = app
         .refresh(&[("uin", "123456".into()), ("music_key", "Q_H_L_abc".into())])
@@ -315,8 +316,8 @@ async fn a_repeat_safe_call_is_retried_after_a_quick_failure_but_login_never_is(
 #[tokio::test]
 async fn repeated_upstream_failures_open_the_breaker_until_a_probe_succeeds() {
     let app = spawn_app_with(|s| {
-        s.upstream_breaker_failures = 3;
-        s.upstream_breaker_cooldown_ms = 300;
+        s.upstream.breaker_failures = 3;
+        s.upstream.breaker_cooldown_ms = 300;
     })
     .await;
     let account = app.sim_account("qq").await;
@@ -418,9 +419,9 @@ async fn a_plain_request_id_is_echoed_and_anything_else_is_replaced() {
 #[tokio::test]
 async fn a_client_over_its_rate_limit_gets_429_and_a_trusted_proxy_s_clients_are_told_apart() {
     let app = spawn_app_with(|s| {
-        s.rate_limit_per_second = 1;
-        s.rate_limit_burst = 2;
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+        s.http.rate_limit_per_second = 1;
+        s.http.rate_limit_burst = 2;
+        s.http.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
     })
     .await;
     let url = format!("{}/music/tencent/cookie/refresh", app.base);
@@ -456,8 +457,8 @@ async fn a_client_over_its_rate_limit_gets_429_and_a_trusted_proxy_s_clients_are
 #[tokio::test]
 async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     let app = spawn_app_with(|s| {
-        s.rate_limit_per_second = 1;
-        s.rate_limit_burst = 1;
+        s.http.rate_limit_per_second = 1;
+        s.http.rate_limit_burst = 1;
     })
     .await;
     let url = format!("{}/music/tencent/cookie/refresh", app.base);
@@ -483,8 +484,8 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
 #[tokio::test]
 async fn an_overlong_url_gets_414_and_a_request_past_the_time_cap_gets_503() {
     let app = spawn_app_with(|s| {
-        s.request_timeout_ms = 300;
-        s.upstream_timeout_ms = 5_000;
+        s.http.request_timeout_ms = 300;
+        s.upstream.timeout_ms = 5_000;
     })
     .await;
     let long = app.refresh(&[("uin", "1".repeat(9000))]).await;

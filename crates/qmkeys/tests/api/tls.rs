@@ -46,8 +46,8 @@ async fn https_is_served_from_pem_files_and_a_renewed_pair_is_used_without_a_res
     write_pair(dir.path(), &first);
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let app = spawn_app_with(|s| {
-        s.tls_cert = Some(cert.clone());
-        s.tls_key = Some(key.clone());
+        s.http.tls_cert = Some(cert.clone());
+        s.http.tls_key = Some(key.clone());
     })
     .await;
     let url = format!("{}/healthz", app.base.replace("http://", "https://"));
@@ -114,13 +114,11 @@ async fn unreadable_tls_files_stop_the_start_naming_the_file_not_its_contents() 
         "-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n-----END PRIVATE KEY-----\n",
     )
     .expect("write");
-    let settings = qmkeys::Settings {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        db: dir.path().join("qmkeys.db"),
-        tls_cert: Some(cert),
-        tls_key: Some(key.clone()),
-        ..qmkeys::Settings::default()
-    };
+    let mut settings = qmkeys::Settings::default();
+    settings.http.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.accounts.db = dir.path().join("qmkeys.db");
+    settings.http.tls_cert = Some(cert);
+    settings.http.tls_key = Some(key.clone());
     let err = match qmkeys::Application::build(settings).await {
         Ok(_) => panic!("started with a broken key"),
         Err(e) => e,
@@ -139,8 +137,8 @@ async fn unreadable_tls_files_stop_the_start_naming_the_file_not_its_contents() 
 async fn an_admin_token_on_plain_http_facing_the_network_is_warned_about_once() {
     let from = log_capture::len();
     let _app = spawn_app_with(|s| {
-        s.listen = "0.0.0.0:0".parse().expect("addr");
-        s.admin_token = Some("an-admin-token-for-the-warning".to_owned().into());
+        s.http.listen = "0.0.0.0:0".parse().expect("addr");
+        s.http.admin_token = Some("an-admin-token-for-the-warning".to_owned().into());
     })
     .await;
     let warning = "admin_token is set on a plain-HTTP listener";
@@ -151,13 +149,13 @@ async fn an_admin_token_on_plain_http_facing_the_network_is_warned_about_once() 
     // On loopback, or behind a trusted proxy, there is nothing to warn about.
     let from = log_capture::len();
     let _local = spawn_app_with(|s| {
-        s.admin_token = Some("an-admin-token-for-the-warning".to_owned().into());
+        s.http.admin_token = Some("an-admin-token-for-the-warning".to_owned().into());
     })
     .await;
     let _proxied = spawn_app_with(|s| {
-        s.listen = "0.0.0.0:0".parse().expect("addr");
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
-        s.admin_token = Some("an-admin-token-for-the-warning".to_owned().into());
+        s.http.listen = "0.0.0.0:0".parse().expect("addr");
+        s.http.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+        s.http.admin_token = Some("an-admin-token-for-the-warning".to_owned().into());
     })
     .await;
     assert!(!log_capture::since(from).contains(warning));

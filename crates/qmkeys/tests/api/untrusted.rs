@@ -63,7 +63,12 @@ fn assert_signed_for_the_real_bucket(answer: &crate::helpers::Answer) {
 async fn an_upload_grant_planted_in_redis_is_not_signed_with_whether_sealed_or_not() {
     let redis = RedisServer::start();
     let (apps, _) = pair(&redis, 1).await;
-    let secret = apps[0].settings.secret_key.clone().expect("a secret key");
+    let secret = apps[0]
+        .settings
+        .accounts
+        .secret_key
+        .clone()
+        .expect("a secret key");
     let sealer = Sealer::new(
         Some(secrecy::ExposeSecret::expose_secret(&secret)),
         "init-upload cache",
@@ -130,7 +135,7 @@ async fn an_unsealed_cookie_planted_in_redis_is_not_served() {
 async fn an_account_with_an_unknown_health_in_the_store_is_not_used_for_signing() {
     let (mut app, _) = spawn_app_with_accounts(1, |_| {}).await;
     assert_eq!(app.stored_accounts().await.len(), 1);
-    let conn = rusqlite::Connection::open(&app.settings.db).expect("open the store");
+    let conn = rusqlite::Connection::open(&app.settings.accounts.db).expect("open the store");
     let changed = conn
         .execute("UPDATE accounts SET health = 'thriving'", [])
         .expect("plant");

@@ -3,7 +3,7 @@
 
 use crate::binary::qmkeys;
 use crate::cos_sign::TestFile;
-use crate::helpers::{spawn_app_with, spawn_app_with_accounts, TestApp, LOGIN};
+use crate::helpers::{spawn_app_with_webhook, TestApp, LOGIN};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -151,15 +151,19 @@ impl Receiver {
         }
     }
 
-    /// Points `s` at this receiver, with pauses short enough for a test.
+    /// Points `s` at this receiver.
     fn configure(&self, s: &mut Settings, secret: Option<&str>) {
-        s.webhook_url = Some(qmkeys::webhook::WebhookUrl::parse(&self.url).expect("url"));
-        s.webhook_secret = secret.map(|t| SecretString::from(t.to_owned()));
-        s.webhook_tuning = Tuning {
+        s.webhook.url = Some(qmkeys::webhook::WebhookUrl::parse(&self.url).expect("url"));
+        s.webhook.secret = secret.map(|t| SecretString::from(t.to_owned()));
+    }
+
+    /// Pauses short enough for a test.
+    fn tuning(&self) -> Tuning {
+        Tuning {
             retry_base: Duration::from_millis(20),
             try_timeout: Duration::from_secs(2),
             ..Tuning::default()
-        };
+        }
     }
 }
 
@@ -214,8 +218,8 @@ async fn metric(app: &TestApp, event: &str, outcome: &str) -> u64 {
 async fn a_background_refresh_sends_a_signed_refreshed_notice_with_exactly_the_documented_body() {
     let receiver = Receiver::start(Some(SECRET)).await;
     let log_from = crate::log_capture::len();
-    let (app, accounts) = spawn_app_with_accounts(1, |s| {
-        s.accounts_check_interval_ms = 20;
+    let (app, accounts) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
+        s.accounts.check_interval_ms = 20;
         receiver.configure(s, Some(SECRET));
     })
     .await;
@@ -276,8 +280,8 @@ async fn a_background_refresh_sends_a_signed_refreshed_notice_with_exactly_the_d
 #[tokio::test]
 async fn a_logged_out_account_sends_one_dead_notice() {
     let receiver = Receiver::start(None).await;
-    let (app, accounts) = spawn_app_with_accounts(1, |s| {
-        s.accounts_check_interval_ms = 20;
+    let (app, accounts) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
+        s.accounts.check_interval_ms = 20;
         receiver.configure(s, None);
     })
     .await;
@@ -316,8 +320,8 @@ async fn a_logged_out_account_sends_one_dead_notice() {
 #[tokio::test]
 async fn a_transient_refresh_failure_sends_a_failing_notice_and_the_account_stays_healthy() {
     let receiver = Receiver::start(Some(SECRET)).await;
-    let (app, _) = spawn_app_with_accounts(1, |s| {
-        s.accounts_check_interval_ms = 20;
+    let (app, _) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
+        s.accounts.check_interval_ms = 20;
         receiver.configure(s, Some(SECRET));
     })
     .await;
@@ -340,8 +344,8 @@ async fn a_transient_refresh_failure_sends_a_failing_notice_and_the_account_stay
 #[tokio::test]
 async fn save_true_sends_an_added_notice_with_the_new_keys_expiry() {
     let receiver = Receiver::start(Some(SECRET)).await;
-    let app = spawn_app_with(|s| {
-        s.accounts_allow_save = true;
+    let (app, _) = spawn_app_with_webhook(0, receiver.tuning(), |s| {
+        s.accounts.allow_save = true;
         receiver.configure(s, Some(SECRET));
     })
     .await;
@@ -370,7 +374,10 @@ async fn save_true_sends_an_added_notice_with_the_new_keys_expiry() {
 async fn a_receiver_that_fails_gets_the_notice_again_until_it_answers_2xx() {
     let receiver = Receiver::start(Some(SECRET)).await;
     receiver.state.fail_first.store(2, Ordering::SeqCst);
-    let (app, _) = spawn_app_with_accounts(1, |s| receiver.configure(s, Some(SECRET))).await;
+    let (app, _) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
+        receiver.configure(s, Some(SECRET))
+    })
+    .await;
 
     let delivered = receiver.wait_for("account.added").await;
     let tries = receiver.tries();
@@ -392,7 +399,8 @@ async fn a_receiver_that_fails_gets_the_notice_again_until_it_answers_2xx() {
 async fn a_receiver_that_never_answers_2xx_is_given_up_after_three_tries() {
     let receiver = Receiver::start(None).await;
     receiver.state.fail_first.store(100, Ordering::SeqCst);
-    let (app, _) = spawn_app_with_accounts(1, |s| receiver.configure(s, None)).await;
+    let (app, _) =
+        spawn_app_with_webhook(1, receiver.tuning(), |s| receiver.configure(s, None)).await;
 
     eventually("three tries and a give-up", || async {
         metric(&app, "account.added", "failed").await == 1
@@ -417,9 +425,9 @@ async fn a_webhook_urls_path_never_reaches_the_log_while_its_host_does_even_when
         let secret = format!("T0SECRETPATHTOKEN{}", rand::random::<u32>());
         let url = format!("{base}/services/{secret}/send?token=hook-query-token");
         let log_from = crate::log_capture::len();
-        let (app, _) = spawn_app_with_accounts(1, |s| {
+        let (app, _) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
             receiver.configure(s, None);
-            s.webhook_url = Some(qmkeys::webhook::WebhookUrl::parse(&url).expect("url"));
+            s.webhook.url = Some(qmkeys::webhook::WebhookUrl::parse(&url).expect("url"));
         })
         .await;
         eventually("three tries and a give-up", || async {
@@ -453,10 +461,13 @@ async fn a_webhook_urls_path_never_reaches_the_log_while_its_host_does_even_when
 async fn a_hanging_receiver_delays_neither_a_refresh_nor_a_sign() {
     let receiver = Receiver::start(None).await;
     receiver.state.hang.store(true, Ordering::SeqCst);
-    let (app, accounts) = spawn_app_with_accounts(1, |s| {
-        s.accounts_allow_save = true;
+    let tuning = Tuning {
+        try_timeout: Duration::from_secs(60),
+        ..receiver.tuning()
+    };
+    let (app, accounts) = spawn_app_with_webhook(1, tuning, |s| {
+        s.accounts.allow_save = true;
         receiver.configure(s, None);
-        s.webhook_tuning.try_timeout = Duration::from_secs(60);
     })
     .await;
     // The seeding's notice is now stuck at the receiver.
@@ -570,22 +581,28 @@ async fn a_graceful_shutdown_waits_briefly_for_a_notice_still_being_retried() {
     let receiver = Receiver::start(None).await;
     receiver.state.fail_first.store(1, Ordering::SeqCst);
     let dir = tempfile::tempdir().expect("dir");
-    let mut settings = Settings {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        db: dir.path().join("qmkeys.db"),
-        accounts_check_interval_ms: 3_600_000,
-        accounts: vec![qmkeys::config::AccountSetting {
-            uin: qmkeys::config::UinSetting::Number(123456789),
-            musickey: "Q_H_L_shutdownflushtestkey0123456789".into(),
-            refresh_key: String::new(),
-            refresh_token: String::new(),
-        }],
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.http.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.accounts.db = dir.path().join("qmkeys.db");
+    settings.accounts.check_interval_ms = 3_600_000;
+    settings.accounts.seeds = vec![qmkeys::config::AccountSetting {
+        uin: qmkeys::config::UinSetting::Number(123456789),
+        musickey: "Q_H_L_shutdownflushtestkey0123456789".into(),
+        refresh_key: String::new(),
+        refresh_token: String::new(),
+    }];
     receiver.configure(&mut settings, None);
-    // Long enough that, without waiting, the process would be gone before the second try.
-    settings.webhook_tuning.retry_base = Duration::from_millis(300);
-    let app = qmkeys::Application::build(settings).await.expect("builds");
+    let wiring = qmkeys::startup::Wiring {
+        // Long enough that, without waiting, the process would be gone before the second try.
+        webhook_tuning: Tuning {
+            retry_base: Duration::from_millis(300),
+            ..receiver.tuning()
+        },
+        ..Default::default()
+    };
+    let app = qmkeys::Application::build_with(settings, wiring)
+        .await
+        .expect("builds");
 
     let state = receiver.state.clone();
     let first_try_failed = async move {

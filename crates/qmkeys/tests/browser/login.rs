@@ -136,7 +136,7 @@ async fn a_person_logs_in_with_a_qq_qr_and_sees_the_new_key_with_copy_buttons() 
 
 #[tokio::test]
 async fn an_expired_wechat_qr_says_so_and_a_click_on_it_starts_a_login_that_is_saved() {
-    let app = login_app(|s| s.accounts_allow_save = true).await;
+    let app = login_app(|s| s.accounts.allow_save = true).await;
     let browser = page(&app).await;
 
     browser.click("#login-tab-wx").await;
@@ -190,7 +190,7 @@ async fn an_expired_wechat_qr_says_so_and_a_click_on_it_starts_a_login_that_is_s
 #[tokio::test]
 async fn a_login_refused_before_any_stream_shows_the_servers_message_and_switching_tabs_ends_a_login(
 ) {
-    let app = login_app(|s| s.login_max_sessions = 1).await;
+    let app = login_app(|s| s.login.max_sessions = 1).await;
     let browser = page(&app).await;
 
     browser.click("#login-start").await;

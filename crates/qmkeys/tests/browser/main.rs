@@ -218,7 +218,7 @@ async fn a_non_image_is_refused_on_the_page_before_anything_is_signed() {
 
 #[tokio::test]
 async fn a_file_over_the_servers_limit_is_refused_on_the_page() {
-    let (app, _) = spawn_app_with_accounts(1, |s| s.cos_max_upload_bytes = 1_000).await;
+    let (app, _) = spawn_app_with_accounts(1, |s| s.cos.max_upload_bytes = 1_000).await;
     let dir = tempfile::tempdir().expect("dir");
     let browser = page(&app).await;
 
@@ -261,7 +261,7 @@ async fn a_refused_signature_and_a_refused_upload_are_each_shown_plainly() {
 
     // An endpoint the credential does not cover: the bucket refuses the PUT.
     let (app, _) = spawn_app_with_accounts(1, |s| {
-        s.cos_endpoint = format!("{}/elsewhere", s.cos_endpoint);
+        s.cos.endpoint = format!("{}/elsewhere", s.cos.endpoint);
     })
     .await;
     browser.goto(&format!("{}/", app.base)).await;
@@ -345,7 +345,7 @@ async fn a_page_on_another_origin_calls_the_api_and_reads_its_answers() {
 
     // A server that lists other origins only: the browser withholds the answer.
     let (closed, _) = spawn_app_with_accounts(0, |s| {
-        s.cors_allowed_origins = OriginList::new(["http://127.0.0.1:9"]);
+        s.http.cors_allowed_origins = OriginList::new(["http://127.0.0.1:9"]);
     })
     .await;
     let refused = browser

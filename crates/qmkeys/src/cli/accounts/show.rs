@@ -41,7 +41,7 @@ pub async fn run(settings: &Settings, store: &SqliteStore, uin: Uin, json: bool)
     };
     let data = RefreshData::new(&Refreshed { cookie, info }, clock.now());
     if json {
-        client::print_json(&client::stamp(&settings.tips), 200, "请求成功！", data);
+        client::print_json(&client::stamp(&settings.http.tips), 200, "请求成功！", data);
     } else {
         refresh::print_summary(&data);
     }

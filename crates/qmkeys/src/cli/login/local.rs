@@ -94,7 +94,7 @@ async fn notify_added(settings: &Settings, accounts: &AccountPool, uin: Uin, now
         return;
     };
     let event = AccountEvent::of(EventKind::Added, &record, now);
-    if crate::webhook::send_now(settings, &event).await == Some(crate::webhook::Outcome::Failed) {
+    if crate::startup::notify_now(settings, &event).await == Some(crate::webhook::Outcome::Failed) {
         eprintln!("qmkeys login: warning: the webhook did not take the account.added notice");
     }
 }

@@ -65,8 +65,11 @@ pub fn run(settings: Option<&Settings>, args: LoginArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(err) => return client::fail(COMMAND, exit::FAILED, &err.to_string()),
     };
-    let stamp =
-        client::stamp(settings.map_or(Settings::default().tips.as_str(), |s| s.tips.as_str()));
+    let stamp = client::stamp(
+        settings.map_or(Settings::default().http.tips.as_str(), |s| {
+            s.http.tips.as_str()
+        }),
+    );
     let ending = runtime.block_on(async {
         match (&args.server, settings) {
             (Some(server), _) => remote::login(server, &args, &stamp).await,

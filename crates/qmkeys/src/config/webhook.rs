@@ -1,11 +1,36 @@
-//! The receiver's address. It may carry a token in its path (Slack, Discord,
-//! Feishu, ServerChan and Bark all do), its query or its user info, so Debug
-//! and Display show only scheme, host and port.
+//! Account notices (`webhook/`): where they go and what signs them.
 
+use super::{invalid, long_enough, ConfigError};
+use secrecy::SecretString;
 use serde::Deserialize;
 use std::fmt;
 use url::Url;
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct WebhookConfig {
+    /// Where account notices are POSTed. May carry a token in its query, so
+    /// Debug and logs show it without one.
+    #[serde(rename = "webhook_url")]
+    pub url: Option<WebhookUrl>,
+    /// Signs each notice (`X-Qmkeys-Signature`), at least 16 characters.
+    #[serde(rename = "webhook_secret")]
+    pub secret: Option<SecretString>,
+}
+
+impl WebhookConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.url {
+            url.check()
+                .map_err(|problem| invalid("webhook_url", problem))?;
+        }
+        long_enough("webhook_secret", self.secret.as_ref())
+    }
+}
+
+/// The receiver's address. It may carry a token in its path (Slack, Discord,
+/// Feishu, ServerChan and Bark all do), its query or its user info, so Debug
+/// and Display show only scheme, host and port.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct WebhookUrl(Url);

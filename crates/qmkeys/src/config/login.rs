@@ -1,0 +1,81 @@
+//! QR login and desktop fast login (`login/`): where the login hosts of
+//! docs/protocol.md section 9 are, and how many logins may be open.
+
+use super::{between, fixed_url, invalid, ConfigError};
+use serde::Deserialize;
+use url::Url;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LoginConfig {
+    /// Where the login hosts of docs/protocol.md section 9 are: each replaces
+    /// the scheme and host of the real one; the paths stay as section 9 gives them.
+    pub ptlogin_base: Url,
+    pub ptlogin_graph_base: Url,
+    pub graph_base: Url,
+    pub wx_open_base: Url,
+    pub wx_lp_base: Url,
+    /// QR logins open at once; past it a new one is refused at once.
+    #[serde(rename = "login_max_sessions")]
+    pub max_sessions: usize,
+    /// QR logins one client may hold open at once.
+    #[serde(rename = "login_max_per_client")]
+    pub max_per_client: usize,
+    /// Polls of the login hosts per second, all QR logins together.
+    #[serde(rename = "login_polls_per_second")]
+    pub polls_per_second: u32,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            ptlogin_base: fixed_url("https://ssl.ptlogin2.qq.com"),
+            ptlogin_graph_base: fixed_url("https://ssl.ptlogin2.graph.qq.com"),
+            graph_base: fixed_url("https://graph.qq.com"),
+            wx_open_base: fixed_url("https://open.weixin.qq.com"),
+            wx_lp_base: fixed_url("https://lp.open.weixin.qq.com"),
+            max_sessions: 64,
+            max_per_client: 4,
+            polls_per_second: 10,
+        }
+    }
+}
+
+impl LoginConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, url) in self.bases() {
+            // Only scheme, host and port are replaced; a path, query or
+            // fragment would silently change section 9's requests.
+            if !matches!(url.scheme(), "http" | "https")
+                || url.host_str().is_none()
+                || !matches!(url.path(), "" | "/")
+                || url.query().is_some()
+                || url.fragment().is_some()
+            {
+                return Err(invalid(
+                    key,
+                    "must be an http:// or https:// URL with a host and nothing after it, e.g. https://ssl.ptlogin2.qq.com",
+                ));
+            }
+        }
+        between("login_max_sessions", self.max_sessions, 1..=100_000, "")?;
+        between("login_max_per_client", self.max_per_client, 1..=1_000, "")?;
+        between(
+            "login_polls_per_second",
+            self.polls_per_second,
+            1..=1_000,
+            "",
+        )
+    }
+
+    /// The login host settings, named as in the config file.
+    pub fn bases(&self) -> [(&'static str, &Url); 5] {
+        [
+            ("ptlogin_base", &self.ptlogin_base),
+            ("ptlogin_graph_base", &self.ptlogin_graph_base),
+            ("graph_base", &self.graph_base),
+            ("wx_open_base", &self.wx_open_base),
+            ("wx_lp_base", &self.wx_lp_base),
+        ]
+    }
+}
