@@ -46,9 +46,9 @@ pub struct LoginArgs {
 impl LoginArgs {
     fn kind(&self) -> QrKind {
         if self.wx {
-            QrKind::Wx
+            QrKind::parse("wx").unwrap_or_default()
         } else {
-            QrKind::Qq
+            QrKind::default()
         }
     }
 }
