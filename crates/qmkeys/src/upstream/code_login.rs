@@ -32,14 +32,26 @@ impl UpstreamClient {
         param: Value,
         login_type: &'static str,
     ) -> Result<LoginGrant, UpstreamError> {
+        let data = self.keyless_call(module, method, param, login_type).await?;
+        LoginGrant::from_data(&data)
+    }
+
+    /// Any gateway call made before a key exists, as [`Self::code_login`]
+    /// sends it, answering the call's `data`: for a login kind whose QR
+    /// itself comes from the gateway. Never retried.
+    pub async fn keyless_call(
+        &self,
+        module: &'static str,
+        method: &'static str,
+        param: Value,
+        login_type: &'static str,
+    ) -> Result<Value, UpstreamError> {
         let caller = Caller {
             who: None,
             login_type: Some(login_type),
         };
-        let data = self
-            .call(Route::Unsigned, module, method, param, &caller)
-            .await?;
-        LoginGrant::from_data(&data)
+        self.call(Route::Unsigned, module, method, param, &caller)
+            .await
     }
 }
 
