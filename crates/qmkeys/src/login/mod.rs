@@ -114,7 +114,7 @@ struct Inner {
     /// What every kind may use: the login hosts' client and the gateway.
     ctx: Ctx,
     /// Each registered kind, built, in the registry's order.
-    kinds: Vec<Arc<dyn Kind>>,
+    kinds: Vec<(QrKind, Arc<dyn Kind>)>,
     metrics: Arc<Metrics>,
     places: Arc<Semaphore>,
     max_sessions: usize,
@@ -165,6 +165,17 @@ impl Inner {
         })
     }
 
+    /// The built kind; every `QrKind` is one, since only the registry makes them.
+    fn kind(&self, kind: QrKind) -> Result<Arc<dyn Kind>, LoginError> {
+        self.kinds
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, built)| built.clone())
+            .ok_or(LoginError::Protocol(
+                "this server offers no such login kind",
+            ))
+    }
+
     /// Waits for a poll token (see the module docs).
     async fn poll_token(&self) {
         self.polls.until_ready().await;
@@ -177,15 +188,25 @@ impl LoginService {
         upstream: UpstreamClient,
         metrics: Arc<Metrics>,
     ) -> Result<Self, reqwest::Error> {
+        Self::with_kinds(settings, upstream, metrics, kinds::KINDS)
+    }
+
+    /// A service offering the kinds of `registry`.
+    fn with_kinds(
+        settings: &Settings,
+        upstream: UpstreamClient,
+        metrics: Arc<Metrics>,
+        registry: &'static [provider::Entry],
+    ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             inner: Arc::new(Inner {
                 ctx: Ctx {
                     hosts: wire::Hosts::new(settings)?,
                     upstream,
                 },
-                kinds: kinds::KINDS
+                kinds: registry
                     .iter()
-                    .map(|entry| (entry.build)(settings))
+                    .map(|entry| (QrKind(entry), (entry.build)(settings)))
                     .collect(),
                 metrics,
                 places: Arc::new(Semaphore::new(settings.login_max_sessions)),

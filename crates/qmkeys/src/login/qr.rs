@@ -66,7 +66,7 @@ impl QrLogin {
         lifetime: std::time::Duration,
     ) -> Result<Self, LoginError> {
         let deadline = Instant::now() + lifetime;
-        let (image, session) = inner.kinds[kind.index()].clone().show(&inner.ctx).await?;
+        let (image, session) = inner.kind(kind)?.show(&inner.ctx).await?;
         inner
             .metrics
             .login_sessions
@@ -200,6 +200,192 @@ impl Drop for QrLogin {
             .dec();
         if self.reported != Reported::Ended {
             self.inner.count(kind, "abandoned");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The engine with a kind whose states are pushed, as the QQ Music
+    //! app's QR will be: each login's "connection" is a channel the test
+    //! writes to, which notes when it is closed.
+
+    use super::super::provider::{register, Ctx, Entry, KindInfo, QrProvider};
+    use super::super::{LoginService, QrKind};
+    use super::*;
+    use crate::config::Settings;
+    use crate::metrics::Metrics;
+    use crate::upstream::LoginGrant;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+    use std::time::Duration;
+    use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+    /// A pushed state, as the test sends it.
+    type Push = Seen<()>;
+
+    /// The open connections, newest last: the test's end of each, and
+    /// whether it was closed.
+    static OPEN: Mutex<Vec<(UnboundedSender<Push>, Arc<AtomicBool>)>> = Mutex::new(Vec::new());
+
+    struct Pushed;
+
+    struct Connection {
+        states: UnboundedReceiver<Push>,
+        closed: Arc<AtomicBool>,
+    }
+
+    impl Drop for Connection {
+        fn drop(&mut self) {
+            self.closed.store(true, Ordering::SeqCst);
+        }
+    }
+
+    impl QrProvider for Pushed {
+        const INFO: KindInfo = KindInfo {
+            name: "pushed",
+            label_zh: "推送",
+            label_en: "Pushed",
+            mime: "image/png",
+            account: None,
+            delivery: Delivery::Pushed,
+        };
+        type Handle = Connection;
+        /// Whether the connection was closed by the time of `finish`.
+        type Confirmed = Arc<AtomicBool>;
+
+        fn new(_: &Settings) -> Self {
+            Pushed
+        }
+
+        async fn show(&self, _: &Ctx) -> Result<(Vec<u8>, Connection), LoginError> {
+            let (tx, states) = unbounded_channel();
+            let closed = Arc::new(AtomicBool::new(false));
+            OPEN.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((tx, closed.clone()));
+            Ok((b"\x89PNG\r\n\x1a\n".to_vec(), Connection { states, closed }))
+        }
+
+        async fn next_state(
+            &self,
+            _: &Ctx,
+            connection: &mut Connection,
+            _: Instant,
+        ) -> Result<Seen<Arc<AtomicBool>>, LoginError> {
+            Ok(match connection.states.recv().await {
+                Some(Seen::Waiting) => Seen::Waiting,
+                Some(Seen::Scanned) => Seen::Scanned,
+                Some(Seen::Expired) => Seen::Expired,
+                Some(Seen::Refused) => Seen::Refused,
+                Some(Seen::Confirmed(())) => Seen::Confirmed(connection.closed.clone()),
+                None => return Err(LoginError::Protocol("the test hung up")),
+            })
+        }
+
+        async fn finish(&self, _: &Ctx, closed: Arc<AtomicBool>) -> Result<LoginGrant, LoginError> {
+            if closed.load(Ordering::SeqCst) {
+                Err(LoginError::Protocol("finished after the connection closed"))
+            } else {
+                Err(LoginError::Protocol(
+                    "finished with the connection still open",
+                ))
+            }
+        }
+    }
+
+    static TEST_KINDS: &[Entry] = &[register::<Pushed>()];
+
+    fn newest() -> (UnboundedSender<Push>, Arc<AtomicBool>) {
+        OPEN.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .last()
+            .cloned()
+            .expect("a connection")
+    }
+
+    fn metric(metrics: &Metrics, line_start: &str) -> Option<String> {
+        metrics
+            .render()
+            .lines()
+            .find(|l| l.starts_with(line_start))
+            .map(|l| l.rsplit(' ').next().unwrap_or_default().to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_pushed_kind_is_unpaced_and_its_connection_closes_when_the_login_ends_or_is_dropped()
+    {
+        // One poll a second: a polled kind could not report three changes
+        // in well under a second.
+        let settings = Settings {
+            login_polls_per_second: 1,
+            ..Settings::default()
+        };
+        let metrics = Arc::new(Metrics::new().expect("metrics"));
+        let upstream = crate::startup::upstream_client(&settings).expect("upstream");
+        let service = LoginService::with_kinds(&settings, upstream, metrics.clone(), TEST_KINDS)
+            .expect("service");
+        let kind = QrKind(&TEST_KINDS[0]);
+
+        let mut qr = service.start_qr(kind).await.expect("QR");
+        assert_eq!(qr.image().1, "image/png");
+        let (push, closed) = newest();
+        let started = std::time::Instant::now();
+        assert!(matches!(qr.next().await, Ok(QrEvent::Waiting)));
+        assert!(qr.image().0.is_empty(), "the image is dropped");
+        for state in [Seen::Waiting, Seen::Scanned, Seen::Scanned, Seen::Waiting] {
+            push.send(state).expect("open");
+        }
+        assert!(matches!(qr.next().await, Ok(QrEvent::Scanned)));
+        assert!(matches!(qr.next().await, Ok(QrEvent::Waiting)));
+        push.send(Seen::Scanned).expect("open");
+        assert!(matches!(qr.next().await, Ok(QrEvent::Scanned)));
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "unpaced: {:?}",
+            started.elapsed()
+        );
+        assert!(!closed.load(Ordering::SeqCst));
+        push.send(Seen::Confirmed(())).expect("open");
+        match qr.next().await {
+            Err(LoginError::Protocol(why)) => {
+                assert_eq!(why, "finished after the connection closed")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(closed.load(Ordering::SeqCst), "closed when the login ended");
+        assert!(matches!(qr.next().await, Err(LoginError::Finished)));
+        assert_eq!(
+            metric(&metrics, "qmkeys_login_polls_total{kind=\"pushed\"}"),
+            None,
+            "a pushed kind makes no polls"
+        );
+        drop(qr);
+
+        // A caller that goes away mid-wait closes the connection.
+        let mut qr = service.start_qr(kind).await.expect("QR");
+        let (_push, closed) = newest();
+        assert!(matches!(qr.next().await, Ok(QrEvent::Waiting)));
+        assert!(tokio::time::timeout(Duration::from_millis(200), qr.next())
+            .await
+            .is_err());
+        assert!(!closed.load(Ordering::SeqCst));
+        assert_eq!(service.open_sessions(), 1);
+        drop(qr);
+        assert!(closed.load(Ordering::SeqCst), "closed when the caller went");
+        assert_eq!(service.open_sessions(), 0);
+
+        // So does the QR's deadline.
+        let service = service.with_qr_deadline(Duration::from_millis(300));
+        let mut qr = service.start_qr(kind).await.expect("QR");
+        let (_push, closed) = newest();
+        assert!(matches!(qr.next().await, Ok(QrEvent::Waiting)));
+        assert!(matches!(qr.next().await, Ok(QrEvent::Expired)));
+        assert!(closed.load(Ordering::SeqCst), "closed when the QR expired");
+
+        for (outcome, count) in [("host_error", "1"), ("abandoned", "1"), ("expired", "1")] {
+            let line = format!("qmkeys_logins_total{{kind=\"pushed\",outcome=\"{outcome}\"}}");
+            assert_eq!(metric(&metrics, &line).as_deref(), Some(count), "{outcome}");
         }
     }
 }
