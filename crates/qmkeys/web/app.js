@@ -65,8 +65,7 @@
       errorDetail: 'HTTP {status} · 错误码 {code}',
       refreshUnreachable: '无法连接本服务器：{e}',
       loginTitle: '扫码登录',
-      loginHint: '用手机 QQ 或微信扫码登录，得到一个新的 music key。登录只经过本服务器。',
-      wechat: '微信',
+      loginHint: '选择扫码的应用，用手机扫码登录，得到一个新的 music key。登录只经过本服务器。',
       loginSave: '保存到服务器（服务器会保持这个账号有效）',
       loginButton: '获取二维码',
       loginQrAlt: '登录二维码：用手机扫描',
@@ -141,8 +140,7 @@
       errorDetail: 'HTTP {status} · code {code}',
       refreshUnreachable: 'Cannot reach this server: {e}',
       loginTitle: 'QR login',
-      loginHint: 'Scan with QQ or WeChat on your phone to get a new music key. The login goes through this server only.',
-      wechat: 'WeChat',
+      loginHint: 'Pick the app, then scan with your phone to get a new music key. The login goes through this server only.',
       loginSave: 'Save to the server (it keeps this account alive)',
       loginButton: 'Get a QR code',
       loginQrAlt: 'Login QR code: scan it with your phone',
@@ -367,7 +365,16 @@
   // After these the QR is spent: a click on it starts a new login.
   var SPENT = { expired: true, refused: true, lost: true };
   // `run` counts logins: events of an older one are dropped.
-  var login = { kind: 'qq', run: 0, controller: null, status: 'idle', show: null };
+  var login = { kind: null, run: 0, controller: null, status: 'idle', show: null };
+
+  // The QR login kinds the server offers, its default first:
+  // [{name, zh, en}], the name being the route's `type`.
+  function loginKinds() {
+    var meta = document.querySelector('meta[name="qmkeys-login-kinds"]');
+    var kinds = [];
+    try { kinds = JSON.parse(meta ? meta.getAttribute('content') : '[]'); } catch (e) { /* none offered */ }
+    return Array.isArray(kinds) ? kinds.filter(function (k) { return k && /^[a-z]+$/.test(k.name); }) : [];
+  }
 
   function allowSave() {
     var meta = document.querySelector('meta[name="qmkeys-allow-save"]');
@@ -422,7 +429,7 @@
       stopLogin();
     };
     var save = allowSave() && $('login-save').checked;
-    var url = '/music/tencent/cookie/qrcode?type=' + login.kind + (save ? '&save=true' : '');
+    var url = '/music/tencent/cookie/qrcode?type=' + encodeURIComponent(login.kind) + (save ? '&save=true' : '');
     fetch(url, { signal: controller.signal, cache: 'no-store', headers: { Accept: 'text/event-stream' } })
       .then(function (response) {
         if (!current()) return undefined;
@@ -498,9 +505,23 @@
 
   function initLogin() {
     $('login-save-row').hidden = !allowSave();
-    document.querySelectorAll('#login-tool [role=tab]').forEach(function (tab) {
-      tab.addEventListener('click', function () { chooseKind(tab.getAttribute('data-kind')); });
+    var kinds = loginKinds();
+    var tabs = $('login-tabs');
+    kinds.forEach(function (kind, i) {
+      var tab = el('button', {
+        type: 'button', role: 'tab', 'class': 'tab', id: 'login-tab-' + kind.name,
+        'data-kind': kind.name, 'aria-selected': i === 0 ? 'true' : 'false'
+      });
+      tab.addEventListener('click', function () { chooseKind(kind.name); });
+      tabs.appendChild(tab);
     });
+    login.kind = kinds.length ? kinds[0].name : null;
+    $('login-start').disabled = !login.kind;
+    var labelTabs = function () {
+      kinds.forEach(function (kind) {
+        $('login-tab-' + kind.name).textContent = (lang === 'en' ? kind.en : kind.zh) || kind.name;
+      });
+    };
     $('login-start').addEventListener('click', startLogin);
     $('login-qr-button').addEventListener('click', function () {
       if (SPENT[login.status]) startLogin();
@@ -514,6 +535,7 @@
       }
     });
     rerender.login = function () {
+      labelTabs();
       setLoginStatus(login.status);
       $('login-qr').alt = t('loginQrAlt');
       if (login.show) login.show();

@@ -72,8 +72,8 @@ enum Command {
     },
     /// Ask a running server's `/readyz`: exit 0 when it answers 200, else 1.
     Healthcheck(healthcheck::HealthcheckArgs),
-    /// Log in by scanning a QR code with the QQ (or, with --wx, WeChat) app,
-    /// and print the new key.
+    /// Log in by scanning a QR code with the QQ app (or the one --kind
+    /// names), and print the new key.
     ///
     /// The QR is drawn on stderr and written to a PNG file whose path is
     /// printed; the state changes follow on stderr and the result goes to

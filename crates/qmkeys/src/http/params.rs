@@ -219,7 +219,7 @@ fn parse_save(raw: Option<&str>) -> Result<bool, ParamError> {
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QrParams {
-    /// 扫码的应用：`qq`（默认）或 `wx`（微信）/ which app scans the QR: `qq` (default) or `wx`
+    /// 扫码的应用，默认为第一个取值 / which app scans the QR; the first value is the default
     #[param(rename = "type", schema_with = qr_type_schema)]
     pub kind: Option<String>,
     /// 登录成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save`，否则 403）
@@ -228,11 +228,40 @@ pub struct QrParams {
     pub save: Option<String>,
 }
 
+/// `type`'s schema, from the registry of QR login kinds: its values, the
+/// default, and what each one is.
 fn qr_type_schema() -> impl Into<RefOr<Schema>> {
+    let described = QrKind::all()
+        .map(|kind| {
+            let info = kind.info();
+            if info.label_zh == info.label_en {
+                format!("`{}`：{}", info.name, info.label_zh)
+            } else {
+                format!("`{}`：{} / {}", info.name, info.label_zh, info.label_en)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("；");
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some([QrKind::Qq.as_str(), QrKind::Wx.as_str()]))
-        .default(Some(serde_json::json!(QrKind::Qq.as_str())))
+        .enum_values(Some(QrKind::names()))
+        .default(Some(serde_json::json!(QrKind::default().as_str())))
+        .description(Some(described))
+}
+
+/// `type`'s error, naming the registry's kinds.
+fn qr_type_error() -> ParamError {
+    let listed = one_of(&QrKind::names());
+    ParamError::new("type", format!("参数 type 只能是 {listed}"))
+}
+
+/// `qq 或 wx`, `a、b 或 c`.
+fn one_of(names: &[&str]) -> String {
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} 或 {last}", rest.join("、")),
+        None => String::new(),
+    }
 }
 
 /// A QR login request, checked.
@@ -253,9 +282,8 @@ impl FromRequestParts<AppState> for QrStart {
             save: fields.take("save"),
         };
         let kind = match params.kind.as_deref() {
-            None => QrKind::Qq,
-            Some(raw) => QrKind::parse(raw)
-                .ok_or_else(|| ParamError::new("type", "参数 type 只能是 qq 或 wx"))?,
+            None => QrKind::default(),
+            Some(raw) => QrKind::parse(raw).ok_or_else(qr_type_error)?,
         };
         Ok(QrStart {
             kind,
@@ -437,6 +465,23 @@ mod tests {
                 other => panic!("{raw:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_wrong_type_is_refused_naming_every_registered_kind() {
+        let err = qr_type_error();
+        assert_eq!(err.param, "type");
+        assert!(
+            err.message.starts_with("参数 type 只能是 qq"),
+            "{}",
+            err.message
+        );
+        for name in QrKind::names() {
+            assert!(err.message.contains(name), "{name}");
+        }
+        assert_eq!(one_of(&["qq", "wx"]), "qq 或 wx");
+        assert_eq!(one_of(&["qq", "wx", "app"]), "qq、wx 或 app");
+        assert_eq!(one_of(&["qq"]), "qq");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::openapi;
 use super::path::{AssetName, Segment};
 use super::AppState;
 use crate::config::Settings;
+use crate::login::QrKind;
 use axum::extract::State;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
@@ -25,6 +26,8 @@ const DOCS_HTML: &str = include_str!("../../web/docs.html");
 const MAX_UPLOAD_PLACEHOLDER: &str = "{{MAX_UPLOAD_BYTES}}";
 /// Whether the login card offers 保存到服务器 (`accounts_allow_save`).
 const ALLOW_SAVE_PLACEHOLDER: &str = "{{ALLOW_SAVE}}";
+/// The login card's tabs: the registry's QR login kinds.
+const LOGIN_KINDS_PLACEHOLDER: &str = "{{LOGIN_KINDS}}";
 
 const JS: &str = "text/javascript; charset=utf-8";
 
@@ -81,7 +84,8 @@ impl Site {
                     } else {
                         "false"
                     },
-                ),
+                )
+                .replace(LOGIN_KINDS_PLACEHOLDER, &attribute(&login_kinds())),
             // Built from a template with a URL's host in it: always a valid value.
             index_csp: HeaderValue::from_str(&index_csp)
                 .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
@@ -94,6 +98,34 @@ impl Site {
     pub fn openapi_json(&self) -> &str {
         &self.openapi
     }
+}
+
+/// The QR login kinds as the page's tabs read them, the default first:
+/// `[{"name":"qq","zh":"QQ","en":"QQ"},…]`.
+fn login_kinds() -> String {
+    let kinds: Vec<_> = QrKind::all()
+        .map(|kind| {
+            let info = kind.info();
+            serde_json::json!({"name": info.name, "zh": info.label_zh, "en": info.label_en})
+        })
+        .collect();
+    serde_json::Value::Array(kinds).to_string()
+}
+
+/// `text` fit for a double-quoted HTML attribute.
+fn attribute(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The CSP source for the bucket URLs the sign endpoint hands out: the
@@ -277,6 +309,31 @@ mod tests {
             );
             assert!(!site.index.contains(ALLOW_SAVE_PLACEHOLDER));
         }
+    }
+
+    #[test]
+    fn the_page_lists_the_registrys_login_kinds_for_its_tabs() {
+        let site = Site::new(&Settings::default());
+        assert!(!site.index.contains(LOGIN_KINDS_PLACEHOLDER));
+        let start = "<meta name=\"qmkeys-login-kinds\" content=\"";
+        let at = site.index.find(start).expect("the kinds' meta") + start.len();
+        let content = &site.index[at..];
+        let content = &content[..content.find('"').expect("a closed attribute")];
+        let unescaped = content.replace("&quot;", "\"").replace("&amp;", "&");
+        let kinds: serde_json::Value = serde_json::from_str(&unescaped).expect("JSON");
+        let names: Vec<&str> = kinds
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|k| k["name"].as_str())
+            .collect();
+        assert_eq!(names, QrKind::names());
+        assert_eq!(kinds[1]["zh"], "微信");
+        assert_eq!(kinds[1]["en"], "WeChat");
+        assert_eq!(
+            attribute("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 
     #[test]

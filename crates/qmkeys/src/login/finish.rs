@@ -1,14 +1,16 @@
 //! From a confirmed login to its result: check_sig, authorize and QQLogin
-//! for QQ (docs/protocol.md section 9.1 steps 3-5), then the cookie and the
-//! membership as a refresh gives them.
+//! for QQ's QR and desktop fast login (docs/protocol.md section 9.1 steps
+//! 3-5), then, for every kind, the cookie and the membership as a refresh
+//! gives them.
 
-use super::{graph, parse, ptlogin, Inner, LoginError, LoginResult};
+use super::provider::Ctx;
+use super::{graph, parse, ptlogin, LoginError, LoginResult};
 use crate::domain::{AccountKind, Uin};
 use crate::refresh::Cookie;
 use crate::upstream::{LoginGrant, UpstreamError};
 use std::sync::Arc;
 
-impl Inner {
+impl Ctx {
     /// check_sig, authorize and QQLogin, from a ticket's uin and ptsigx.
     pub(super) async fn qq_ticket_login(
         &self,
@@ -20,17 +22,19 @@ impl Inner {
     }
 
     /// The cookie a first login gives (as `Cookie::from_grant` builds a
-    /// refresh's), and the account's membership with the new key.
+    /// refresh's), and the account's membership with the new key. The key
+    /// must be for `expected`, when the login kind says which.
     pub(super) async fn result(
         &self,
-        kind: AccountKind,
+        expected: Option<AccountKind>,
         grant: LoginGrant,
     ) -> Result<LoginResult, LoginError> {
         let unreadable = |why| LoginError::Upstream(UpstreamError::Unreadable(why));
         let account = grant
             .account
             .ok_or_else(|| unreadable("login answer names no account"))?;
-        if grant.key.kind() != kind {
+        let kind = grant.key.kind();
+        if expected.is_some_and(|expected| expected != kind) {
             return Err(unreadable("login answered a key of another account kind"));
         }
         let uin = Uin::from(account);

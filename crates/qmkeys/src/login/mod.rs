@@ -3,7 +3,8 @@
 //! routes, the CLI and the web page drive it.
 //!
 //! ```text
-//! let login = state.login.start_qr(QrKind::Qq).await?;   // Busy past the cap
+//! let kind = QrKind::parse("qq").unwrap_or_default();   // the registry's kinds
+//! let login = state.login.start_qr(kind).await?;         // Busy past the cap
 //! let (png, mime) = login.image();                        // show it: next() drops it
 //! loop {
 //!     match login.next().await? {
@@ -15,14 +16,20 @@
 //! let result = state.login.fast_login(client_uin, &client_key).await?;
 //! ```
 //!
+//! - A QR login kind (QQ, WeChat) is a `provider::QrProvider` in
+//!   `kinds/`, listed in the registry `kinds::KINDS`: it shows a QR, reports
+//!   its states (polled, long-polled or pushed) and trades the confirmation
+//!   for the gateway's grant. Everything below is the engine's, the same for
+//!   every kind.
 //! - [`LoginService::start_qr_for`] takes one of the client's
 //!   `login_max_per_client` places (none left: [`LoginError::ClientBusy`]),
 //!   then one of `login_max_sessions` places (none left: [`LoginError::Busy`]
-//!   at once) and fetches the QR: QQ's PNG and its `qrsig` from ptqrshow, or
-//!   WeChat's uuid from qrconnect and then its JPEG.
-//! - Every poll of every login waits for one of `login_polls_per_second`
-//!   tokens, so the login hosts see that many polls a second from this server
-//!   at most, however many logins are open (each then polls less often).
+//!   at once) and has the kind fetch its QR: QQ's PNG and its `qrsig` from
+//!   ptqrshow, or WeChat's uuid from qrconnect and then its JPEG.
+//! - Every poll of every polled kind waits for one of
+//!   `login_polls_per_second` tokens, so the login hosts see that many polls
+//!   a second from this server at most, however many logins are open (each
+//!   then polls less often). A kind whose states are pushed takes none.
 //! - [`QrLogin::next`] answers state changes only: `Waiting` first, then
 //!   `Scanned`, then exactly one of `Expired`, `Refused`, `Done` or an error.
 //!   QQ is polled every 1.5 s (ptqrlogin); WeChat is long-polled (up to 35 s a
@@ -32,7 +39,9 @@
 //!   tick, up to 3 in a row; the 4th ends the login with its error.
 //! - Nothing polls between calls of `next`, and no task runs in the
 //!   background: dropping the [`QrLogin`] (or a `next` in flight) stops all
-//!   polling at once and gives its place back.
+//!   polling at once, drops the kind's handle (closing any connection it
+//!   holds) and gives its place back. A login that ends drops its handle
+//!   at once too.
 //! - On QQ's confirmation only `uin` and `ptsigx` are read from the
 //!   check_sig URL ptqrlogin answers; qmkeys builds its own check_sig
 //!   request to `ptlogin_graph_base`, posts authorize to `graph_base` with
@@ -50,14 +59,17 @@
 mod error;
 mod finish;
 mod graph;
+mod kinds;
 mod parse;
+mod provider;
 mod ptlogin;
 mod qr;
 mod secret;
 mod wire;
-mod wx;
 
 pub use error::LoginError;
+pub use kinds::QrKind;
+pub use provider::{Delivery, KindInfo};
 pub use qr::{QrEvent, QrLogin};
 pub use secret::hash33;
 
@@ -66,6 +78,7 @@ use crate::metrics::Metrics;
 use crate::refresh::Cookie;
 use crate::upstream::{UpstreamClient, VipStatus};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use provider::{Ctx, Kind};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -77,32 +90,6 @@ use url::Url;
 const QR_DEADLINE: Duration = Duration::from_secs(125);
 /// Section 9.1 says to poll every 1 to 2 seconds.
 const POLL_EVERY: Duration = Duration::from_millis(1500);
-
-/// Which app's QR.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QrKind {
-    Qq,
-    Wx,
-}
-
-impl QrKind {
-    /// The API's `type`: `qq` or `wx`.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "qq" => Some(QrKind::Qq),
-            "wx" => Some(QrKind::Wx),
-            _ => None,
-        }
-    }
-
-    /// `qq` or `wx`, as the API's `type` and the metrics labels say it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QrKind::Qq => "qq",
-            QrKind::Wx => "wx",
-        }
-    }
-}
 
 /// A new key and its account's membership, exactly as a refresh answers them.
 #[derive(Debug, Clone)]
@@ -144,8 +131,10 @@ impl std::fmt::Debug for LoginService {
 }
 
 struct Inner {
-    hosts: wire::Hosts,
-    upstream: UpstreamClient,
+    /// What every kind may use: the login hosts' client and the gateway.
+    ctx: Ctx,
+    /// Each registered kind, built, in the registry's order.
+    kinds: Vec<(QrKind, Arc<dyn Kind>)>,
     metrics: Arc<Metrics>,
     places: Arc<Semaphore>,
     max_sessions: usize,
@@ -196,6 +185,17 @@ impl Inner {
         })
     }
 
+    /// The built kind; every `QrKind` is one, since only the registry makes them.
+    fn kind(&self, kind: QrKind) -> Result<Arc<dyn Kind>, LoginError> {
+        self.kinds
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, built)| built.clone())
+            .ok_or(LoginError::Protocol(
+                "this server offers no such login kind",
+            ))
+    }
+
     /// Waits for a poll token (see the module docs).
     async fn poll_token(&self) {
         self.polls.until_ready().await;
@@ -208,10 +208,26 @@ impl LoginService {
         upstream: UpstreamClient,
         metrics: Arc<Metrics>,
     ) -> Result<Self, reqwest::Error> {
+        Self::with_kinds(settings, upstream, metrics, kinds::KINDS)
+    }
+
+    /// A service offering the kinds of `registry`.
+    fn with_kinds(
+        settings: &LoginSettings,
+        upstream: UpstreamClient,
+        metrics: Arc<Metrics>,
+        registry: &'static [provider::Entry],
+    ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             inner: Arc::new(Inner {
-                hosts: wire::Hosts::new(settings)?,
-                upstream,
+                ctx: Ctx {
+                    hosts: wire::Hosts::new(settings)?,
+                    upstream,
+                },
+                kinds: registry
+                    .iter()
+                    .map(|entry| (QrKind(entry), (entry.build)(settings)))
+                    .collect(),
                 metrics,
                 places: Arc::new(Semaphore::new(settings.max_sessions)),
                 max_sessions: settings.max_sessions,
@@ -282,9 +298,10 @@ impl LoginService {
         client_key: &ClientKey,
     ) -> Result<LoginResult, LoginError> {
         let result = async {
-            let ticket = ptlogin::jump(&self.inner.hosts, client_uin, client_key).await?;
-            let grant = self.inner.qq_ticket_login(&ticket).await?;
-            self.inner.result(AccountKind::Qq, grant).await
+            let ctx = &self.inner.ctx;
+            let ticket = ptlogin::jump(&ctx.hosts, client_uin, client_key).await?;
+            let grant = ctx.qq_ticket_login(&ticket).await?;
+            ctx.result(Some(AccountKind::Qq), grant).await
         }
         .await;
         let outcome = match &result {
@@ -302,20 +319,5 @@ impl Inner {
             .logins
             .with_label_values(&[kind, outcome])
             .inc();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::QrKind;
-
-    #[test]
-    fn qr_kind_reads_the_apis_type_and_nothing_else() {
-        assert_eq!(QrKind::parse("qq"), Some(QrKind::Qq));
-        assert_eq!(QrKind::parse("wx"), Some(QrKind::Wx));
-        for bad in ["", "QQ", "wechat", " qq"] {
-            assert_eq!(QrKind::parse(bad), None, "{bad}");
-        }
-        assert_eq!(QrKind::Wx.as_str(), "wx");
     }
 }

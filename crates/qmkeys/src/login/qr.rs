@@ -1,10 +1,11 @@
-//! One QR login from its image to its last event. All polling happens inside
-//! [`QrLogin::next`]: dropping the login (or a `next` in flight) stops it.
+//! One QR login from its image to its last event, the same for every kind:
+//! the kind ([`super::provider`]) fetches the QR and says what it sees; this
+//! paces the polls, keeps the deadline, retries failed polls, reports state
+//! changes and counts them. All polling happens inside [`QrLogin::next`]:
+//! dropping the login (or a `next` in flight) stops it.
 
-use super::parse::{self, PtStatus, SigTicket};
-use super::secret::Secret;
-use super::{ptlogin, wx, Inner, LoginError, LoginResult, QrKind};
-use crate::domain::AccountKind;
+use super::provider::{Confirmed, Delivery, Seen, Session};
+use super::{Inner, LoginError, LoginResult, QrKind};
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{sleep_until, timeout_at, Instant};
@@ -24,22 +25,6 @@ pub enum QrEvent {
     Done(LoginResult),
 }
 
-/// What a QR login holds between polls.
-enum Handle {
-    Qq { qrsig: Secret },
-    Wx { uuid: String },
-}
-
-/// What one poll said, before it is reported.
-enum Seen {
-    Waiting,
-    Scanned,
-    Expired,
-    Refused,
-    QqConfirmed(SigTicket),
-    WxConfirmed(Secret),
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Reported {
     Nothing,
@@ -53,7 +38,9 @@ pub struct QrLogin {
     inner: Arc<Inner>,
     kind: QrKind,
     image: Vec<u8>,
-    handle: Handle,
+    /// The kind's handle; `None` once the login has ended, so that a
+    /// connection it holds is closed then, not when the caller lets go.
+    session: Option<Box<dyn Session>>,
     deadline: Instant,
     last_poll: Option<Instant>,
     /// Polls failed in a row.
@@ -79,16 +66,7 @@ impl QrLogin {
         lifetime: std::time::Duration,
     ) -> Result<Self, LoginError> {
         let deadline = Instant::now() + lifetime;
-        let (image, handle) = match kind {
-            QrKind::Qq => {
-                let (image, qrsig) = ptlogin::qr_show(&inner.hosts).await?;
-                (image, Handle::Qq { qrsig })
-            }
-            QrKind::Wx => {
-                let (image, uuid) = wx::qr_show(&inner.hosts).await?;
-                (image, Handle::Wx { uuid })
-            }
-        };
+        let (image, session) = inner.kind(kind)?.show(&inner.ctx).await?;
         inner
             .metrics
             .login_sessions
@@ -98,7 +76,7 @@ impl QrLogin {
             inner,
             kind,
             image,
-            handle,
+            session: Some(session),
             deadline,
             last_poll: None,
             failed_polls: 0,
@@ -111,16 +89,12 @@ impl QrLogin {
         self.kind
     }
 
-    /// The QR image and its content type (`image/png` for QQ, `image/jpeg`
-    /// for WeChat). Shown once, before the first [`Self::next`], which lets
-    /// go of it (empty from then on): a login lasts minutes, and a WeChat
-    /// JPEG is ~40 KB to keep for each.
+    /// The QR image and its content type (the kind's: `image/png` for QQ,
+    /// `image/jpeg` for WeChat). Shown once, before the first
+    /// [`Self::next`], which lets go of it (empty from then on): a login
+    /// lasts minutes, and a WeChat JPEG is ~40 KB to keep for each.
     pub fn image(&self) -> (&[u8], &'static str) {
-        let mime = match self.kind {
-            QrKind::Qq => "image/png",
-            QrKind::Wx => "image/jpeg",
-        };
-        (&self.image, mime)
+        (&self.image, self.kind.info().mime)
     }
 
     /// Waits for the next state change. The first call drops the QR image
@@ -143,6 +117,7 @@ impl QrLogin {
             Err(e) => e.outcome(),
         };
         self.reported = Reported::Ended;
+        self.session = None;
         self.inner.count(self.kind.as_str(), outcome);
         result
     }
@@ -153,7 +128,7 @@ impl QrLogin {
             return Ok(QrEvent::Waiting);
         }
         loop {
-            let seen = match timeout_at(self.deadline, self.poll()).await {
+            let seen = match timeout_at(self.deadline, self.next_state()).await {
                 Ok(Ok(seen)) => {
                     self.failed_polls = 0;
                     seen
@@ -175,14 +150,12 @@ impl QrLogin {
                 Seen::Refused => return Ok(QrEvent::Refused),
                 // Past confirmation the QR's deadline no longer applies:
                 // each step has its own timeout.
-                Seen::QqConfirmed(ticket) => {
-                    let grant = self.inner.qq_ticket_login(&ticket).await?;
-                    let result = self.inner.result(AccountKind::Qq, grant).await?;
-                    return Ok(QrEvent::Done(result));
-                }
-                Seen::WxConfirmed(code) => {
-                    let grant = self.inner.upstream.wechat_code_login(code.expose()).await?;
-                    let result = self.inner.result(AccountKind::WeChat, grant).await?;
+                Seen::Confirmed(confirmed) => {
+                    // Nothing more to hear: let go of the host first.
+                    self.session = None;
+                    let ctx = &self.inner.ctx;
+                    let grant = confirmed.finish(ctx).await?;
+                    let result = ctx.result(self.kind.info().account, grant).await?;
                     return Ok(QrEvent::Done(result));
                 }
             };
@@ -193,43 +166,27 @@ impl QrLogin {
         }
     }
 
-    /// One poll, no sooner than `poll_every` after the last.
-    async fn poll(&mut self) -> Result<Seen, LoginError> {
-        if let Some(last) = self.last_poll {
-            sleep_until(last + self.inner.poll_every).await;
-        }
-        self.inner.poll_token().await;
-        self.last_poll = Some(Instant::now());
-        self.inner
-            .metrics
-            .login_polls
-            .with_label_values(&[self.kind.as_str()])
-            .inc();
-        match &self.handle {
-            Handle::Qq { qrsig } => Ok(match ptlogin::qr_poll(&self.inner.hosts, qrsig).await? {
-                PtStatus::Waiting => Seen::Waiting,
-                PtStatus::Scanned => Seen::Scanned,
-                PtStatus::Expired => Seen::Expired,
-                PtStatus::Refused => Seen::Refused,
-                PtStatus::Done(url) => Seen::QqConfirmed(parse::check_sig_url(&url).ok_or(
-                    LoginError::Protocol("ptqrlogin answered an unreadable check_sig URL"),
-                )?),
-                PtStatus::Other => {
-                    return Err(LoginError::Protocol("ptqrlogin answered an unknown code"))
-                }
-            }),
-            Handle::Wx { uuid } => {
-                let left = self.deadline.saturating_duration_since(Instant::now());
-                let hold = left.min(wx::LONG_POLL);
-                Ok(match wx::qr_poll(&self.inner.hosts, uuid, hold).await? {
-                    wx::WxStatus::Waiting => Seen::Waiting,
-                    wx::WxStatus::Scanned => Seen::Scanned,
-                    wx::WxStatus::Expired => Seen::Expired,
-                    wx::WxStatus::Refused => Seen::Refused,
-                    wx::WxStatus::Done(code) => Seen::WxConfirmed(code),
-                })
+    /// The kind's next state. A polled kind's polls come no sooner than
+    /// `poll_every` after the last, each with a token of the global rate; a
+    /// pushed kind waits only to try again after a failure.
+    async fn next_state(&mut self) -> Result<Seen<Box<dyn Confirmed>>, LoginError> {
+        let polled = self.kind.info().delivery == Delivery::Polled;
+        if polled || self.failed_polls > 0 {
+            if let Some(last) = self.last_poll {
+                sleep_until(last + self.inner.poll_every).await;
             }
         }
+        if polled {
+            self.inner.poll_token().await;
+            self.inner
+                .metrics
+                .login_polls
+                .with_label_values(&[self.kind.as_str()])
+                .inc();
+        }
+        self.last_poll = Some(Instant::now());
+        let session = self.session.as_mut().ok_or(LoginError::Finished)?;
+        session.next_state(&self.inner.ctx, self.deadline).await
     }
 }
 
@@ -243,6 +200,192 @@ impl Drop for QrLogin {
             .dec();
         if self.reported != Reported::Ended {
             self.inner.count(kind, "abandoned");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The engine with a kind whose states are pushed, as the QQ Music
+    //! app's QR will be: each login's "connection" is a channel the test
+    //! writes to, which notes when it is closed.
+
+    use super::super::provider::{register, Ctx, Entry, KindInfo, QrProvider};
+    use super::super::{LoginService, QrKind};
+    use super::*;
+    use crate::config::Settings;
+    use crate::login::LoginSettings;
+    use crate::metrics::Metrics;
+    use crate::upstream::LoginGrant;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+    use std::time::Duration;
+    use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+    /// A pushed state, as the test sends it.
+    type Push = Seen<()>;
+
+    /// The open connections, newest last: the test's end of each, and
+    /// whether it was closed.
+    static OPEN: Mutex<Vec<(UnboundedSender<Push>, Arc<AtomicBool>)>> = Mutex::new(Vec::new());
+
+    struct Pushed;
+
+    struct Connection {
+        states: UnboundedReceiver<Push>,
+        closed: Arc<AtomicBool>,
+    }
+
+    impl Drop for Connection {
+        fn drop(&mut self) {
+            self.closed.store(true, Ordering::SeqCst);
+        }
+    }
+
+    impl QrProvider for Pushed {
+        const INFO: KindInfo = KindInfo {
+            name: "pushed",
+            label_zh: "推送",
+            label_en: "Pushed",
+            mime: "image/png",
+            account: None,
+            delivery: Delivery::Pushed,
+        };
+        type Handle = Connection;
+        /// Whether the connection was closed by the time of `finish`.
+        type Confirmed = Arc<AtomicBool>;
+
+        fn new(_: &LoginSettings) -> Self {
+            Pushed
+        }
+
+        async fn show(&self, _: &Ctx) -> Result<(Vec<u8>, Connection), LoginError> {
+            let (tx, states) = unbounded_channel();
+            let closed = Arc::new(AtomicBool::new(false));
+            OPEN.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((tx, closed.clone()));
+            Ok((b"\x89PNG\r\n\x1a\n".to_vec(), Connection { states, closed }))
+        }
+
+        async fn next_state(
+            &self,
+            _: &Ctx,
+            connection: &mut Connection,
+            _: Instant,
+        ) -> Result<Seen<Arc<AtomicBool>>, LoginError> {
+            Ok(match connection.states.recv().await {
+                Some(Seen::Waiting) => Seen::Waiting,
+                Some(Seen::Scanned) => Seen::Scanned,
+                Some(Seen::Expired) => Seen::Expired,
+                Some(Seen::Refused) => Seen::Refused,
+                Some(Seen::Confirmed(())) => Seen::Confirmed(connection.closed.clone()),
+                None => return Err(LoginError::Protocol("the test hung up")),
+            })
+        }
+
+        async fn finish(&self, _: &Ctx, closed: Arc<AtomicBool>) -> Result<LoginGrant, LoginError> {
+            if closed.load(Ordering::SeqCst) {
+                Err(LoginError::Protocol("finished after the connection closed"))
+            } else {
+                Err(LoginError::Protocol(
+                    "finished with the connection still open",
+                ))
+            }
+        }
+    }
+
+    static TEST_KINDS: &[Entry] = &[register::<Pushed>()];
+
+    fn newest() -> (UnboundedSender<Push>, Arc<AtomicBool>) {
+        OPEN.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .last()
+            .cloned()
+            .expect("a connection")
+    }
+
+    fn metric(metrics: &Metrics, line_start: &str) -> Option<String> {
+        metrics
+            .render()
+            .lines()
+            .find(|l| l.starts_with(line_start))
+            .map(|l| l.rsplit(' ').next().unwrap_or_default().to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_pushed_kind_is_unpaced_and_its_connection_closes_when_the_login_ends_or_is_dropped()
+    {
+        // One poll a second: a polled kind could not report three changes
+        // in well under a second.
+        let mut settings = Settings::default();
+        settings.login.polls_per_second = 1;
+        let metrics = Arc::new(Metrics::new().expect("metrics"));
+        let upstream = crate::startup::upstream_client(&settings).expect("upstream");
+        let login = crate::startup::login_settings(&settings);
+        let service = LoginService::with_kinds(&login, upstream, metrics.clone(), TEST_KINDS)
+            .expect("service");
+        let kind = QrKind(&TEST_KINDS[0]);
+
+        let mut qr = service.start_qr(kind).await.expect("QR");
+        assert_eq!(qr.image().1, "image/png");
+        let (push, closed) = newest();
+        let started = std::time::Instant::now();
+        assert!(matches!(qr.next().await, Ok(QrEvent::Waiting)));
+        assert!(qr.image().0.is_empty(), "the image is dropped");
+        for state in [Seen::Waiting, Seen::Scanned, Seen::Scanned, Seen::Waiting] {
+            push.send(state).expect("open");
+        }
+        assert!(matches!(qr.next().await, Ok(QrEvent::Scanned)));
+        assert!(matches!(qr.next().await, Ok(QrEvent::Waiting)));
+        push.send(Seen::Scanned).expect("open");
+        assert!(matches!(qr.next().await, Ok(QrEvent::Scanned)));
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "unpaced: {:?}",
+            started.elapsed()
+        );
+        assert!(!closed.load(Ordering::SeqCst));
+        push.send(Seen::Confirmed(())).expect("open");
+        match qr.next().await {
+            Err(LoginError::Protocol(why)) => {
+                assert_eq!(why, "finished after the connection closed")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(closed.load(Ordering::SeqCst), "closed when the login ended");
+        assert!(matches!(qr.next().await, Err(LoginError::Finished)));
+        assert_eq!(
+            metric(&metrics, "qmkeys_login_polls_total{kind=\"pushed\"}"),
+            None,
+            "a pushed kind makes no polls"
+        );
+        drop(qr);
+
+        // A caller that goes away mid-wait closes the connection.
+        let mut qr = service.start_qr(kind).await.expect("QR");
+        let (_push, closed) = newest();
+        assert!(matches!(qr.next().await, Ok(QrEvent::Waiting)));
+        assert!(tokio::time::timeout(Duration::from_millis(200), qr.next())
+            .await
+            .is_err());
+        assert!(!closed.load(Ordering::SeqCst));
+        assert_eq!(service.open_sessions(), 1);
+        drop(qr);
+        assert!(closed.load(Ordering::SeqCst), "closed when the caller went");
+        assert_eq!(service.open_sessions(), 0);
+
+        // So does the QR's deadline.
+        let service = service.with_qr_deadline(Duration::from_millis(300));
+        let mut qr = service.start_qr(kind).await.expect("QR");
+        let (_push, closed) = newest();
+        assert!(matches!(qr.next().await, Ok(QrEvent::Waiting)));
+        assert!(matches!(qr.next().await, Ok(QrEvent::Expired)));
+        assert!(closed.load(Ordering::SeqCst), "closed when the QR expired");
+
+        for (outcome, count) in [("host_error", "1"), ("abandoned", "1"), ("expired", "1")] {
+            let line = format!("qmkeys_logins_total{{kind=\"pushed\",outcome=\"{outcome}\"}}");
+            assert_eq!(metric(&metrics, &line).as_deref(), Some(count), "{outcome}");
         }
     }
 }

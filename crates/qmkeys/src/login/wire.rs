@@ -21,14 +21,14 @@ const MAX_BODY: usize = 1 << 20;
 /// closed once answered instead of idling 90 s, each with its buffers.
 const IDLE_CONNECTIONS: usize = 32;
 
+/// The HTTP client every login kind shares, and the QQ login hosts (QQ's QR
+/// and desktop fast login). A kind with hosts of its own keeps their bases.
 pub struct Hosts {
     http: reqwest::Client,
     pub ptlogin: Url,
     pub ptlogin_graph: Url,
     pub graph: Url,
-    pub wx_open: Url,
-    pub wx_lp: Url,
-    /// For every request but the WeChat long poll.
+    /// For every request but a long poll, which sets its own.
     pub timeout: Duration,
 }
 
@@ -45,8 +45,6 @@ impl Hosts {
             ptlogin: settings.ptlogin.clone(),
             ptlogin_graph: settings.ptlogin_graph.clone(),
             graph: settings.graph.clone(),
-            wx_open: settings.wx_open.clone(),
-            wx_lp: settings.wx_lp.clone(),
             timeout: settings.timeout,
         })
     }

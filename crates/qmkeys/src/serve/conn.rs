@@ -100,7 +100,12 @@ where
                     drop(guard);
                     return Ok::<_, std::convert::Infallible>(response);
                 }
-                Ok(response.map(|body| Body::new(Tracked { body, _guard: guard })))
+                Ok(response.map(|body| {
+                    Body::new(Tracked {
+                        body,
+                        _guard: guard,
+                    })
+                }))
             }
         })
     };

@@ -1,21 +1,17 @@
-//! Logging in with a one-time code (docs/protocol.md sections 9.1 step 5 and
-//! 9.2 step 4): QQ Connect's `QQLogin` and WeChat's `Login` with a code. No
-//! key exists yet, so these carry no uin, no cookie and `g_tk` 5381.
+//! Logging in with what a QR login confirmed (docs/protocol.md sections 9.1
+//! step 5 and 9.2 step 4): [`UpstreamClient::code_login`], the gateway call
+//! every login kind ends with, and QQ Connect's `QQLogin`, which QQ's QR and
+//! desktop fast login share. No key exists yet, so these carry no uin, no
+//! cookie and `g_tk` 5381.
 
 use super::{Caller, LoginGrant, Route, UpstreamClient, UpstreamError};
 use serde_json::{json, Value};
 
 pub(super) const QQ_MODULE: &str = "QQConnectLogin.LoginServer";
 pub(super) const QQ_METHOD: &str = "QQLogin";
-/// The WeChat app id QQ Music's web login uses.
-pub const WX_APPID: &str = "wx48db31d50e334801";
 
 fn qq_param(code: &str) -> Value {
     json!({ "code": code })
-}
-
-fn wx_param(code: &str) -> Value {
-    json!({ "code": code, "strAppid": WX_APPID })
 }
 
 impl UpstreamClient {
@@ -26,32 +22,36 @@ impl UpstreamClient {
             .await
     }
 
-    /// `music.login.LoginServer.Login` with a WeChat code. Never retried either.
-    pub async fn wechat_code_login(&self, code: &str) -> Result<LoginGrant, UpstreamError> {
-        self.code_login(
-            super::login::MODULE,
-            super::login::METHOD,
-            wx_param(code),
-            "1",
-        )
-        .await
-    }
-
-    async fn code_login(
+    /// `module.method` with `param`, sent as a first login: no uin, no
+    /// cookie, `g_tk` 5381 and `tmeLoginType` `login_type`; the answer read
+    /// as a Login's. Never retried: what it trades is good for one use.
+    pub async fn code_login(
         &self,
         module: &'static str,
         method: &'static str,
         param: Value,
         login_type: &'static str,
     ) -> Result<LoginGrant, UpstreamError> {
+        let data = self.keyless_call(module, method, param, login_type).await?;
+        LoginGrant::from_data(&data)
+    }
+
+    /// Any gateway call made before a key exists, as [`Self::code_login`]
+    /// sends it, answering the call's `data`: for a login kind whose QR
+    /// itself comes from the gateway. Never retried.
+    pub async fn keyless_call(
+        &self,
+        module: &'static str,
+        method: &'static str,
+        param: Value,
+        login_type: &'static str,
+    ) -> Result<Value, UpstreamError> {
         let caller = Caller {
             who: None,
             login_type: Some(login_type),
         };
-        let data = self
-            .call(Route::Unsigned, module, method, param, &caller)
-            .await?;
-        LoginGrant::from_data(&data)
+        self.call(Route::Unsigned, module, method, param, &caller)
+            .await
     }
 }
 
@@ -62,10 +62,6 @@ mod tests {
     #[test]
     fn params_are_exactly_the_protocols() {
         assert_eq!(qq_param("C0DE"), json!({"code":"C0DE"}));
-        assert_eq!(
-            wx_param("wxc"),
-            json!({"code":"wxc","strAppid":"wx48db31d50e334801"})
-        );
     }
 
     #[test]

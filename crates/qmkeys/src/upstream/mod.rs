@@ -11,7 +11,6 @@ mod login;
 mod sign;
 mod vip;
 
-pub use code_login::WX_APPID;
 pub use error::{Rejection, UpstreamError};
 pub use filesys::{CosCredential, UploadGrant};
 pub use guard::GuardSettings;

@@ -23,6 +23,11 @@ async fn setup(max_sessions: usize) -> (TestApp, LoginService, Arc<Metrics>) {
     (app, login, metrics)
 }
 
+/// A kind from the registry.
+fn qr_kind(name: &str) -> QrKind {
+    QrKind::parse(name).expect("a registered kind")
+}
+
 /// The simulator's ident of the newest QR of `kind`.
 fn newest(app: &TestApp, kind: &str) -> String {
     app.sim
@@ -96,7 +101,7 @@ fn metric(metrics: &Metrics, line_start: &str) -> Option<String> {
 #[tokio::test]
 async fn a_qq_qr_login_goes_waiting_scanned_done_and_its_key_refreshes() {
     let (app, login, metrics) = setup(64).await;
-    let mut qr = login.start_qr(QrKind::Qq).await.expect("QR");
+    let mut qr = login.start_qr(qr_kind("qq")).await.expect("QR");
     let (image, mime) = qr.image();
     assert_eq!(mime, "image/png");
     assert!(image.starts_with(b"\x89PNG"), "a PNG");
@@ -163,7 +168,7 @@ async fn a_failing_qq_login_call_is_never_retried_and_ends_the_login_with_its_er
     let (app, login, _) = setup(64).await;
     app.fault(serde_json::json!({"target": QQ_LOGIN, "http_status": 502, "times": 5}))
         .await;
-    let mut qr = login.start_qr(QrKind::Qq).await.expect("QR");
+    let mut qr = login.start_qr(qr_kind("qq")).await.expect("QR");
     assert!(matches!(next(&mut qr).await, Ok(QrEvent::Waiting)));
     let ident = newest(&app, "qq");
     act(&app, &ident, QrAction::Confirm);
@@ -202,7 +207,7 @@ async fn a_login_whose_membership_cannot_be_read_still_hands_over_the_key() {
 #[tokio::test]
 async fn a_wechat_qr_login_goes_waiting_scanned_done_and_its_key_refreshes() {
     let (app, login, _) = setup(64).await;
-    let mut qr = login.start_qr(QrKind::Wx).await.expect("QR");
+    let mut qr = login.start_qr(qr_kind("wx")).await.expect("QR");
     let (image, mime) = qr.image();
     assert_eq!(mime, "image/jpeg");
     assert!(image.starts_with(b"\xff\xd8\xff"), "a JPEG");
@@ -227,8 +232,8 @@ async fn a_wechat_qr_login_goes_waiting_scanned_done_and_its_key_refreshes() {
 #[tokio::test]
 async fn a_qr_whose_two_minutes_pass_on_the_simulators_clock_is_expired() {
     let (app, login, _) = setup(64).await;
-    let mut qq = login.start_qr(QrKind::Qq).await.expect("QQ QR");
-    let mut wx = login.start_qr(QrKind::Wx).await.expect("WeChat QR");
+    let mut qq = login.start_qr(qr_kind("qq")).await.expect("QQ QR");
+    let mut wx = login.start_qr(qr_kind("wx")).await.expect("WeChat QR");
     assert!(matches!(next(&mut qq).await, Ok(QrEvent::Waiting)));
     assert!(matches!(next(&mut wx).await, Ok(QrEvent::Waiting)));
     app.sim.advance_clock(121);
@@ -242,7 +247,7 @@ async fn a_qr_whose_two_minutes_pass_on_the_simulators_clock_is_expired() {
 async fn a_login_never_outlives_its_deadline_even_if_the_host_says_waiting() {
     let (_app, login, _) = setup(64).await;
     let login = login.with_qr_deadline(Duration::from_secs(3));
-    for kind in [QrKind::Qq, QrKind::Wx] {
+    for kind in [qr_kind("qq"), qr_kind("wx")] {
         let started = Instant::now();
         let mut qr = login.start_qr(kind).await.expect("QR");
         assert!(matches!(next(&mut qr).await, Ok(QrEvent::Waiting)));
@@ -257,7 +262,7 @@ async fn a_login_never_outlives_its_deadline_even_if_the_host_says_waiting() {
 #[tokio::test]
 async fn a_qr_refused_on_the_phone_ends_refused() {
     let (app, login, _) = setup(64).await;
-    for (kind, name) in [(QrKind::Qq, "qq"), (QrKind::Wx, "wx")] {
+    for (kind, name) in [(qr_kind("qq"), "qq"), (qr_kind("wx"), "wx")] {
         let mut qr = login.start_qr(kind).await.expect("QR");
         assert!(matches!(next(&mut qr).await, Ok(QrEvent::Waiting)));
         let ident = newest(&app, name);
@@ -274,8 +279,8 @@ async fn a_qr_refused_on_the_phone_ends_refused() {
 async fn dropping_a_qr_login_stops_its_polling_at_once() {
     let (app, login, metrics) = setup(64).await;
     for (kind, name, counter) in [
-        (QrKind::Qq, "qq", "ptlogin.ptqrlogin"),
-        (QrKind::Wx, "wx", "wx.lp"),
+        (qr_kind("qq"), "qq", "ptlogin.ptqrlogin"),
+        (qr_kind("wx"), "wx", "wx.lp"),
     ] {
         let mut qr = login.start_qr(kind).await.expect("QR");
         assert!(matches!(next(&mut qr).await, Ok(QrEvent::Waiting)));
@@ -318,12 +323,12 @@ async fn dropping_a_qr_login_stops_its_polling_at_once() {
 #[tokio::test]
 async fn past_the_session_cap_a_login_is_busy_and_a_dropped_one_frees_its_place() {
     let (app, login, _) = setup(2).await;
-    let first = login.start_qr(QrKind::Qq).await.expect("first");
-    let _second = login.start_qr(QrKind::Wx).await.expect("second");
+    let first = login.start_qr(qr_kind("qq")).await.expect("first");
+    let _second = login.start_qr(qr_kind("wx")).await.expect("second");
     assert_eq!(login.open_sessions(), 2);
     let shows = app.calls("ptlogin.ptqrshow").await;
     let started = Instant::now();
-    let third = login.start_qr(QrKind::Qq).await;
+    let third = login.start_qr(qr_kind("qq")).await;
     assert!(matches!(third, Err(LoginError::Busy)), "{third:?}");
     assert!(
         started.elapsed() < Duration::from_millis(500),
@@ -336,7 +341,7 @@ async fn past_the_session_cap_a_login_is_busy_and_a_dropped_one_frees_its_place(
     );
     drop(first);
     assert_eq!(login.open_sessions(), 1);
-    let again = login.start_qr(QrKind::Qq).await;
+    let again = login.start_qr(qr_kind("qq")).await;
     assert!(again.is_ok(), "{again:?}");
 }
 
@@ -374,7 +379,7 @@ async fn fast_login_with_an_ended_client_key_is_refused() {
 async fn a_qr_confirmed_for_an_existing_account_logs_that_account_in() {
     let (app, login, _) = setup(64).await;
     let account = app.sim_account("qq").await;
-    let mut qr = login.start_qr(QrKind::Qq).await.expect("QR");
+    let mut qr = login.start_qr(qr_kind("qq")).await.expect("QR");
     assert!(matches!(next(&mut qr).await, Ok(QrEvent::Waiting)));
     let ident = newest(&app, "qq");
     let uin: u64 = account.uin.parse().expect("uin");
@@ -448,7 +453,7 @@ async fn stub_login(base: url::Url) -> LoginService {
 async fn a_poll_that_fails_now_and_then_is_tried_again_at_the_next_tick() {
     let (base, polls) = flaky_ptlogin(3).await;
     let login = stub_login(base).await;
-    let mut qr = login.start_qr(QrKind::Qq).await.expect("QR");
+    let mut qr = login.start_qr(qr_kind("qq")).await.expect("QR");
     assert!(matches!(next(&mut qr).await, Ok(QrEvent::Waiting)));
     let event = next(&mut qr).await;
     assert!(matches!(event, Ok(QrEvent::Expired)), "{event:?}");
@@ -459,7 +464,7 @@ async fn a_poll_that_fails_now_and_then_is_tried_again_at_the_next_tick() {
 async fn a_poll_that_keeps_failing_ends_the_login_with_the_hosts_status() {
     let (base, polls) = flaky_ptlogin(usize::MAX).await;
     let login = stub_login(base).await;
-    let mut qr = login.start_qr(QrKind::Qq).await.expect("QR");
+    let mut qr = login.start_qr(qr_kind("qq")).await.expect("QR");
     assert!(matches!(next(&mut qr).await, Ok(QrEvent::Waiting)));
     let event = next(&mut qr).await;
     assert!(
@@ -482,7 +487,7 @@ async fn a_poll_that_keeps_failing_ends_the_login_with_the_hosts_status() {
 #[tokio::test]
 async fn a_qr_login_lets_go_of_its_image_once_polling_starts() {
     let (_app, login, _) = setup(64).await;
-    for kind in [QrKind::Qq, QrKind::Wx] {
+    for kind in [qr_kind("qq"), qr_kind("wx")] {
         let mut qr = login.start_qr(kind).await.expect("QR");
         assert!(
             !qr.image().0.is_empty(),

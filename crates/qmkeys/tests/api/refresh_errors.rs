@@ -178,7 +178,7 @@ async fn each_upstream_fault_maps_to_its_status_and_code_in_bounded_time() {
 #[tokio::test]
 async fn a_login_answer_naming_no_account_or_another_one_is_an_upstream_error_and_nothing_is_saved()
 {
-    let app = spawn_app_with(|s| s.accounts_allow_save = true).await;
+    let app = spawn_app_with(|s| s.accounts.allow_save = true).await;
     let other = app.sim_account("qq").await;
     let other_uin: u64 = other.uin.parse().expect("uin");
     for (what, musicid) in [("no account", 0), ("another account", other_uin)] {

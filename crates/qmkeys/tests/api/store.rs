@@ -47,10 +47,10 @@ async fn on_redis(
 ) -> (Vec<TestApp>, Vec<SimAccount>) {
     let url = redis.url();
     spawn_instances(instances, accounts, move |s| {
-        s.redis_url = Some(SecretString::from(url));
-        s.secret_key = Some(SecretString::from(SECRET));
-        s.admin_token = Some(SecretString::from(ADMIN));
-        s.accounts_allow_save = true;
+        s.redis.url = Some(SecretString::from(url));
+        s.accounts.secret_key = Some(SecretString::from(SECRET));
+        s.http.admin_token = Some(SecretString::from(ADMIN));
+        s.accounts.allow_save = true;
     })
     .await
 }
@@ -227,11 +227,11 @@ async fn last_init_upload_uin(app: &TestApp) -> String {
 #[tokio::test]
 async fn one_tampered_record_does_not_stop_the_start_and_the_other_account_signs() {
     let (mut app, accounts) = spawn_app_with_accounts(2, |s| {
-        s.secret_key = Some(SecretString::from("database-secret-0123456789"));
+        s.accounts.secret_key = Some(SecretString::from("database-secret-0123456789"));
     })
     .await;
     let (bad, good) = (&accounts[0], &accounts[1]);
-    let conn = rusqlite::Connection::open(&app.settings.db).expect("the store");
+    let conn = rusqlite::Connection::open(&app.settings.accounts.db).expect("the store");
     let sealed: String = conn
         .query_row(
             "SELECT musickey FROM accounts WHERE uin = ?1",
@@ -283,7 +283,7 @@ async fn one_tampered_record_does_not_stop_the_start_and_the_other_account_signs
         "{metrics}"
     );
     // The tampered record is kept for someone to look at, not seeded over.
-    let raw: String = rusqlite::Connection::open(&app.settings.db)
+    let raw: String = rusqlite::Connection::open(&app.settings.accounts.db)
         .expect("the store")
         .query_row(
             "SELECT musickey FROM accounts WHERE uin = ?1",

@@ -40,7 +40,7 @@ pub async fn login(
     };
     let service = startup::login_service(settings, upstream, &backends).map_err(fail_startup)?;
     let failed = |e| client::fail_api(COMMAND, stamp, args.json, &ApiError::Login(e));
-    let mut qr = service.start_qr(args.kind()).await.map_err(failed)?;
+    let mut qr = service.start_qr(args.qr_kind()).await.map_err(failed)?;
     let (bytes, mime) = qr.image();
     terminal::show(bytes, mime).map_err(|m| client::fail(COMMAND, exit::FAILED, &m))?;
     let result = loop {

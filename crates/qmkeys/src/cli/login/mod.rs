@@ -17,15 +17,22 @@ use crate::config::Settings;
 use crate::http::envelope::Stamp;
 use crate::http::refresh::RefreshData;
 use crate::login::QrKind;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use std::process::ExitCode;
 use url::Url;
 
 const COMMAND: &str = "login";
 
+/// What `--wx` stands for.
+const WX_ALIAS: &str = "wx";
+
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// Log in with WeChat instead of QQ.
+    /// Which app scans the QR (the first listed is the default).
+    #[arg(long, value_name = "KIND", value_parser = kind_parser(), conflicts_with = "wx")]
+    pub kind: Option<QrKind>,
+    /// Log in with WeChat: the same as --kind wx.
     #[arg(long)]
     pub wx: bool,
     /// Keep the account in the store, refreshed by the server from then on.
@@ -43,12 +50,20 @@ pub struct LoginArgs {
     pub server: Option<Url>,
 }
 
+/// `--kind`: the registry's kinds, each with its English name as help.
+fn kind_parser() -> impl TypedValueParser<Value = QrKind> {
+    let values =
+        QrKind::all().map(|kind| PossibleValue::new(kind.as_str()).help(kind.info().label_en));
+    PossibleValuesParser::new(values).map(|name| QrKind::parse(&name).unwrap_or_default())
+}
+
 impl LoginArgs {
-    fn kind(&self) -> QrKind {
-        if self.wx {
-            QrKind::Wx
-        } else {
-            QrKind::Qq
+    /// The kind asked for: `--kind`, `--wx`, or the default.
+    fn qr_kind(&self) -> QrKind {
+        match self.kind {
+            Some(kind) => kind,
+            None if self.wx => QrKind::parse(WX_ALIAS).unwrap_or_default(),
+            None => QrKind::default(),
         }
     }
 }
@@ -106,4 +121,76 @@ fn print(stamp: &Stamp, json: bool, data: RefreshData) {
 /// A state change, for the person at the terminal.
 fn progress(message: &str) {
     eprintln!("{message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Debug, Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: LoginArgs,
+    }
+
+    fn kind_of(argv: &[&str]) -> Result<&'static str, clap::Error> {
+        let cmd = Cmd::try_parse_from(std::iter::once("login").chain(argv.iter().copied()))?;
+        Ok(cmd.args.qr_kind().as_str())
+    }
+
+    #[test]
+    fn kind_takes_the_registrys_names_and_wx_stays_an_alias() {
+        assert_eq!(kind_of(&[]).ok(), Some("qq"));
+        for name in QrKind::names() {
+            assert_eq!(kind_of(&["--kind", name]).ok(), Some(name));
+        }
+        assert_eq!(kind_of(&["--wx"]).ok(), Some("wx"));
+        for bad in [
+            &["--kind", "weibo"][..],
+            &["--kind", "QQ"],
+            &["--kind", "wx", "--wx"],
+        ] {
+            assert!(kind_of(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// The kinds the CLI's `--kind` accepts.
+    fn cli_kinds() -> Vec<String> {
+        Cmd::command()
+            .get_arguments()
+            .find(|arg| arg.get_id() == "kind")
+            .map(|arg| {
+                arg.get_possible_values()
+                    .iter()
+                    .map(|v| v.get_name().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_registry_the_openapi_enum_and_the_clis_kinds_agree() {
+        let registry = QrKind::names();
+        assert!(registry.len() >= 2, "{registry:?}");
+
+        let doc = crate::http::openapi::document(1 << 20);
+        let params = doc["paths"]["/music/tencent/cookie/qrcode"]["get"]["parameters"]
+            .as_array()
+            .expect("the QR login's parameters");
+        let schema = &params
+            .iter()
+            .find(|p| p["name"] == "type")
+            .expect("a type parameter")["schema"];
+        let openapi: Vec<&str> = schema["enum"]
+            .as_array()
+            .expect("an enum")
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        assert_eq!(openapi, registry, "the OpenAPI enum");
+        assert_eq!(schema["default"], QrKind::default().as_str());
+
+        assert_eq!(cli_kinds(), registry, "the CLI's --kind");
+    }
 }

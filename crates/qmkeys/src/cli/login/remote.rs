@@ -21,7 +21,7 @@ pub async fn login(server: &Url, args: &LoginArgs, stamp: &Stamp) -> Result<Endi
     let mut url = client::server_route(COMMAND, server, "/music/tencent/cookie/qrcode")?;
     url.query_pairs_mut()
         .clear()
-        .append_pair("type", args.kind().as_str());
+        .append_pair("type", args.qr_kind().as_str());
     if args.save {
         url.query_pairs_mut().append_pair("save", "true");
     }
