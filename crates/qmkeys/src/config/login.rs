@@ -59,7 +59,7 @@ impl LoginConfig {
             }
         }
         between("login_max_sessions", self.max_sessions, 1..=100_000, "")?;
-        between("login_max_per_client", self.max_per_client, 1..=1_000, "")?;
+        between("login_max_per_client", self.max_per_client, 1..=100_000, "")?;
         between(
             "login_polls_per_second",
             self.polls_per_second,
