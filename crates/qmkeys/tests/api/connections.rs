@@ -267,3 +267,81 @@ fn metric(text: &str, name: &str) -> f64 {
         .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or(0.0)
 }
+
+#[tokio::test]
+async fn out_of_open_files_the_server_backs_off_keeps_its_clients_and_recovers() {
+    use crate::binary::free_port;
+    use crate::process::KillOnDrop;
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    // The real binary under a file limit small enough to run out.
+    let mut child = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -n 96 && exec \"$0\" serve",
+            env!("CARGO_BIN_EXE_qmkeys"),
+        ])
+        .env_clear()
+        .env("QMKEYS_LISTEN", format!("127.0.0.1:{port}"))
+        .env("QMKEYS_DB", dir.path().join("qmkeys.db"))
+        .env("QMKEYS_LOG_LEVEL", "warn")
+        .env("QMKEYS_HEADER_TIMEOUT_MS", "1500")
+        .env("QMKEYS_MAX_CONNECTIONS", "1000")
+        .env("QMKEYS_MAX_CONNECTIONS_PER_CLIENT", "1000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map(KillOnDrop::new)
+        .expect("starts");
+    let to: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut kept = loop {
+        if let Ok(s) = connect_from("127.0.0.2", to).await {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the server never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let ask = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut buf = [0u8; 1024];
+    kept.write_all(ask).await.expect("writes");
+    let n = kept.read(&mut buf).await.expect("answer");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+
+    // Far more half-open connections than the server has descriptors for.
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        if let Ok(mut s) = connect_from("127.0.0.1", to).await {
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
+            held.push(s);
+        }
+    }
+    // A client it already has is still served, at once.
+    let started = Instant::now();
+    kept.write_all(ask).await.expect("writes");
+    let n = tokio::time::timeout(Duration::from_secs(1), kept.read(&mut buf))
+        .await
+        .expect("answered while out of files")
+        .expect("reads");
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "took {:?}",
+        started.elapsed()
+    );
+    // Once the half-open ones time out, new clients get in again.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (answer, took) = healthz_from("127.0.0.3", to).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    drop(held);
+
+    let _ = child.kill();
+    let mut log = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut log);
+    }
+    let failures = log.matches("accept failed").count();
+    assert!(failures >= 1, "the file limit was never reached:\n{log}");
+    assert!(failures <= 20, "{failures} accept warnings: it spun\n{log}");
+}
