@@ -3,12 +3,13 @@
 use crate::accounts::redis_store::RedisStore;
 use crate::accounts::sqlite::SqliteStore;
 use crate::accounts::{keeper, AccountPool, AccountStore, PoolSettings, StoreError};
+use crate::cache::CacheKeyer;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, envelope::Stamp, limit::ClientLimiter, AppParts, AppState};
 use crate::login::{LoginService, LoginSettings};
+use crate::refresh::RefreshService;
 use crate::refresh::SharedRefresh;
-use crate::refresh::{CacheKeyer, RefreshService};
 use crate::secrets::Sealer;
 use crate::shared::Redis;
 use crate::upload::SharedGrants;

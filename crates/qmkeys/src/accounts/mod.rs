@@ -14,8 +14,8 @@ pub use events::{AccountEvent, EventKind, EventSink, SharedSink};
 pub use store::{AccountStore, Health, Loaded, Problem, StoreError, StoredAccount, Unreadable};
 
 use crate::clock::SharedClock;
+use crate::domain::Cookie;
 use crate::domain::{Credential, Uin};
-use crate::refresh::Cookie;
 use crate::shared::Lease;
 use crate::upstream::{Rejection, UpstreamClient, UpstreamError};
 use schedule::Schedule;

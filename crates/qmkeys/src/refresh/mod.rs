@@ -1,17 +1,16 @@
 //! Refreshing a caller's musickey: one Login per credential per minute, at most one
 //! in flight, then the account's VIP state (cached per account for 30 minutes).
 
-mod cache_key;
 mod shared;
 
-pub use cache_key::{CacheKey, CacheKeyer};
 pub use shared::SharedRefresh;
 use shared::Stored;
 
-use crate::cache::{Source, TtlCache};
+use crate::cache::{CacheKey, CacheKeyer, Source, TtlCache};
 use crate::clock::SharedClock;
-use crate::domain::{Credential, MusicKey, RefreshSecret, Uin};
-use crate::upstream::{LoginGrant, UpstreamClient, UpstreamError, VipStatus};
+pub use crate::domain::Cookie;
+use crate::domain::{Credential, Uin};
+use crate::upstream::{UpstreamClient, UpstreamError, VipStatus};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,76 +18,6 @@ use std::time::Duration;
 /// As the public API caches them: cookies 1 minute, membership 30 minutes.
 pub const COOKIE_TTL: Duration = Duration::from_secs(60);
 pub const INFO_TTL: Duration = Duration::from_secs(30 * 60);
-
-/// The rotated credential a refresh produced.
-#[derive(Debug, Clone)]
-pub struct Cookie {
-    pub uin: Uin,
-    pub key: MusicKey,
-    pub refresh_key: Option<RefreshSecret>,
-    pub refresh_token: Option<RefreshSecret>,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Seconds.
-    pub expires_in: i64,
-}
-
-impl Cookie {
-    pub fn expires_at(&self) -> i64 {
-        self.created_at.saturating_add(self.expires_in)
-    }
-
-    /// The cookie a Login answer gives `cred`, if the answer is for that very
-    /// account and kind; `now` stands in for a missing creation time. An
-    /// answer that names no account is refused too: the key it carries
-    /// cannot be shown to be this account's, and it would be handed to the
-    /// caller, cached and saved as this account's.
-    pub fn from_grant(
-        cred: &Credential,
-        grant: LoginGrant,
-        now: i64,
-    ) -> Result<Self, UpstreamError> {
-        match grant.account {
-            Some(id) if id == cred.uin.get() => {}
-            Some(_) => {
-                return Err(UpstreamError::Unreadable(
-                    "Login answered for another account",
-                ))
-            }
-            None => return Err(UpstreamError::Unreadable("Login answer names no account")),
-        }
-        if grant.key.kind() != cred.kind() {
-            return Err(UpstreamError::Unreadable(
-                "Login answered a key of another account kind",
-            ));
-        }
-        Ok(Self {
-            uin: cred.uin,
-            key: grant.key,
-            refresh_key: grant.refresh_key,
-            refresh_token: grant.refresh_token,
-            created_at: grant.created_at.unwrap_or(now),
-            expires_in: grant.expires_in,
-        })
-    }
-
-    /// Login's answer shape, read back through [`LoginGrant::from_data`].
-    pub fn to_login_data(&self) -> serde_json::Value {
-        let secret = |s: &Option<RefreshSecret>| {
-            s.as_ref()
-                .map(|s| s.expose().to_owned())
-                .unwrap_or_default()
-        };
-        serde_json::json!({
-            "str_musicid": self.uin.get().to_string(),
-            "musickey": self.key.expose(),
-            "refresh_key": secret(&self.refresh_key),
-            "refresh_token": secret(&self.refresh_token),
-            "musickeyCreateTime": self.created_at,
-            "keyExpiresIn": self.expires_in,
-        })
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Refreshed {

@@ -5,8 +5,8 @@
 //! credential can open it, and a dump of Redis yields no usable key. Cache
 //! keys are keyed hashes, never raw keys or uins.
 
-use super::cache_key::{credential_bytes, CacheKey, CacheKeyer};
 use super::{Cookie, COOKIE_TTL};
+use crate::cache::{credential_bytes, CacheKey, CacheKeyer};
 use crate::domain::{Credential, Uin};
 use crate::secrets::{SealError, Sealer};
 use crate::shared::{Lease, Redis, SharedError, PREFIX};

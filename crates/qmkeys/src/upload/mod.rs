@@ -4,7 +4,7 @@
 mod endpoint;
 mod shared;
 
-pub use endpoint::EndpointTemplate;
+use crate::domain::EndpointTemplate;
 pub use shared::SharedGrants;
 
 use crate::accounts::{is_fatal, mask, Account, AccountPool, RefreshFailure};

@@ -3,7 +3,7 @@
 //! hash of (sha1, size, ext).
 
 use super::GrantKey;
-use crate::refresh::CacheKeyer;
+use crate::cache::CacheKeyer;
 use crate::secrets::Sealer;
 use crate::shared::{Redis, PREFIX};
 use crate::upstream::UploadGrant;

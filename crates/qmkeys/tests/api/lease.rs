@@ -295,7 +295,7 @@ async fn a_login_holder_paused_past_its_lease_cannot_overwrite_the_result_of_the
     );
 
     // And Redis still holds B's result, not A's.
-    let keyer = qmkeys::refresh::CacheKeyer::from_secret(SECRET);
+    let keyer = qmkeys::cache::CacheKeyer::from_secret(SECRET);
     let redis_client =
         qmkeys::shared::Redis::connect(&redis.url(), Duration::from_secs(2)).expect("redis");
     let shared = qmkeys::refresh::SharedRefresh::new(redis_client, keyer.clone());
