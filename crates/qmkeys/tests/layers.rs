@@ -32,7 +32,7 @@ const RANKS: &[(&str, u8)] = &[
     ("upstream", 8),
     // Helpers used by several layers.
     ("cache", 6),
-    ("shared", 6),
+    ("redis", 6),
     ("secrets", 6),
     ("cos", 6),
     ("telemetry", 6),

@@ -16,7 +16,7 @@ pub use store::{AccountStore, Health, Loaded, Problem, StoreError, StoredAccount
 use crate::clock::SharedClock;
 use crate::domain::Cookie;
 use crate::domain::{Credential, Uin};
-use crate::shared::Lease;
+use crate::redis::Lease;
 use crate::upstream::{Rejection, UpstreamClient, UpstreamError};
 use schedule::Schedule;
 use sha2::{Digest, Sha256};
@@ -60,6 +60,7 @@ fn outcome_of(err: &UpstreamError) -> String {
         UpstreamError::Unreadable(_) | UpstreamError::Gateway(_) => "unreadable answer".into(),
         UpstreamError::CircuitOpen => "upstream breaker open".into(),
         UpstreamError::Busy => "too many upstream calls".into(),
+        UpstreamError::LeaseBusy => "another instance holds the lease".into(),
     }
 }
 
@@ -76,7 +77,7 @@ impl Step {
     fn done(self) -> Result<Credential, RefreshFailure> {
         match self {
             Step::Done(result) => result,
-            Step::Fenced(_) => Err(RefreshFailure::Transient(UpstreamError::Timeout)),
+            Step::Fenced(_) => Err(RefreshFailure::Transient(UpstreamError::LeaseBusy)),
         }
     }
 }
@@ -411,7 +412,7 @@ impl AccountPool {
                 Ok(None) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
-                Ok(None) => return Err(RefreshFailure::Transient(UpstreamError::Timeout)),
+                Ok(None) => return Err(RefreshFailure::Transient(UpstreamError::LeaseBusy)),
                 // Store unreachable: go ahead; the commit decides whether the key is used.
                 Err(_) => {
                     return match own {

@@ -2,8 +2,8 @@
 //! backend (Redis) can replace the embedded one without touching callers.
 
 use crate::domain::{Credential, Uin};
+use crate::redis::Lease;
 use crate::secrets::SealError;
-use crate::shared::Lease;
 
 /// Whether an account may be used for signing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

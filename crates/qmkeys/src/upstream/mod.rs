@@ -348,6 +348,7 @@ fn outcome<T>(result: &Result<T, UpstreamError>) -> &'static str {
         Err(UpstreamError::Unreadable(_) | UpstreamError::Gateway(_)) => "unreadable",
         Err(UpstreamError::CircuitOpen) => "circuit_open",
         Err(UpstreamError::Busy) => "busy",
+        Err(UpstreamError::LeaseBusy) => "lease_busy",
     }
 }
 
