@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod backoff;
 pub mod beijing;
 pub mod cache;
 pub mod cli;

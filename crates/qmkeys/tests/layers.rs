@@ -37,6 +37,7 @@ const RANKS: &[(&str, u8)] = &[
     ("cos", 6),
     ("telemetry", 6),
     ("metrics", 5),
+    ("backoff", 4),
     ("clock", 4),
     ("beijing", 4),
     // The bottom: settings may use domain types, domain uses nothing.

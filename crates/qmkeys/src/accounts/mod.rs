@@ -96,7 +96,7 @@ impl Account {
     fn new(record: StoredAccount) -> Self {
         Self {
             uin: record.uin(),
-            schedule: Mutex::new(Schedule::for_record(&record)),
+            schedule: Mutex::new(Schedule::fresh()),
             record: RwLock::new(record),
             refreshing: tokio::sync::Mutex::new(()),
         }
@@ -119,8 +119,7 @@ impl Account {
     }
 
     fn replace(&self, record: StoredAccount) {
-        *self.schedule.lock().unwrap_or_else(PoisonError::into_inner) =
-            Schedule::for_record(&record);
+        *self.schedule.lock().unwrap_or_else(PoisonError::into_inner) = Schedule::fresh();
         *self.record.write().unwrap_or_else(PoisonError::into_inner) = record;
     }
 }
@@ -159,18 +158,7 @@ impl AccountPool {
     /// Loads the store, after letting the config file's accounts seed it: a
     /// config entry is written when it is new or has changed since it last
     /// seeded the store; otherwise the stored (newer) credential wins.
-    pub async fn open(
-        store: Arc<dyn AccountStore>,
-        seeds: Vec<Credential>,
-        upstream: UpstreamClient,
-        clock: SharedClock,
-        settings: PoolSettings,
-    ) -> Result<Self, StoreError> {
-        Self::open_with_events(store, seeds, upstream, clock, settings, None).await
-    }
-
-    /// As [`AccountPool::open`], telling `events` what happens to accounts
-    /// from the seeding on.
+    /// `events` is told what happens to accounts from the seeding on.
     pub async fn open_with_events(
         store: Arc<dyn AccountStore>,
         seeds: Vec<Credential>,
@@ -812,7 +800,7 @@ mod tests {
     /// A pool on `store`, as one server process holds it.
     async fn pool_on(store: Arc<dyn AccountStore>) -> AccountPool {
         let settings = crate::config::Settings::default();
-        AccountPool::open(
+        AccountPool::open_with_events(
             store,
             Vec::new(),
             crate::startup::upstream_client(&settings).expect("client"),
@@ -821,6 +809,7 @@ mod tests {
                 refresh_share: 0.3,
                 wait_limit: std::time::Duration::from_secs(1),
             },
+            None,
         )
         .await
         .expect("pool")
