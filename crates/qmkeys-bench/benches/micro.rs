@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use qmkeys::cache::CacheKeyer;
 use qmkeys::clock::SystemClock;
 use qmkeys::cos::sign;
 use qmkeys::http::envelope::Stamp;
 use qmkeys::http::refresh::RefreshData;
-use qmkeys::refresh::CacheKeyer;
 use qmkeys::upstream::zzc_sign;
 use qmkeys_bench::fixtures::{self, vector_d};
 use sha1::{Digest, Sha1};

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod backoff;
 pub mod beijing;
 pub mod cache;
 pub mod cli;
@@ -14,10 +15,10 @@ pub mod domain;
 pub mod http;
 pub mod login;
 pub mod metrics;
+pub mod redis;
 pub mod refresh;
 pub mod secrets;
 pub mod serve;
-pub mod shared;
 pub mod startup;
 pub mod telemetry;
 pub mod upload;

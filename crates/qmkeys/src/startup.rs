@@ -3,15 +3,16 @@
 use crate::accounts::redis_store::RedisStore;
 use crate::accounts::sqlite::SqliteStore;
 use crate::accounts::{keeper, AccountPool, AccountStore, PoolSettings, StoreError};
+use crate::cache::CacheKeyer;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, envelope::Stamp, limit::ClientLimiter, AppParts, AppState};
 use crate::login::{LoginService, LoginSettings};
-use crate::refresh::SharedRefresh;
-use crate::refresh::{CacheKeyer, RefreshService};
+use crate::redis::Redis;
+use crate::refresh::RedisRefresh;
+use crate::refresh::RefreshService;
 use crate::secrets::Sealer;
-use crate::shared::Redis;
-use crate::upload::SharedGrants;
+use crate::upload::RedisGrants;
 use crate::upload::{UploadService, UploadSettings};
 use crate::upstream::{GuardSettings, UpstreamClient, UpstreamSettings};
 use crate::webhook::{Tuning, WebhookSettings};
@@ -34,7 +35,7 @@ pub enum StartupError {
     #[error("cannot open the account store")]
     Store(#[source] StoreError),
     #[error("cannot use Redis at redis_url")]
-    Redis(#[source] crate::shared::SharedError),
+    Redis(#[source] crate::redis::RedisError),
     #[error("cannot set up metrics")]
     Metrics(#[source] prometheus::Error),
     #[error("invalid configuration")]
@@ -430,8 +431,8 @@ pub fn refresh_service(
     )
     .with_metrics(backends.metrics.clone());
     match &backends.redis {
-        Some(redis) => service.with_shared(
-            SharedRefresh::new(redis.clone(), backends.keyer.clone()),
+        Some(redis) => service.with_redis(
+            RedisRefresh::new(redis.clone(), backends.keyer.clone()),
             backends.wait_limit,
         ),
         None => service,
@@ -480,7 +481,7 @@ pub async fn upload_service(
                 .as_ref()
                 .map(|k| k.expose_secret());
             let sealer = Sealer::new(secret, "init-upload cache");
-            uploads.with_shared(SharedGrants::new(
+            uploads.with_redis(RedisGrants::new(
                 redis.clone(),
                 backends.keyer.clone(),
                 sealer,

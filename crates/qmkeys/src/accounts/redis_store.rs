@@ -7,8 +7,8 @@
 use super::record::{self, Failure, FIELDS};
 use super::store::{AccountStore, Health, Loaded, StoreError, StoredAccount};
 use crate::domain::Uin;
+use crate::redis::{last_key, Lease, Redis, RedisError, PREFIX, STILL_OURS};
 use crate::secrets::Sealer;
-use crate::shared::{last_key, Lease, Redis, SharedError, PREFIX, STILL_OURS};
 use redis::{AsyncCommands, Script};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -66,7 +66,7 @@ static FENCED_COMMIT_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
-fn shared(e: SharedError) -> StoreError {
+fn shared(e: RedisError) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 

@@ -1,13 +1,19 @@
 //! When an account's key is next due for refresh.
 
 use super::StoredAccount;
+use crate::backoff::Backoff;
 use rand::Rng;
+use std::time::Duration;
 
 /// The usual key lifetime, for records whose creation time is unknown.
 const DEFAULT_LIFETIME: i64 = 259_200;
-/// Backoff after a transient failure: 30 s doubling up to an hour.
-const BACKOFF_START: i64 = 30;
-const BACKOFF_MAX: i64 = 3600;
+/// Backoff after a transient failure: 30 s doubling up to an hour, plus up to a fifth more.
+const BACKOFF: Backoff = Backoff {
+    first: Duration::from_secs(30),
+    factor: 2,
+    max: Duration::from_secs(3600),
+    jitter: 0.2,
+};
 
 #[derive(Debug, Clone)]
 pub(super) struct Schedule {
@@ -19,7 +25,8 @@ pub(super) struct Schedule {
 }
 
 impl Schedule {
-    pub(super) fn for_record(_record: &StoredAccount) -> Self {
+    /// A new key's schedule: no failures, its own jitter.
+    pub(super) fn fresh() -> Self {
         Self {
             jitter: rand::thread_rng().gen_range(0.0..1.0),
             failures: 0,
@@ -49,11 +56,8 @@ impl Schedule {
 
     pub(super) fn failed(&mut self, now: i64) {
         self.failures = self.failures.saturating_add(1);
-        let backoff = BACKOFF_START
-            .saturating_mul(1i64 << self.failures.min(12).saturating_sub(1))
-            .min(BACKOFF_MAX);
-        let spread = rand::thread_rng().gen_range(0..=backoff / 5);
-        self.retry_not_before = now + backoff + spread;
+        let pause = BACKOFF.pause(self.failures).as_secs();
+        self.retry_not_before = now.saturating_add(i64::try_from(pause).unwrap_or(i64::MAX));
     }
 }
 
@@ -91,14 +95,14 @@ mod tests {
 
     #[test]
     fn unknown_expiry_is_due_at_once() {
-        let s = Schedule::for_record(&record(None, None));
+        let s = Schedule::fresh();
         assert!(s.is_due(&record(None, None), 0, 1.0 / 3.0));
     }
 
     #[test]
     fn failures_back_off_exponentially_up_to_an_hour() {
         let r = record(None, None);
-        let mut s = Schedule::for_record(&r);
+        let mut s = Schedule::fresh();
         s.failed(1000);
         assert!(!s.is_due(&r, 1029, 0.3));
         assert!(s.is_due(&r, 1000 + 30 + 6, 0.3));

@@ -2,8 +2,8 @@
 //! backend (Redis) can replace the embedded one without touching callers.
 
 use crate::domain::{Credential, Uin};
+use crate::redis::Lease;
 use crate::secrets::SealError;
-use crate::shared::Lease;
 
 /// Whether an account may be used for signing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl StoredAccount {
     /// The current credential as a refresh answers it. A key whose age the
     /// store does not know (a config entry not yet refreshed) reads as made
     /// at its expiry minus the usual lifetime, or at 0 with no expiry known.
-    pub fn cookie(&self) -> crate::refresh::Cookie {
+    pub fn cookie(&self) -> crate::domain::Cookie {
         let lifetime = crate::upstream::DEFAULT_KEY_LIFETIME_SECS;
         let (created_at, expires_in) = match (self.created_at, self.expires_at) {
             (Some(c), Some(e)) => (c, e.saturating_sub(c)),
@@ -82,7 +82,7 @@ impl StoredAccount {
             (Some(c), None) => (c, lifetime),
             (None, None) => (0, 0),
         };
-        crate::refresh::Cookie {
+        crate::domain::Cookie {
             uin: self.cred.uin,
             key: self.cred.key.clone(),
             refresh_key: self.cred.refresh_key.clone(),

@@ -5,6 +5,10 @@
 //! without sleeping. moka's own real-time TTL is set to the same lifetime so
 //! memory is reclaimed even when nobody asks for an entry again.
 
+mod key;
+
+pub use key::{credential_bytes, CacheKey, CacheKeyer};
+
 use crate::clock::SharedClock;
 use chrono::{DateTime, Utc};
 use std::future::Future;

@@ -2,7 +2,7 @@
 //! they may be.
 
 use super::{fixed_url, invalid, ConfigError};
-use crate::upload::EndpointTemplate;
+use crate::domain::EndpointTemplate;
 use serde::Deserialize;
 use url::Url;
 

@@ -144,12 +144,8 @@ fn hmac_sha1(key: &[u8], msg: &[u8]) -> [u8; 20] {
     mac.finalize().into_bytes().into()
 }
 
-/// `Content-MD5`: base64 of the 16 raw digest bytes, from the hex the caller sent.
-pub fn content_md5(md5_hex: &str) -> Option<String> {
-    use base64::Engine;
-    let raw = hex::decode(md5_hex).ok().filter(|b| b.len() == 16)?;
-    Some(base64::engine::general_purpose::STANDARD.encode(raw))
-}
+/// `Content-MD5` from the hex the caller sent; it lives with `FileMd5` in `domain/`.
+pub use crate::domain::content_md5;
 
 #[cfg(test)]
 mod tests {

@@ -3,18 +3,22 @@
 
 mod client;
 mod client_key;
+mod cookie;
 mod credential;
+mod endpoint;
 mod music_key;
 mod uin;
 mod upload;
 
 pub use client::{canonical, ClientId, DEFAULT_IPV6_PREFIX};
 pub use client_key::{parse_client_uin, ClientKey};
+pub use cookie::Cookie;
 pub use credential::{Credential, RefreshSecret};
+pub use endpoint::EndpointTemplate;
 pub(crate) use music_key::is_token_char;
 pub use music_key::{AccountKind, MusicKey};
 pub use uin::Uin;
-pub use upload::{FileMd5, FileSha1, FileSize, ImageExt, UploadFile};
+pub use upload::{content_md5, FileMd5, FileSha1, FileSize, ImageExt, UploadFile};
 
 /// Why a parameter was refused. The message is shown to API users as it is, so it
 /// names the parameter and says what a valid value looks like.

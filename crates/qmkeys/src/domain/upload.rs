@@ -29,8 +29,15 @@ impl FileMd5 {
     /// `Content-MD5`: base64 of the raw digest.
     pub fn content_md5(&self) -> String {
         // 32 hex digits always decode to 16 bytes.
-        crate::cos::content_md5(&self.0).unwrap_or_default()
+        content_md5(&self.0).unwrap_or_default()
     }
+}
+
+/// `Content-MD5`: base64 of the 16 raw digest bytes, from the hex the caller sent.
+pub fn content_md5(md5_hex: &str) -> Option<String> {
+    use base64::Engine;
+    let raw = hex::decode(md5_hex).ok().filter(|b| b.len() == 16)?;
+    Some(base64::engine::general_purpose::STANDARD.encode(raw))
 }
 
 fn hex_digest(param: &'static str, raw: Option<&str>, len: usize) -> Result<String, ParamError> {

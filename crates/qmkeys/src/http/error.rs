@@ -347,7 +347,10 @@ fn upload_account_parts(err: &UpstreamError) -> ErrorParts {
 fn upstream_parts(err: &UpstreamError) -> ErrorParts {
     use ErrorCode as C;
     match err {
-        UpstreamError::Timeout => ErrorParts::new(C::UpstreamTimeout, "QQ音乐接口响应超时，请稍后重试"),
+        // Waiting on another instance's Login lease is answered as a timeout.
+        UpstreamError::Timeout | UpstreamError::LeaseBusy => {
+            ErrorParts::new(C::UpstreamTimeout, "QQ音乐接口响应超时，请稍后重试")
+        }
         UpstreamError::CircuitOpen => ErrorParts {
             retry_after: Some(10),
             ..ErrorParts::new(

@@ -66,7 +66,7 @@ pub struct AppParts {
     /// The web page, the OpenAPI document and the CORS policy.
     pub site: Arc<web::Site>,
     /// Redis when configured, for readiness reports.
-    pub redis: Option<crate::shared::Redis>,
+    pub redis: Option<crate::redis::Redis>,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// When metrics have a listen address of their own, not on this router.
     pub metrics_elsewhere: bool,

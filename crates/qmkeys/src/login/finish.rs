@@ -5,8 +5,8 @@
 
 use super::provider::Ctx;
 use super::{graph, parse, ptlogin, LoginError, LoginResult};
+use crate::domain::Cookie;
 use crate::domain::{AccountKind, Uin};
-use crate::refresh::Cookie;
 use crate::upstream::{LoginGrant, UpstreamError};
 use std::sync::Arc;
 

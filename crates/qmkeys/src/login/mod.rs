@@ -73,9 +73,9 @@ pub use provider::{Delivery, KindInfo};
 pub use qr::{QrEvent, QrLogin};
 pub use secret::hash33;
 
+use crate::domain::Cookie;
 use crate::domain::{AccountKind, ClientId, ClientKey, Uin};
 use crate::metrics::Metrics;
-use crate::refresh::Cookie;
 use crate::upstream::{UpstreamClient, VipStatus};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use provider::{Ctx, Kind};

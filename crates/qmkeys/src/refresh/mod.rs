@@ -1,17 +1,16 @@
 //! Refreshing a caller's musickey: one Login per credential per minute, at most one
 //! in flight, then the account's VIP state (cached per account for 30 minutes).
 
-mod cache_key;
-mod shared;
+mod redis;
 
-pub use cache_key::{CacheKey, CacheKeyer};
-pub use shared::SharedRefresh;
-use shared::Stored;
+pub use redis::RedisRefresh;
+use redis::Stored;
 
-use crate::cache::{Source, TtlCache};
+use crate::cache::{CacheKey, CacheKeyer, Source, TtlCache};
 use crate::clock::SharedClock;
-use crate::domain::{Credential, MusicKey, RefreshSecret, Uin};
-use crate::upstream::{LoginGrant, UpstreamClient, UpstreamError, VipStatus};
+pub use crate::domain::Cookie;
+use crate::domain::{Credential, Uin};
+use crate::upstream::{UpstreamClient, UpstreamError, VipStatus};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,76 +18,6 @@ use std::time::Duration;
 /// As the public API caches them: cookies 1 minute, membership 30 minutes.
 pub const COOKIE_TTL: Duration = Duration::from_secs(60);
 pub const INFO_TTL: Duration = Duration::from_secs(30 * 60);
-
-/// The rotated credential a refresh produced.
-#[derive(Debug, Clone)]
-pub struct Cookie {
-    pub uin: Uin,
-    pub key: MusicKey,
-    pub refresh_key: Option<RefreshSecret>,
-    pub refresh_token: Option<RefreshSecret>,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Seconds.
-    pub expires_in: i64,
-}
-
-impl Cookie {
-    pub fn expires_at(&self) -> i64 {
-        self.created_at.saturating_add(self.expires_in)
-    }
-
-    /// The cookie a Login answer gives `cred`, if the answer is for that very
-    /// account and kind; `now` stands in for a missing creation time. An
-    /// answer that names no account is refused too: the key it carries
-    /// cannot be shown to be this account's, and it would be handed to the
-    /// caller, cached and saved as this account's.
-    pub fn from_grant(
-        cred: &Credential,
-        grant: LoginGrant,
-        now: i64,
-    ) -> Result<Self, UpstreamError> {
-        match grant.account {
-            Some(id) if id == cred.uin.get() => {}
-            Some(_) => {
-                return Err(UpstreamError::Unreadable(
-                    "Login answered for another account",
-                ))
-            }
-            None => return Err(UpstreamError::Unreadable("Login answer names no account")),
-        }
-        if grant.key.kind() != cred.kind() {
-            return Err(UpstreamError::Unreadable(
-                "Login answered a key of another account kind",
-            ));
-        }
-        Ok(Self {
-            uin: cred.uin,
-            key: grant.key,
-            refresh_key: grant.refresh_key,
-            refresh_token: grant.refresh_token,
-            created_at: grant.created_at.unwrap_or(now),
-            expires_in: grant.expires_in,
-        })
-    }
-
-    /// Login's answer shape, read back through [`LoginGrant::from_data`].
-    pub fn to_login_data(&self) -> serde_json::Value {
-        let secret = |s: &Option<RefreshSecret>| {
-            s.as_ref()
-                .map(|s| s.expose().to_owned())
-                .unwrap_or_default()
-        };
-        serde_json::json!({
-            "str_musicid": self.uin.get().to_string(),
-            "musickey": self.key.expose(),
-            "refresh_key": secret(&self.refresh_key),
-            "refresh_token": secret(&self.refresh_token),
-            "musickeyCreateTime": self.created_at,
-            "keyExpiresIn": self.expires_in,
-        })
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Refreshed {
@@ -104,7 +33,7 @@ pub struct RefreshService {
     keyer: CacheKeyer,
     clock: SharedClock,
     /// Redis, when several instances share caches and the Login rule.
-    shared: Option<SharedRefresh>,
+    redis: Option<RedisRefresh>,
     /// How long to wait for another instance's Login before giving up.
     wait_limit: Duration,
     metrics: Option<Arc<crate::metrics::Metrics>>,
@@ -123,7 +52,7 @@ impl RefreshService {
             infos: TtlCache::new(INFO_TTL, max_entries, clock.clone()),
             keyer,
             clock,
-            shared: None,
+            redis: None,
             wait_limit: Duration::from_secs(15),
             metrics: None,
         }
@@ -150,8 +79,8 @@ impl RefreshService {
 
     /// Shares the caches and the one-Login rule through Redis; `wait_limit`
     /// bounds how long a request waits for another instance's Login.
-    pub fn with_shared(mut self, shared: SharedRefresh, wait_limit: Duration) -> Self {
-        self.shared = Some(shared);
+    pub fn with_redis(mut self, redis: RedisRefresh, wait_limit: Duration) -> Self {
+        self.redis = Some(redis);
         self.wait_limit = wait_limit;
         self
     }
@@ -198,7 +127,7 @@ impl RefreshService {
         key: CacheKey,
         cred: &Credential,
     ) -> Result<(Arc<Cookie>, DateTime<Utc>), UpstreamError> {
-        let Some(shared) = &self.shared else {
+        let Some(redis) = &self.redis else {
             return self.login_local(cred).await;
         };
         let deadline = tokio::time::Instant::now() + self.wait_limit;
@@ -207,24 +136,22 @@ impl RefreshService {
         // stored: another instance's result wins, and this one is the fallback.
         let mut own: Option<(Arc<Cookie>, DateTime<Utc>)> = None;
         loop {
-            match shared.cookie(&key, cred, self.clock.unix()).await {
+            match redis.cookie(&key, cred, self.clock.unix()).await {
                 Ok(Some((cookie, until))) => return Ok((Arc::new(cookie), at(until))),
                 Ok(None) => {}
                 Err(_) => return self.fallback(own, cred).await,
             }
-            match shared.lead(&key).await {
+            match redis.lead(&key).await {
                 Ok(Some(lease)) => {
                     // The previous leader may have finished between our read and our lease.
-                    let cached = shared.cookie(&key, cred, self.clock.unix()).await;
+                    let cached = redis.cookie(&key, cred, self.clock.unix()).await;
                     let result = match (cached, own.take()) {
                         (Ok(Some((cookie, until))), _) => Ok((Arc::new(cookie), at(until))),
                         (_, Some(mine)) => Ok(mine),
                         _ => self.login_local(cred).await,
                     };
                     if let Ok((cookie, until)) = &result {
-                        let stored = shared
-                            .store_cookie(&key, cred, cookie, *until, &lease)
-                            .await;
+                        let stored = redis.store_cookie(&key, cred, cookie, *until, &lease).await;
                         if stored == Stored::Refused {
                             tracing::warn!("Login lease lapsed before the result was stored: write refused; using the result of the instance that took over");
                             own = Some((cookie.clone(), *until));
@@ -245,7 +172,7 @@ impl RefreshService {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 // Another instance is still logging in: do not rotate the key a second time.
-                Ok(None) => return own.ok_or(UpstreamError::Timeout),
+                Ok(None) => return own.ok_or(UpstreamError::LeaseBusy),
                 Err(_) => return self.fallback(own, cred).await,
             }
         }
@@ -275,15 +202,15 @@ impl RefreshService {
         &self,
         cookie: &Cookie,
     ) -> Result<(VipStatus, DateTime<Utc>), UpstreamError> {
-        if let Some(shared) = &self.shared {
-            if let Ok(Some((info, until))) = shared.info(cookie.uin, self.clock.unix()).await {
+        if let Some(redis) = &self.redis {
+            if let Ok(Some((info, until))) = redis.info(cookie.uin, self.clock.unix()).await {
                 return Ok((info, at(until)));
             }
         }
         let info = self.upstream.vip_status(cookie.uin, &cookie.key).await?;
         let until = self.infos.expiry();
-        if let Some(shared) = &self.shared {
-            shared.store_info(cookie.uin, &info, until, INFO_TTL).await;
+        if let Some(redis) = &self.redis {
+            redis.store_info(cookie.uin, &info, until, INFO_TTL).await;
         }
         Ok((info, until))
     }

@@ -1,55 +1,19 @@
+//! Object URLs from the upload endpoint template (`domain::EndpointTemplate`).
+
+use crate::domain::EndpointTemplate;
 use url::Url;
 
-/// The upload endpoint, e.g. `https://{bucket}.cos.{region}.myqcloud.com`; the
-/// object key is appended to its path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointTemplate(String);
-
 impl EndpointTemplate {
-    pub const DEFAULT: &'static str = "https://{bucket}.cos.{region}.myqcloud.com";
-
-    /// Checks that the template makes an http(s) URL with a host and no query.
-    pub fn parse(template: &str) -> Result<Self, String> {
-        let t = Self(template.trim().to_owned());
-        let sample = t
-            .base("music-file-1258344705", "ap-guangzhou")
-            .ok_or("is not an http:// or https:// URL once {bucket} and {region} are filled in")?;
-        if sample.query().is_some() || sample.fragment().is_some() {
-            return Err("must not have a query or fragment".into());
-        }
-        Ok(t)
-    }
-
-    fn base(&self, bucket: &str, region: &str) -> Option<Url> {
-        let url = Url::parse(
-            &self
-                .0
-                .replace("{bucket}", bucket)
-                .replace("{region}", region),
-        )
-        .ok()?;
-        (matches!(url.scheme(), "http" | "https") && url.host_str().is_some()).then_some(url)
-    }
-
     /// The object's URL. The key was checked to need no escaping, and the
     /// template to have no query or fragment, so the key can be appended to
     /// the text and the whole parsed once.
     pub fn object_url(&self, bucket: &str, region: &str, object_key: &str) -> Option<Url> {
-        let filled = self
-            .0
-            .replace("{bucket}", bucket)
-            .replace("{region}", region);
+        let filled = self.fill(bucket, region);
         let url = Url::parse(&format!("{}/{object_key}", filled.trim_end_matches('/'))).ok()?;
         // A bucket name from upstream must not smuggle in a query or fragment.
         let plain = url.query().is_none() && url.fragment().is_none();
         (matches!(url.scheme(), "http" | "https") && url.host_str().is_some() && plain)
             .then_some(url)
-    }
-}
-
-impl Default for EndpointTemplate {
-    fn default() -> Self {
-        Self(Self::DEFAULT.to_owned())
     }
 }
 
@@ -88,18 +52,6 @@ mod tests {
                 None,
                 "{bucket}"
             );
-        }
-    }
-
-    #[test]
-    fn bad_templates_are_refused() {
-        for bad in [
-            "",
-            "ftp://{bucket}",
-            "{bucket}.example",
-            "https://x/{bucket}?a=b",
-        ] {
-            assert!(EndpointTemplate::parse(bad).is_err(), "{bad}");
         }
     }
 }

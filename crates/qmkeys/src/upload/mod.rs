@@ -2,10 +2,10 @@
 //! and object key (InitUpload), and qmkeys signs a PUT of the file with it.
 
 mod endpoint;
-mod shared;
+mod redis;
 
-pub use endpoint::EndpointTemplate;
-pub use shared::SharedGrants;
+use crate::domain::EndpointTemplate;
+pub use redis::RedisGrants;
 
 use crate::accounts::{is_fatal, mask, Account, AccountPool, RefreshFailure};
 use crate::cache::TtlCache;
@@ -109,7 +109,7 @@ pub struct UploadService {
     settings: UploadSettings,
     clock: SharedClock,
     /// Redis, when several instances reuse each other's InitUpload answers.
-    shared: Option<SharedGrants>,
+    redis: Option<RedisGrants>,
     metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
@@ -127,7 +127,7 @@ impl UploadService {
             grants: TtlCache::new(GRANT_CACHE_TTL, max_entries, clock.clone()),
             settings,
             clock,
-            shared: None,
+            redis: None,
             metrics: None,
         }
     }
@@ -144,8 +144,8 @@ impl UploadService {
         }
     }
 
-    pub fn with_shared(mut self, shared: SharedGrants) -> Self {
-        self.shared = Some(shared);
+    pub fn with_redis(mut self, redis: RedisGrants) -> Self {
+        self.redis = Some(redis);
         self
     }
 
@@ -212,16 +212,16 @@ impl UploadService {
         }
         let load = || async {
             let now = self.clock.unix();
-            if let Some(shared) = &self.shared {
-                if let Some(grant) = shared.get(&key, now, REUSE_MIN_REMAINING).await {
+            if let Some(redis) = &self.redis {
+                if let Some(grant) = redis.get(&key, now, REUSE_MIN_REMAINING).await {
                     return Ok(Arc::new(Prepared::new(grant, &self.settings)?));
                 }
             }
             let grant = self.init_upload(file).await?;
             // Checked before it is shared, so no instance caches what cannot be signed.
             let prepared = Prepared::new(grant, &self.settings)?;
-            if let Some(shared) = &self.shared {
-                shared
+            if let Some(redis) = &self.redis {
+                redis
                     .put(&key, &prepared.grant, now, REUSE_MIN_REMAINING)
                     .await;
             }

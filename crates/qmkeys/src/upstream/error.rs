@@ -62,6 +62,11 @@ pub enum UpstreamError {
     /// Too many calls already in flight.
     #[error("too many upstream calls in flight")]
     Busy,
+    /// Another instance holds the Login lease for this credential or account
+    /// and did not finish in time (or took the lease over); no call was made
+    /// here, so nothing timed out. Answered as a timeout is, to the caller.
+    #[error("another instance is logging in this account and did not finish in time")]
+    LeaseBusy,
 }
 
 impl UpstreamError {
@@ -85,7 +90,7 @@ impl UpstreamError {
             | Self::Unreadable(_)
             | Self::Gateway(_) => true,
             Self::Status(s) => *s >= 500,
-            Self::Rejected { .. } | Self::CircuitOpen | Self::Busy => false,
+            Self::Rejected { .. } | Self::CircuitOpen | Self::Busy | Self::LeaseBusy => false,
         }
     }
 
@@ -153,6 +158,14 @@ pub(super) fn open_envelope(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn waiting_on_another_instances_lease_is_not_an_upstream_failure() {
+        let busy = UpstreamError::LeaseBusy;
+        assert!(!busy.is_upstream_failure(), "it must not open the breaker");
+        assert!(!busy.is_retryable(), "a Login is never retried");
+        assert!(busy.to_string().contains("another instance"), "{busy}");
+    }
 
     #[test]
     fn envelope_opens_on_success_and_names_the_failure_otherwise() {

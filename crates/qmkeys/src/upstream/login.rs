@@ -1,7 +1,7 @@
 //! `music.login.LoginServer.Login` (docs/protocol.md section 3).
 
 use super::UpstreamError;
-use crate::domain::{AccountKind, Credential, MusicKey, RefreshSecret};
+use crate::domain::{AccountKind, Cookie, Credential, MusicKey, RefreshSecret};
 use serde_json::{json, Value};
 
 pub(super) const MODULE: &str = "music.login.LoginServer";
@@ -97,6 +97,60 @@ pub(super) fn integer(data: &Value, field: &str) -> Option<i64> {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
+    }
+}
+
+/// Reading a [`Cookie`] from a Login answer, and writing it back in that shape.
+impl Cookie {
+    /// The cookie a Login answer gives `cred`, if the answer is for that very
+    /// account and kind; `now` stands in for a missing creation time. An
+    /// answer that names no account is refused too: the key it carries
+    /// cannot be shown to be this account's, and it would be handed to the
+    /// caller, cached and saved as this account's.
+    pub fn from_grant(
+        cred: &Credential,
+        grant: LoginGrant,
+        now: i64,
+    ) -> Result<Self, UpstreamError> {
+        match grant.account {
+            Some(id) if id == cred.uin.get() => {}
+            Some(_) => {
+                return Err(UpstreamError::Unreadable(
+                    "Login answered for another account",
+                ))
+            }
+            None => return Err(UpstreamError::Unreadable("Login answer names no account")),
+        }
+        if grant.key.kind() != cred.kind() {
+            return Err(UpstreamError::Unreadable(
+                "Login answered a key of another account kind",
+            ));
+        }
+        Ok(Self {
+            uin: cred.uin,
+            key: grant.key,
+            refresh_key: grant.refresh_key,
+            refresh_token: grant.refresh_token,
+            created_at: grant.created_at.unwrap_or(now),
+            expires_in: grant.expires_in,
+        })
+    }
+
+    /// Login's answer shape, read back through [`LoginGrant::from_data`].
+    pub fn to_login_data(&self) -> serde_json::Value {
+        let secret = |s: &Option<RefreshSecret>| {
+            s.as_ref()
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default()
+        };
+        serde_json::json!({
+            "str_musicid": self.uin.get().to_string(),
+            "musickey": self.key.expose(),
+            "refresh_key": secret(&self.refresh_key),
+            "refresh_token": secret(&self.refresh_token),
+            "musickeyCreateTime": self.created_at,
+            "keyExpiresIn": self.expires_in,
+        })
     }
 }
 

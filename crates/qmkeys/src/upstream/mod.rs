@@ -18,6 +18,7 @@ pub use login::{LoginGrant, DEFAULT_KEY_LIFETIME_SECS};
 pub use sign::{hash33, zzc_sign};
 pub use vip::VipStatus;
 
+use crate::backoff::Backoff;
 use crate::domain::{Credential, MusicKey, Uin, UploadFile};
 use guard::Guard;
 use rand::Rng;
@@ -31,6 +32,14 @@ const USER_AGENT: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36";
 /// Upstream answers are a few KiB; anything far larger is not an answer we can use.
 const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// Between retries of a repeat-safe call: 100 ms doubling up to 6.4 s, plus up to half again.
+const RETRY_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(100),
+    factor: 2,
+    max: Duration::from_millis(6400),
+    jitter: 0.5,
+};
 
 #[derive(Debug, Clone)]
 pub struct UpstreamSettings {
@@ -178,10 +187,8 @@ impl UpstreamClient {
             let result = call().await;
             match &result {
                 Err(err) if err.is_retryable() && attempt < self.retries => {
-                    let base = 100u64 << attempt.min(6);
-                    let jitter = rand::thread_rng().gen_range(0..=base / 2);
                     tracing::debug!(attempt, error = %err, "retrying a repeat-safe upstream call");
-                    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+                    tokio::time::sleep(RETRY_BACKOFF.pause(attempt + 1)).await;
                     attempt += 1;
                 }
                 _ => return result,
@@ -348,6 +355,7 @@ fn outcome<T>(result: &Result<T, UpstreamError>) -> &'static str {
         Err(UpstreamError::Unreadable(_) | UpstreamError::Gateway(_)) => "unreadable",
         Err(UpstreamError::CircuitOpen) => "circuit_open",
         Err(UpstreamError::Busy) => "busy",
+        Err(UpstreamError::LeaseBusy) => "lease_busy",
     }
 }
 

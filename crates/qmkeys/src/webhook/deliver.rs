@@ -5,8 +5,8 @@
 
 use super::{body, sign, Tuning, WebhookUrl};
 use crate::accounts::AccountEvent;
+use crate::backoff::Backoff;
 use crate::metrics::Metrics;
-use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,12 +118,13 @@ impl Deliverer {
     /// base, 4 x base, 16 x base ..., plus up to a quarter more so that many
     /// instances do not retry in step.
     fn pause(&self, attempt: u32) -> Duration {
-        let pause = self
-            .tuning
-            .retry_base
-            .saturating_mul(4u32.saturating_pow(attempt.saturating_sub(1)));
-        let jitter = rand::thread_rng().gen_range(0.0..0.25);
-        pause + pause.mul_f64(jitter)
+        Backoff {
+            first: self.tuning.retry_base,
+            factor: 4,
+            max: Duration::MAX,
+            jitter: 0.25,
+        }
+        .pause(attempt)
     }
 
     fn count(&self, event: &str, outcome: &str) {

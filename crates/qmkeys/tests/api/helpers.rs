@@ -282,7 +282,7 @@ impl TestApp {
             .map(|k| k.expose_secret());
         let sealer = qmkeys::secrets::Sealer::new(secret, "account-store");
         if let Some(url) = &self.settings.redis.url {
-            let redis = qmkeys::shared::Redis::connect(url.expose_secret(), Duration::from_secs(2))
+            let redis = qmkeys::redis::Redis::connect(url.expose_secret(), Duration::from_secs(2))
                 .expect("redis");
             let store = qmkeys::accounts::redis_store::RedisStore::new(redis, sealer);
             return store.load_all().await.expect("load");

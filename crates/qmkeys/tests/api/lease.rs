@@ -295,10 +295,10 @@ async fn a_login_holder_paused_past_its_lease_cannot_overwrite_the_result_of_the
     );
 
     // And Redis still holds B's result, not A's.
-    let keyer = qmkeys::refresh::CacheKeyer::from_secret(SECRET);
+    let keyer = qmkeys::cache::CacheKeyer::from_secret(SECRET);
     let redis_client =
-        qmkeys::shared::Redis::connect(&redis.url(), Duration::from_secs(2)).expect("redis");
-    let shared = qmkeys::refresh::SharedRefresh::new(redis_client, keyer.clone());
+        qmkeys::redis::Redis::connect(&redis.url(), Duration::from_secs(2)).expect("redis");
+    let shared = qmkeys::refresh::RedisRefresh::new(redis_client, keyer.clone());
     let cred = qmkeys::domain::Credential::new(
         qmkeys::domain::Uin::parse(&account.uin).expect("uin"),
         qmkeys::domain::MusicKey::parse(&account.musickey).expect("key"),
@@ -430,7 +430,7 @@ async fn a_rotation_committed_under_a_lease_another_process_has_since_taken_is_r
     let redis = RedisServer::start();
     let store = || {
         let client =
-            qmkeys::shared::Redis::connect(&redis.url(), Duration::from_secs(2)).expect("redis");
+            qmkeys::redis::Redis::connect(&redis.url(), Duration::from_secs(2)).expect("redis");
         RedisStore::new(
             client,
             qmkeys::secrets::Sealer::new(Some(SECRET), "account-store"),

@@ -1,3 +1,6 @@
+//! Cache keys for credentials: the refresh service keys its caches with them,
+//! and the upload service keys the grants it shares through Redis.
+
 use crate::domain::Credential;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

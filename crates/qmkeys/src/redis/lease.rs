@@ -13,8 +13,8 @@
 //! its result only while the lease is still its own (or lapsed with nobody
 //! taking it since); once another instance took it, the late write is refused.
 
-use super::{Redis, SharedError};
-use redis::Script;
+use super::{Redis, RedisError};
+use ::redis::Script;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
@@ -68,11 +68,11 @@ fn millis(d: Duration) -> u64 {
 /// A lease, released when dropped. `Lease::local()` stands for "no sharing".
 #[derive(Debug)]
 pub struct Lease {
-    shared: Option<SharedLease>,
+    redis: Option<RedisLease>,
 }
 
 #[derive(Debug)]
-struct SharedLease {
+struct RedisLease {
     redis: Redis,
     key: String,
     token: String,
@@ -82,12 +82,12 @@ struct SharedLease {
 impl Lease {
     /// A lease that needs no releasing: for stores used by one process.
     pub fn local() -> Self {
-        Self { shared: None }
+        Self { redis: None }
     }
 
     /// Releases the lease now, if it is still ours.
     pub async fn release(mut self) {
-        if let Some(lease) = self.shared.take() {
+        if let Some(lease) = self.redis.take() {
             lease.heartbeat.abort();
             lease.redis.release_key(&lease.key, &lease.token).await;
         }
@@ -95,7 +95,7 @@ impl Lease {
 
     /// The lease key and token, for scripts that write only while it is ours.
     pub(crate) fn fence(&self) -> Option<(&str, &str)> {
-        self.shared
+        self.redis
             .as_ref()
             .map(|l| (l.key.as_str(), l.token.as_str()))
     }
@@ -105,7 +105,7 @@ impl Drop for Lease {
     /// A dropped task (a caller gone, the server stopping) frees the lease at
     /// once rather than after the TTL.
     fn drop(&mut self) {
-        let Some(lease) = self.shared.take() else {
+        let Some(lease) = self.redis.take() else {
             return;
         };
         lease.heartbeat.abort();
@@ -126,7 +126,7 @@ impl Redis {
         &self,
         key: &str,
         scope: &'static str,
-    ) -> Result<Option<Lease>, SharedError> {
+    ) -> Result<Option<Lease>, RedisError> {
         let token = hex::encode(rand::random::<[u8; 16]>());
         let ttl = LEASE_TTL;
         let (k, t) = (key.to_owned(), token.clone());
@@ -160,7 +160,7 @@ impl Redis {
             .insert(key.to_owned(), token.clone());
         let heartbeat = tokio::spawn(heartbeat(self.clone(), key.to_owned(), token.clone()));
         Ok(Some(Lease {
-            shared: Some(SharedLease {
+            redis: Some(RedisLease {
                 redis: self.clone(),
                 key: key.to_owned(),
                 token,
@@ -177,7 +177,7 @@ impl Redis {
         key: &str,
         value: &str,
         ttl: Duration,
-    ) -> Result<bool, SharedError> {
+    ) -> Result<bool, RedisError> {
         let Some((lease_key, token)) = lease.fence() else {
             return self.set_for(key, value, ttl).await.map(|()| true);
         };

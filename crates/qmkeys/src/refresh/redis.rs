@@ -5,18 +5,18 @@
 //! credential can open it, and a dump of Redis yields no usable key. Cache
 //! keys are keyed hashes, never raw keys or uins.
 
-use super::cache_key::{credential_bytes, CacheKey, CacheKeyer};
 use super::{Cookie, COOKIE_TTL};
+use crate::cache::{credential_bytes, CacheKey, CacheKeyer};
 use crate::domain::{Credential, Uin};
+use crate::redis::{Lease, Redis, RedisError, PREFIX};
 use crate::secrets::{SealError, Sealer};
-use crate::shared::{Lease, Redis, SharedError, PREFIX};
 use crate::upstream::{LoginGrant, VipStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
-pub struct SharedRefresh {
+pub struct RedisRefresh {
     redis: Redis,
     keyer: CacheKeyer,
 }
@@ -57,7 +57,7 @@ fn refuse<T>(cache: &str, what: &str) -> Option<T> {
     None
 }
 
-impl SharedRefresh {
+impl RedisRefresh {
     pub fn new(redis: Redis, keyer: CacheKeyer) -> Self {
         Self { redis, keyer }
     }
@@ -76,7 +76,7 @@ impl SharedRefresh {
         key: &CacheKey,
         cred: &Credential,
         now: i64,
-    ) -> Result<Option<(Cookie, i64)>, SharedError> {
+    ) -> Result<Option<(Cookie, i64)>, RedisError> {
         let Some(sealed) = self.redis.get(&Self::cookie_key(key)).await? else {
             return Ok(None);
         };
@@ -142,7 +142,7 @@ impl SharedRefresh {
 
     /// The right to make the one Login for this credential across instances,
     /// held by a heartbeat until released or dropped.
-    pub async fn lead(&self, key: &CacheKey) -> Result<Option<Lease>, SharedError> {
+    pub async fn lead(&self, key: &CacheKey) -> Result<Option<Lease>, RedisError> {
         self.redis
             .try_lease(
                 &format!("{PREFIX}lease:cookie:{}", hex::encode(key)),
@@ -158,7 +158,7 @@ impl SharedRefresh {
         )
     }
 
-    pub async fn info(&self, uin: Uin, now: i64) -> Result<Option<(VipStatus, i64)>, SharedError> {
+    pub async fn info(&self, uin: Uin, now: i64) -> Result<Option<(VipStatus, i64)>, RedisError> {
         let Some(json) = self.redis.get(&self.info_key(uin)).await? else {
             return Ok(None);
         };

@@ -3,15 +3,15 @@
 //! hash of (sha1, size, ext).
 
 use super::GrantKey;
-use crate::refresh::CacheKeyer;
+use crate::cache::CacheKeyer;
+use crate::redis::{Redis, PREFIX};
 use crate::secrets::Sealer;
-use crate::shared::{Redis, PREFIX};
 use crate::upstream::UploadGrant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
-pub struct SharedGrants {
+pub struct RedisGrants {
     redis: Redis,
     keyer: CacheKeyer,
     sealer: Sealer,
@@ -33,7 +33,7 @@ fn refuse<T>(what: &str) -> Option<T> {
     None
 }
 
-impl SharedGrants {
+impl RedisGrants {
     pub fn new(redis: Redis, keyer: CacheKeyer, sealer: Sealer) -> Self {
         Self {
             redis,

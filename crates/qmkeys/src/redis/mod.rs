@@ -10,8 +10,8 @@ mod lease;
 pub(crate) use lease::{last_key, STILL_OURS};
 pub use lease::{Lease, LEASE_TTL};
 
-use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Client};
+use ::redis::aio::ConnectionManager;
+use ::redis::{AsyncCommands, Client};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use std::time::Duration;
 pub const PREFIX: &str = "qmkeys:v1:";
 
 #[derive(Debug, thiserror::Error)]
-pub enum SharedError {
+pub enum RedisError {
     #[error("Redis did not answer in time")]
     Timeout,
     #[error("Redis failed: {0}")]
@@ -50,15 +50,15 @@ impl std::fmt::Debug for Redis {
 impl Redis {
     /// Connects lazily: an unreachable Redis at start is an outage, not a
     /// startup failure.
-    pub fn connect(url: &str, timeout: Duration) -> Result<Self, SharedError> {
-        let client = Client::open(url).map_err(|e| SharedError::Redis(redact(&e)))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
+    pub fn connect(url: &str, timeout: Duration) -> Result<Self, RedisError> {
+        let client = Client::open(url).map_err(|e| RedisError::Redis(redact(&e)))?;
+        let config = ::redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| SharedError::Redis(redact(&e)))?;
+            .map_err(|e| RedisError::Redis(redact(&e)))?;
         Ok(Self {
             conn,
             timeout,
@@ -80,15 +80,15 @@ impl Redis {
     }
 
     /// Runs one Redis call with the bounded wait and outage bookkeeping.
-    pub async fn run<T, F, Fut>(&self, call: F) -> Result<T, SharedError>
+    pub async fn run<T, F, Fut>(&self, call: F) -> Result<T, RedisError>
     where
         F: FnOnce(ConnectionManager) -> Fut,
-        Fut: Future<Output = redis::RedisResult<T>>,
+        Fut: Future<Output = ::redis::RedisResult<T>>,
     {
         let result = match tokio::time::timeout(self.timeout, call(self.conn.clone())).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(SharedError::Redis(redact(&e))),
-            Err(_) => Err(SharedError::Timeout),
+            Ok(Err(e)) => Err(RedisError::Redis(redact(&e))),
+            Err(_) => Err(RedisError::Timeout),
         };
         match &result {
             Ok(_) => {
@@ -105,12 +105,12 @@ impl Redis {
         result
     }
 
-    pub async fn get(&self, key: &str) -> Result<Option<String>, SharedError> {
+    pub async fn get(&self, key: &str) -> Result<Option<String>, RedisError> {
         let key = key.to_owned();
         self.run(|mut c| async move { c.get(key).await }).await
     }
 
-    pub async fn set_for(&self, key: &str, value: &str, ttl: Duration) -> Result<(), SharedError> {
+    pub async fn set_for(&self, key: &str, value: &str, ttl: Duration) -> Result<(), RedisError> {
         let (key, value) = (key.to_owned(), value.to_owned());
         let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         self.run(|mut c| async move { c.pset_ex(key, value, ms).await })
@@ -119,7 +119,7 @@ impl Redis {
 }
 
 /// Redis errors can quote the connection URL, which can hold a password.
-fn redact(e: &redis::RedisError) -> String {
+fn redact(e: &::redis::RedisError) -> String {
     let text = e.to_string();
     match text.find("redis://").or_else(|| text.find("rediss://")) {
         Some(at) => format!("{}[url redacted]", &text[..at]),
