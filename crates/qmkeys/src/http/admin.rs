@@ -4,8 +4,10 @@
 
 use super::envelope::Envelope;
 use super::error::ApiError;
+use super::error::ErrorCode as C;
 use super::path::Segment;
 use super::refresh::RefreshData;
+use super::route::Errors;
 use super::AppState;
 use crate::accounts::mask;
 use crate::beijing;
@@ -20,6 +22,18 @@ use axum::response::Response;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
+
+/// What [`accounts`] can answer besides success: 404 without `admin_token`.
+pub const ACCOUNTS_ERRORS: Errors = Errors::of(&[&[C::NotFound, C::AdminUnauthorized]]);
+
+/// What [`account_cookie`] can answer besides success.
+pub const COOKIE_ERRORS: Errors = Errors::of(&[&[
+    C::NotFound,
+    C::AdminUnauthorized,
+    C::BadParam,
+    C::NoSuchAccount,
+    C::StoreFailed,
+]]);
 
 /// List the upload accounts (no key or token in the answer).
 ///

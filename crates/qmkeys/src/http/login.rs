@@ -5,9 +5,11 @@
 
 use super::client::Client;
 use super::envelope::Envelope;
+use super::error::ErrorCode as C;
 use super::error::{ApiError, Chain};
 use super::params::{FastLogin, FastLoginParams, QrParams, QrStart};
 use super::refresh::RefreshData;
+use super::route::{Errors, FORM_BODY, KEY_REFUSED, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::login::{LoginResult, QrEvent, QrLogin};
 use crate::refresh::Refreshed;
@@ -27,6 +29,37 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// What the public API's page shows when the QR has expired.
 pub const EXPIRED_TEXT: &str = "二维码已失效";
+
+/// What [`qrcode`] can answer before its stream starts: the gateway's answer
+/// to the code, as a refresh maps it, and the caps on concurrent logins.
+pub const QR_ERRORS: Errors = Errors::of(&[
+    &[
+        C::BadParam,
+        C::SaveDisabled,
+        C::LoginSessionsFull,
+        C::ClientLoginsFull,
+    ],
+    KEY_REFUSED,
+    REFUSED,
+    TRANSIENT,
+]);
+
+/// What [`fastlogin_get`] can answer besides success.
+pub const FAST_GET_ERRORS: Errors = Errors::of(&[
+    &[C::BadParam, C::SaveDisabled, C::ClientKeyRefused],
+    KEY_REFUSED,
+    REFUSED,
+    TRANSIENT,
+]);
+
+/// What [`fastlogin_post`] can answer: a GET's errors and a form body's.
+pub const FAST_POST_ERRORS: Errors = Errors::of(&[
+    &[C::BadParam, C::SaveDisabled, C::ClientKeyRefused],
+    KEY_REFUSED,
+    REFUSED,
+    TRANSIENT,
+    FORM_BODY,
+]);
 
 /// Log in by scanning a QR code (Server-Sent Events).
 ///

@@ -1,7 +1,8 @@
 //! `GET /openapi.json`: an OpenAPI 3.1 description of every route, generated
 //! from the handlers' `#[utoipa::path]` attributes and the types they answer.
-//! The error answers are added here from [`ErrorCode`], the one list of
-//! codes, so the document cannot drift from what the server answers.
+//! The error answers are added here: each operation's from the errors its
+//! route was registered with (`super::declared_errors`), described from
+//! [`ErrorCode`], the one list of codes.
 
 use super::error::ErrorCode;
 use super::web;
@@ -45,6 +46,8 @@ pub fn document(max_upload_bytes: u64) -> Value {
     });
     pair_uin_with_key(&mut doc);
     describe_login_events(&mut doc);
+    // Each route's errors, as it was registered with them (`super::groups`).
+    let declared = super::declared_errors();
     if let Some(paths) = doc["paths"].as_object_mut() {
         for item in paths.values_mut() {
             let Some(item) = item.as_object_mut() else {
@@ -55,7 +58,7 @@ pub fn document(max_upload_bytes: u64) -> Value {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                add_error_responses(operation, &errors_of(&id));
+                add_error_responses(operation, declared.get(&id).map_or(&[], Vec::as_slice));
                 let parameters = operation
                     .get_mut("parameters")
                     .and_then(Value::as_array_mut);
@@ -132,87 +135,6 @@ fn describe_login_events(doc: &mut Value) {
             }
         }
     });
-}
-
-/// The codes each operation can fail with.
-fn errors_of(operation_id: &str) -> Vec<ErrorCode> {
-    use ErrorCode as C;
-    // A call to QQ Music can always fail in these ways.
-    const TRANSIENT: [ErrorCode; 6] = [
-        C::UpstreamTimeout,
-        C::UpstreamUnreachable,
-        C::UpstreamStatus,
-        C::UpstreamUnreadable,
-        C::CircuitOpen,
-        C::UpstreamBusy,
-    ];
-    // And these are its refusals that mean the same for any account.
-    const REFUSED: [ErrorCode; 3] = [C::UpstreamRateLimited, C::RiskControl, C::UpstreamRefused];
-    let mut codes = match operation_id {
-        "refreshGet" | "refreshPost" => {
-            let mut all = vec![
-                C::BadParam,
-                C::SaveDisabled,
-                C::SaveFailed,
-                C::ClientRateLimited,
-                C::KeyExpired,
-                C::Restricted,
-                C::DeviceLimit,
-                C::Binding,
-            ];
-            if operation_id == "refreshPost" {
-                all.extend([C::BadBody, C::BodyTooLarge, C::UnsupportedMediaType]);
-            }
-            all.extend(REFUSED);
-            all.extend(TRANSIENT);
-            all
-        }
-        "cosSign" => {
-            let mut all = vec![
-                C::BadParam,
-                C::NoUploadAccount,
-                C::NoHealthyUploadAccount,
-                C::StoreFailed,
-                C::ClientRateLimited,
-                C::UploadAccountExpired,
-                C::UploadAccountRestricted,
-            ];
-            all.extend(REFUSED);
-            all.extend(TRANSIENT);
-            all
-        }
-        "qrLogin" | "fastLoginGet" | "fastLoginPost" => {
-            let mut all = vec![C::BadParam, C::SaveDisabled, C::ClientRateLimited];
-            if operation_id == "qrLogin" {
-                all.push(C::LoginSessionsFull);
-                all.push(C::ClientLoginsFull);
-            } else {
-                all.push(C::ClientKeyRefused);
-            }
-            if operation_id == "fastLoginPost" {
-                all.extend([C::BadBody, C::BodyTooLarge, C::UnsupportedMediaType]);
-            }
-            // The gateway's answer to the code, as a refresh maps it.
-            all.extend([C::KeyExpired, C::Restricted, C::DeviceLimit, C::Binding]);
-            all.extend(REFUSED);
-            all.extend(TRANSIENT);
-            all
-        }
-        "adminAccounts" => vec![C::NotFound, C::AdminUnauthorized, C::ClientRateLimited],
-        "adminAccountCookie" => vec![
-            C::NotFound,
-            C::AdminUnauthorized,
-            C::ClientRateLimited,
-            C::BadParam,
-            C::NoSuchAccount,
-            C::StoreFailed,
-        ],
-        "webAsset" => vec![C::BadParam, C::NotFound],
-        _ => Vec::new(),
-    };
-    // The front middleware caps every route's URL and time.
-    codes.extend([C::UrlTooLong, C::RequestTimeout]);
-    codes
 }
 
 /// Every code an error envelope can carry (`/readyz` documents its own 503).
@@ -475,6 +397,70 @@ mod tests {
         assert!(rate_limited["description"]
             .as_str()
             .is_some_and(|d| d.contains("`42901`")));
+    }
+
+    /// The codes an operation's error responses name, by HTTP status.
+    fn documented_errors(operation: &Value) -> BTreeMap<String, BTreeSet<i32>> {
+        let mut by_status = BTreeMap::new();
+        for (status, response) in operation["responses"].as_object().expect("responses") {
+            if status.starts_with('2') {
+                continue;
+            }
+            let text = response["description"].as_str().unwrap_or_default();
+            let codes = text
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter_map(|c| c.parse().ok())
+                .collect();
+            by_status.insert(status.clone(), codes);
+        }
+        by_status
+    }
+
+    #[test]
+    fn every_operation_documents_exactly_the_errors_its_route_declares() {
+        let doc = doc();
+        let declared = crate::http::declared_errors();
+        let mut seen = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("path item") {
+                let id = operation["operationId"].as_str().expect("an operation id");
+                let codes = declared
+                    .get(id)
+                    .unwrap_or_else(|| panic!("{method} {path} ({id}) has no declared errors"));
+                let mut want: BTreeMap<String, BTreeSet<i32>> = BTreeMap::new();
+                for code in codes {
+                    want.entry(code.status().as_u16().to_string())
+                        .or_default()
+                        .insert(code.get());
+                }
+                assert_eq!(documented_errors(operation), want, "{method} {path} ({id})");
+                seen.insert(id.to_owned());
+            }
+        }
+        let registered: BTreeSet<String> = declared.into_keys().collect();
+        assert_eq!(seen, registered, "every registered operation is documented");
+    }
+
+    #[test]
+    fn every_route_declares_the_front_middlewares_errors_and_limited_ones_42901() {
+        let declared = crate::http::declared_errors();
+        let doc = doc();
+        let limited = crate::http::limited_routes();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for operation in item.as_object().expect("path item").values() {
+                let id = operation["operationId"].as_str().expect("id");
+                let codes = &declared[id];
+                assert!(codes.contains(&ErrorCode::UrlTooLong), "{id}");
+                assert!(codes.contains(&ErrorCode::RequestTimeout), "{id}");
+                assert_eq!(
+                    codes.contains(&ErrorCode::ClientRateLimited),
+                    limited.contains(path),
+                    "{id}"
+                );
+            }
+        }
     }
 
     fn param(doc: &Value, path: &str, method: &str, name: &str) -> Value {

@@ -2,7 +2,9 @@
 
 use super::envelope::Envelope;
 use super::error::ApiError;
+use super::error::ErrorCode as C;
 use super::params::{Refresh, RefreshParams};
+use super::route::{Errors, FORM_BODY, KEY_REFUSED, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::beijing;
 use crate::refresh::{Cookie, Refreshed};
@@ -14,6 +16,23 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub const PATH: &str = "/music/tencent/cookie/refresh";
+
+/// What [`refresh_get`] can answer besides success.
+pub const GET_ERRORS: Errors = Errors::of(&[
+    &[C::BadParam, C::SaveDisabled, C::SaveFailed],
+    KEY_REFUSED,
+    REFUSED,
+    TRANSIENT,
+]);
+
+/// What [`refresh_post`] can answer: a GET's errors and a form body's.
+pub const POST_ERRORS: Errors = Errors::of(&[
+    &[C::BadParam, C::SaveDisabled, C::SaveFailed],
+    KEY_REFUSED,
+    REFUSED,
+    TRANSIENT,
+    FORM_BODY,
+]);
 
 /// Refresh a music key (parameters in the query string).
 ///

@@ -8,8 +8,10 @@
 
 use super::cors::OriginList;
 use super::error::ApiError;
+use super::error::ErrorCode as C;
 use super::openapi;
 use super::path::{AssetName, Segment};
+use super::route::Errors;
 use super::AppState;
 use crate::config::Settings;
 use crate::login::QrKind;
@@ -30,6 +32,10 @@ const ALLOW_SAVE_PLACEHOLDER: &str = "{{ALLOW_SAVE}}";
 const LOGIN_KINDS_PLACEHOLDER: &str = "{{LOGIN_KINDS}}";
 
 const JS: &str = "text/javascript; charset=utf-8";
+
+/// What [`asset`] can answer besides success: a name that does not decode
+/// (40001) or names no asset (40401).
+pub const ASSET_ERRORS: Errors = Errors::of(&[&[C::BadParam, C::NotFound]]);
 
 /// Every asset the pages load: name, content type, bytes.
 pub const ASSETS: &[(&str, &str, &str)] = &[
