@@ -1,6 +1,7 @@
 //! The HTTP face of qmkeys: one router listing every route, the envelope, errors.
 
 pub mod admin;
+pub mod assets;
 pub mod caps;
 pub mod client;
 pub mod cors;

@@ -4,8 +4,8 @@
 //! route was registered with (`super::declared_errors`), described from
 //! [`ErrorCode`], the one list of codes.
 
+use super::assets::ASSETS;
 use super::error::ErrorCode;
-use super::web;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use utoipa::OpenApi;
@@ -68,7 +68,7 @@ pub fn document(max_upload_bytes: u64) -> Value {
                             parameter["schema"]["maximum"] = json!(max_upload_bytes);
                         }
                         ("webAsset", Some("file")) => {
-                            let names: Vec<&str> = web::ASSETS.iter().map(|a| a.0).collect();
+                            let names: Vec<&str> = ASSETS.iter().map(|a| a.0).collect();
                             parameter["schema"]["enum"] = json!(names);
                         }
                         _ => {}
@@ -517,7 +517,7 @@ mod tests {
             "GET says in words which pairs are refused: {get_uin}"
         );
         let asset = &doc["paths"]["/assets/{file}"]["get"]["responses"]["200"]["content"];
-        for (name, content_type, _) in web::ASSETS {
+        for (name, content_type, _) in ASSETS {
             let media = content_type.split(';').next().unwrap_or_default();
             assert!(asset.get(media).is_some(), "{name}: {media} is documented");
         }
