@@ -17,7 +17,6 @@ use crate::upload::SignError;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::response::Response;
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -53,12 +52,7 @@ pub async fn accounts(State(state): State<AppState>, _: Admin) -> Response {
         .iter()
         .map(|a| AccountView::from(&a.snapshot()))
         .collect();
-    state.stamp.respond(
-        StatusCode::OK,
-        200,
-        "请求成功！",
-        Some(AdminAccounts { accounts }),
-    )
+    state.stamp.ok(AdminAccounts { accounts })
 }
 
 /// The live cookie of an account the server keeps alive.
@@ -92,9 +86,7 @@ pub async fn account_cookie(
     let cookie = std::sync::Arc::new(stored.cookie());
     let info = state.refresh.membership(&cookie).await;
     let data = RefreshData::new(&Refreshed { cookie, info }, state.stamp_now());
-    Ok(state
-        .stamp
-        .respond(StatusCode::OK, 200, "请求成功！", Some(data)))
+    Ok(state.stamp.ok(data))
 }
 
 /// Proof that the request carries the operator's token. Admin routes do not

@@ -14,7 +14,6 @@ use super::AppState;
 use crate::login::{LoginResult, QrEvent, QrLogin};
 use crate::refresh::Refreshed;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -97,9 +96,6 @@ pub async fn qrcode(
     Client(client): Client,
     QrStart { kind, save }: QrStart,
 ) -> Result<Response, ApiError> {
-    if save && !state.allow_save {
-        return Err(ApiError::SaveDisabled);
-    }
     let login = state.login.start_qr_for(kind, Some(client)).await?;
     let stream = events(state, login, save);
     Ok(Sse::new(stream)
@@ -242,16 +238,10 @@ pub async fn fastlogin_post(
 }
 
 async fn fast(state: &AppState, request: FastLogin) -> Result<Response, ApiError> {
-    // Refused before the login, so nothing is spent on a refused request.
-    if request.save && !state.allow_save {
-        return Err(ApiError::SaveDisabled);
-    }
     let result = state
         .login
         .fast_login(request.client_uin, &request.client_key)
         .await?;
     let data = finish(state, result, request.save).await;
-    Ok(state
-        .stamp
-        .respond(StatusCode::OK, 200, "请求成功！", Some(data)))
+    Ok(state.stamp.ok(data))
 }

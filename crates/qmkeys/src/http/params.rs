@@ -13,53 +13,158 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header::CONTENT_TYPE, Method, StatusCode};
+use serde::de::value::{MapDeserializer, StringDeserializer};
+use serde::de::{DeserializeOwned, Deserializer, IntoDeserializer, Visitor};
+use serde::{forward_to_deserialize_any, Deserialize};
+use std::borrow::Cow;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
 /// Form bodies carry a few short fields; more than this is not a refresh.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
-/// The values of the `N` parameters a route reads, by position in `names`;
-/// others are dropped as they are read, since the route does not look at them.
-struct Fields<const N: usize> {
-    names: [&'static str; N],
-    values: [Option<String>; N],
+/// A request's parameters in the order given, the query's then a form
+/// body's. Deserialized into a `*Params` struct, it gives each of the
+/// struct's fields once: a field given twice is refused by name, an absent
+/// one reads as `None` (or `""` for a `String`, which its parser refuses
+/// as missing), and names the struct does not have are ignored.
+struct Pairs<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+/// Why [`Pairs`] could not fill a struct.
+#[derive(Debug)]
+enum ReadError {
+    /// A parameter given twice is ambiguous: which key did the caller mean?
+    Repeated(&'static str),
+    /// A `*Params` field that is not text; no struct here has one.
+    Other(String),
 }
 
-impl<const N: usize> Fields<N> {
-    fn new(names: [&'static str; N]) -> Self {
-        Self {
-            names,
-            values: std::array::from_fn(|_| None),
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Repeated(param) => write!(f, "parameter {param} repeated"),
+            Self::Other(message) => f.write_str(message),
         }
     }
+}
 
-    fn read(&mut self, text: &[u8]) -> Result<(), ApiError> {
-        for (name, value) in form_urlencoded::parse(text) {
-            let Some(i) = self.names.iter().position(|known| *known == name) else {
+impl std::error::Error for ReadError {}
+
+impl serde::de::Error for ReadError {
+    fn custom<T: std::fmt::Display>(message: T) -> Self {
+        Self::Other(message.to_string())
+    }
+}
+
+impl From<ReadError> for ApiError {
+    fn from(err: ReadError) -> Self {
+        match err {
+            ReadError::Repeated(param) => {
+                ParamError::new(param, format!("参数 {param} 重复出现，只能提供一次")).into()
+            }
+            ReadError::Other(message) => ParamError::new("query", message).into(),
+        }
+    }
+}
+
+impl<'de> Deserializer<'de> for Pairs<'_> {
+    type Error = ReadError;
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ReadError> {
+        let mut values: Vec<Option<String>> = vec![None; fields.len()];
+        for (name, value) in self.0 {
+            let Some(i) = fields.iter().position(|known| *known == name) else {
                 continue;
             };
-            // A parameter given twice is ambiguous: which key did the caller mean?
-            if self.values[i].is_some() {
-                let param = self.names[i];
-                return Err(
-                    ParamError::new(param, format!("参数 {param} 重复出现，只能提供一次")).into(),
-                );
+            if values[i].is_some() {
+                return Err(ReadError::Repeated(fields[i]));
             }
-            self.values[i] = Some(value.into_owned());
+            values[i] = Some(value.into_owned());
         }
-        Ok(())
+        visitor.visit_map(MapDeserializer::new(
+            fields.iter().copied().zip(values.into_iter().map(Text)),
+        ))
     }
 
-    fn take(&mut self, name: &str) -> Option<String> {
-        let i = self.names.iter().position(|known| *known == name)?;
-        self.values[i].take()
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ReadError> {
+        Err(ReadError::Other("parameters fill a struct".to_owned()))
     }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
+/// One parameter's value, or its absence.
+struct Text(Option<String>);
+
+impl IntoDeserializer<'_, ReadError> for Text {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de> Deserializer<'de> for Text {
+    type Error = ReadError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReadError> {
+        visitor.visit_string(self.0.unwrap_or_default())
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReadError> {
+        match self.0 {
+            Some(value) => visitor.visit_some(StringDeserializer::new(value)),
+            None => visitor.visit_none(),
+        }
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// The query and, when given, a POST's body with its `Content-Type` (a
+/// non-empty body of another type than a form is 415), into `T`.
+fn read<T: DeserializeOwned>(
+    query: Option<&str>,
+    form: Option<(Option<&str>, &[u8])>,
+) -> Result<T, ApiError> {
+    let mut pairs: Vec<_> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).collect();
+    if let Some((content_type, body)) = form.filter(|(_, body)| !body.is_empty()) {
+        if !content_type.is_some_and(is_form_type) {
+            // The query is read first: a parameter repeated there is refused first.
+            T::deserialize(Pairs(pairs))?;
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        pairs.extend(form_urlencoded::parse(body));
+    }
+    Ok(T::deserialize(Pairs(pairs))?)
+}
+
+/// `save=true` on a server without `accounts_allow_save` is 403 (40305),
+/// refused as the request is read, before any work: a refused refresh burns
+/// no key, a refused login starts none.
+fn allowed(save: bool, state: &AppState) -> Result<bool, ApiError> {
+    if save && !state.allow_save {
+        return Err(ApiError::SaveDisabled);
+    }
+    Ok(save)
 }
 
 /// `GET|POST /music/tencent/cookie/refresh`'s parameters, as the OpenAPI
 /// document describes them. [`Refresh`] fills it and checks it.
-#[derive(Debug, utoipa::IntoParams, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct RefreshParams {
     /// QQ 号（6-11 位，配 `Q_H_L_` key）或微信账号 ID（最多 19 位，配 `W_X_` key）；
@@ -125,8 +230,6 @@ impl RefreshParams {
     }
 }
 
-const REFRESH_FIELDS: [&str; 5] = ["uin", "music_key", "refresh_key", "refresh_token", "save"];
-
 impl Refresh {
     /// The extractor's work once the body is read: the query, and a POST's
     /// body with its `Content-Type`. Pure, for tests and fuzzing.
@@ -134,18 +237,7 @@ impl Refresh {
         query: Option<&str>,
         form: Option<(Option<&str>, &[u8])>,
     ) -> Result<Self, ApiError> {
-        Self::from_fields(read_parts(REFRESH_FIELDS, query, form)?)
-    }
-
-    fn from_fields(mut fields: Fields<5>) -> Result<Self, ApiError> {
-        RefreshParams {
-            uin: fields.take("uin").unwrap_or_default(),
-            music_key: fields.take("music_key").unwrap_or_default(),
-            refresh_key: fields.take("refresh_key"),
-            refresh_token: fields.take("refresh_token"),
-            save: fields.take("save"),
-        }
-        .check()
+        read::<RefreshParams>(query, form)?.check()
     }
 }
 
@@ -153,36 +245,26 @@ impl FromRequest<AppState> for Refresh {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        Self::from_fields(read_query_and_form(req, state, REFRESH_FIELDS).await?)
+        let (query, form) = read_request(req, state).await?;
+        let request = Self::from_parts(query.as_deref(), form_ref(&form))?;
+        allowed(request.save, state)?;
+        Ok(request)
     }
 }
 
-/// [`read_query_and_form`] once the body is read.
-fn read_parts<const N: usize>(
-    names: [&'static str; N],
-    query: Option<&str>,
-    form: Option<(Option<&str>, &[u8])>,
-) -> Result<Fields<N>, ApiError> {
-    let mut fields = Fields::new(names);
-    fields.read(query.unwrap_or_default().as_bytes())?;
-    if let Some((content_type, body)) = form.filter(|(_, body)| !body.is_empty()) {
-        if !content_type.is_some_and(is_form_type) {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        fields.read(body)?;
-    }
-    Ok(fields)
+/// A request's query and, for POST, its body with its `Content-Type`.
+type Read = (Option<String>, Option<(Option<String>, Bytes)>);
+
+fn form_ref(form: &Option<(Option<String>, Bytes)>) -> Option<(Option<&str>, &[u8])> {
+    form.as_ref()
+        .map(|(content_type, body)| (content_type.as_deref(), body.as_ref()))
 }
 
-/// The query, and for POST a form body too (a body of another type is 415).
-async fn read_query_and_form<const N: usize>(
-    req: Request,
-    state: &AppState,
-    names: [&'static str; N],
-) -> Result<Fields<N>, ApiError> {
+/// The query, and for POST the body (too large is 413, unreadable 400).
+async fn read_request(req: Request, state: &AppState) -> Result<Read, ApiError> {
     let query = req.uri().query().map(str::to_owned);
     if req.method() != Method::POST {
-        return read_parts(names, query.as_deref(), None);
+        return Ok((query, None));
     }
     let content_type = req
         .headers()
@@ -196,11 +278,7 @@ async fn read_query_and_form<const N: usize>(
             ApiError::BadBody
         }
     })?;
-    read_parts(
-        names,
-        query.as_deref(),
-        Some((content_type.as_deref(), &body)),
-    )
+    Ok((query, Some((content_type, body))))
 }
 
 /// `save`: exactly one of the documented values; absent means false.
@@ -216,10 +294,11 @@ fn parse_save(raw: Option<&str>) -> Result<bool, ParamError> {
 }
 
 /// `GET /music/tencent/cookie/qrcode`'s parameters, as documented.
-#[derive(Debug, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QrParams {
     /// 扫码的应用，默认为第一个取值 / which app scans the QR; the first value is the default
+    #[serde(rename = "type")]
     #[param(rename = "type", schema_with = qr_type_schema)]
     pub kind: Option<String>,
     /// 登录成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save`，否则 403）
@@ -271,29 +350,31 @@ pub struct QrStart {
     pub save: bool,
 }
 
-impl FromRequestParts<AppState> for QrStart {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
-        let mut fields = Fields::new(["type", "save"]);
-        fields.read(parts.uri.query().unwrap_or_default().as_bytes())?;
-        let params = QrParams {
-            kind: fields.take("type"),
-            save: fields.take("save"),
-        };
-        let kind = match params.kind.as_deref() {
+impl QrParams {
+    fn check(self) -> Result<QrStart, ApiError> {
+        let kind = match self.kind.as_deref() {
             None => QrKind::default(),
             Some(raw) => QrKind::parse(raw).ok_or_else(qr_type_error)?,
         };
         Ok(QrStart {
             kind,
-            save: parse_save(params.save.as_deref())?,
+            save: parse_save(self.save.as_deref())?,
         })
     }
 }
 
+impl FromRequestParts<AppState> for QrStart {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let request = read::<QrParams>(parts.uri.query(), None)?.check()?;
+        allowed(request.save, state)?;
+        Ok(request)
+    }
+}
+
 /// `GET|POST /music/tencent/cookie/fastlogin`'s parameters, as documented.
-#[derive(Debug, utoipa::IntoParams, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct FastLoginParams {
     /// 已登录电脑 QQ 的 QQ 号（6-11 位）/ the QQ number logged in on the desktop (6-11 digits)
@@ -320,29 +401,31 @@ pub struct FastLogin {
     pub save: bool,
 }
 
+impl FastLoginParams {
+    fn check(self) -> Result<FastLogin, ApiError> {
+        Ok(FastLogin {
+            client_uin: parse_client_uin(&self.client_uin)?,
+            client_key: ClientKey::parse(&self.client_key)?,
+            save: parse_save(self.save.as_deref())?,
+        })
+    }
+}
+
 impl FromRequest<AppState> for FastLogin {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let mut fields =
-            read_query_and_form(req, state, ["client_uin", "client_key", "save"]).await?;
-        let params = FastLoginParams {
-            client_uin: fields.take("client_uin").unwrap_or_default(),
-            client_key: fields.take("client_key").unwrap_or_default(),
-            save: fields.take("save"),
-        };
-        Ok(FastLogin {
-            client_uin: parse_client_uin(&params.client_uin)?,
-            client_key: ClientKey::parse(&params.client_key)?,
-            save: parse_save(params.save.as_deref())?,
-        })
+        let (query, form) = read_request(req, state).await?;
+        let request = read::<FastLoginParams>(query.as_deref(), form_ref(&form))?.check()?;
+        allowed(request.save, state)?;
+        Ok(request)
     }
 }
 
 /// `GET /tool/cos/sign`'s parameters, as the OpenAPI document describes
 /// them. `size`'s maximum is the server's `cos_max_upload_bytes`, filled in
 /// when the document is built. [`Sign`] fills it and checks it.
-#[derive(Debug, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SignParams {
     /// 文件的 SHA-1（40 位十六进制）/ the file's SHA-1 in hex
@@ -389,20 +472,18 @@ impl Sign {
     /// The extractor's work: the query, with the server's size limit. Pure,
     /// for tests and fuzzing.
     pub fn from_query(query: Option<&str>, max_size: u64) -> Result<Self, ApiError> {
-        let mut fields = Fields::new(["sha1", "md5", "size", "ext"]);
-        fields.read(query.unwrap_or_default().as_bytes())?;
-        let params = SignParams {
-            sha1: fields.take("sha1").unwrap_or_default(),
-            md5: fields.take("md5").unwrap_or_default(),
-            size: fields.take("size").unwrap_or_default(),
-            ext: fields.take("ext"),
-        };
+        read::<SignParams>(query, None)?.check(max_size)
+    }
+}
+
+impl SignParams {
+    fn check(self, max_size: u64) -> Result<Sign, ApiError> {
         // An empty value reads as a missing one.
         let file = UploadFile::parse(
-            Some(params.sha1.as_str()),
-            Some(params.md5.as_str()),
-            Some(params.size.as_str()),
-            params.ext.as_deref(),
+            Some(self.sha1.as_str()),
+            Some(self.md5.as_str()),
+            Some(self.size.as_str()),
+            self.ext.as_deref(),
             max_size,
         )?;
         Ok(Sign { file })
@@ -420,24 +501,49 @@ fn is_form_type(content_type: &str) -> bool {
 mod tests {
     use super::*;
 
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
     #[test]
     fn query_and_form_both_count_and_percent_decoding_applies() {
-        let mut f = Fields::new(["uin", "music_key"]);
-        f.read(b"uin=123456").expect("query");
-        f.read(b"music_key=Q_H_L_a%2Bb&other=x&other=y")
-            .expect("form");
-        assert_eq!(f.take("uin").as_deref(), Some("123456"));
-        assert_eq!(f.take("music_key").as_deref(), Some("Q_H_L_a+b"));
+        let body = b"music_key=Q_H_L_a%2Bb&other=x&other=y".as_slice();
+        let p: RefreshParams = read(Some("uin=123456"), Some((FORM, body))).expect("read");
+        assert_eq!(p.uin, "123456");
+        assert_eq!(p.music_key, "Q_H_L_a+b");
+        assert_eq!((p.refresh_key, p.save), (None, None));
     }
 
     #[test]
     fn a_repeated_parameter_is_refused_by_name() {
-        let mut f = Fields::new(["uin"]);
-        let err = f.read(b"uin=1&uin=2").expect_err("duplicate");
-        match err {
-            ApiError::Param(e) => assert_eq!(e.param, "uin"),
-            other => panic!("unexpected {other:?}"),
-        }
+        let refused =
+            |query: &str, body: &[u8], content_type: Option<&str>| match read::<RefreshParams>(
+                Some(query),
+                Some((content_type, body)),
+            ) {
+                Err(ApiError::Param(e)) => (e.param, e.message),
+                other => panic!("{query} {body:?}: {other:?}"),
+            };
+        let want = ("uin", "参数 uin 重复出现，只能提供一次".to_owned());
+        assert_eq!(refused("uin=1&uin=2", b"", None), want);
+        // Across the query and the body, and the first repeated name in order.
+        assert_eq!(refused("uin=1", b"uin=2", FORM), want);
+        assert_eq!(refused("save=1&uin=1&uin=2&save=2", b"", None), want);
+        // Read before a body of the wrong type is refused.
+        assert_eq!(
+            refused("uin=1&uin=2", b"{}", Some("application/json")),
+            want
+        );
+        let (param, _) = refused("", b"save=1&save=1", FORM);
+        assert_eq!(param, "save");
+        let (param, message) = match read::<QrParams>(Some("type=qq&type=wx"), None) {
+            Err(ApiError::Param(e)) => (e.param, e.message),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            (param, message.as_str()),
+            ("type", "参数 type 重复出现，只能提供一次")
+        );
+        // A name no route reads may repeat.
+        assert!(read::<SignParams>(Some("x=1&x=2&sha1=a"), None).is_ok());
     }
 
     #[test]

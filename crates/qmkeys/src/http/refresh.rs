@@ -10,7 +10,6 @@ use crate::beijing;
 use crate::refresh::{Cookie, Refreshed};
 use crate::upstream::VipStatus;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -80,16 +79,11 @@ async fn answer(state: &AppState, request: Refresh) -> Result<Response, ApiError
     // Boxed: the refresh's state machine is kilobytes (caches, Redis, Login),
     // and every layer between hyper and here would otherwise move it by value.
     let data = Box::pin(run(state, request)).await?;
-    Ok(state
-        .stamp
-        .respond(StatusCode::OK, 200, "请求成功！", Some(data)))
+    Ok(state.stamp.ok(data))
 }
 
 async fn run(state: &AppState, Refresh { cred, save }: Refresh) -> Result<RefreshData, ApiError> {
-    // Refused before the Login, so a refused request burns no key.
-    if save && !state.allow_save {
-        return Err(ApiError::SaveDisabled);
-    }
+    // `save=true` is allowed here: the extractor refused it otherwise.
     let refreshed = state.refresh.refresh(&cred).await?;
     if save {
         // Committed before the answer: what the caller is told is saved, is.
