@@ -1,5 +1,5 @@
 //! The files the web pages load, compiled into the binary. `web.rs` serves
-//! them at `/assets/{file}` and `openapi.rs` lists their names as `file`'s
+//! them at `/assets/{file}` and `openapi/` lists their names as `file`'s
 //! enum; both read them here, so neither depends on the other for them.
 
 const JS: &str = "text/javascript; charset=utf-8";
