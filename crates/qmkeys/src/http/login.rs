@@ -5,8 +5,8 @@
 
 use super::client::Client;
 use super::envelope::Envelope;
-use super::error::ErrorCode as C;
 use super::error::{ApiError, Chain};
+use super::error::{ErrorCode, ErrorCode as C};
 use super::params::{FastLogin, FastLoginParams, QrParams, QrStart};
 use super::refresh::RefreshData;
 use super::route::{Errors, FORM_BODY, KEY_REFUSED, REFUSED, TRANSIENT};
@@ -43,22 +43,15 @@ pub const QR_ERRORS: Errors = Errors::of(&[
     TRANSIENT,
 ]);
 
+/// A fast login's own refusals: its parameters, `save`, and the client key.
+const FAST: &[ErrorCode] = &[C::BadParam, C::SaveDisabled, C::ClientKeyRefused];
+
 /// What [`fastlogin_get`] can answer besides success.
-pub const FAST_GET_ERRORS: Errors = Errors::of(&[
-    &[C::BadParam, C::SaveDisabled, C::ClientKeyRefused],
-    KEY_REFUSED,
-    REFUSED,
-    TRANSIENT,
-]);
+pub const FAST_GET_ERRORS: Errors = Errors::of(&[FAST, KEY_REFUSED, REFUSED, TRANSIENT]);
 
 /// What [`fastlogin_post`] can answer: a GET's errors and a form body's.
-pub const FAST_POST_ERRORS: Errors = Errors::of(&[
-    &[C::BadParam, C::SaveDisabled, C::ClientKeyRefused],
-    KEY_REFUSED,
-    REFUSED,
-    TRANSIENT,
-    FORM_BODY,
-]);
+pub const FAST_POST_ERRORS: Errors =
+    Errors::of(&[FAST, KEY_REFUSED, REFUSED, TRANSIENT, FORM_BODY]);
 
 /// Log in by scanning a QR code (Server-Sent Events).
 ///

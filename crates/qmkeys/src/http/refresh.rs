@@ -2,7 +2,7 @@
 
 use super::envelope::Envelope;
 use super::error::ApiError;
-use super::error::ErrorCode as C;
+use super::error::{ErrorCode, ErrorCode as C};
 use super::params::{Refresh, RefreshParams};
 use super::route::{Errors, FORM_BODY, KEY_REFUSED, REFUSED, TRANSIENT};
 use super::AppState;
@@ -16,22 +16,14 @@ use serde::{Deserialize, Serialize};
 
 pub const PATH: &str = "/music/tencent/cookie/refresh";
 
+/// A refresh's own refusals: its parameters, `save`, and a failed save.
+const OWN: &[ErrorCode] = &[C::BadParam, C::SaveDisabled, C::SaveFailed];
+
 /// What [`refresh_get`] can answer besides success.
-pub const GET_ERRORS: Errors = Errors::of(&[
-    &[C::BadParam, C::SaveDisabled, C::SaveFailed],
-    KEY_REFUSED,
-    REFUSED,
-    TRANSIENT,
-]);
+pub const GET_ERRORS: Errors = Errors::of(&[OWN, KEY_REFUSED, REFUSED, TRANSIENT]);
 
 /// What [`refresh_post`] can answer: a GET's errors and a form body's.
-pub const POST_ERRORS: Errors = Errors::of(&[
-    &[C::BadParam, C::SaveDisabled, C::SaveFailed],
-    KEY_REFUSED,
-    REFUSED,
-    TRANSIENT,
-    FORM_BODY,
-]);
+pub const POST_ERRORS: Errors = Errors::of(&[OWN, KEY_REFUSED, REFUSED, TRANSIENT, FORM_BODY]);
 
 /// Refresh a music key (parameters in the query string).
 ///
