@@ -4,8 +4,10 @@
 
 use super::envelope::Envelope;
 use super::error::ApiError;
+use super::error::ErrorCode as C;
 use super::path::Segment;
 use super::refresh::RefreshData;
+use super::route::Errors;
 use super::AppState;
 use crate::accounts::mask;
 use crate::beijing;
@@ -15,11 +17,22 @@ use crate::upload::SignError;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::response::Response;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
+
+/// What [`accounts`] can answer besides success: 404 without `admin_token`.
+pub const ACCOUNTS_ERRORS: Errors = Errors::of(&[&[C::NotFound, C::AdminUnauthorized]]);
+
+/// What [`account_cookie`] can answer besides success.
+pub const COOKIE_ERRORS: Errors = Errors::of(&[&[
+    C::NotFound,
+    C::AdminUnauthorized,
+    C::BadParam,
+    C::NoSuchAccount,
+    C::StoreFailed,
+]]);
 
 /// List the upload accounts (no key or token in the answer).
 ///
@@ -39,12 +52,7 @@ pub async fn accounts(State(state): State<AppState>, _: Admin) -> Response {
         .iter()
         .map(|a| AccountView::from(&a.snapshot()))
         .collect();
-    state.stamp.respond(
-        StatusCode::OK,
-        200,
-        "请求成功！",
-        Some(AdminAccounts { accounts }),
-    )
+    state.stamp.ok(AdminAccounts { accounts })
 }
 
 /// The live cookie of an account the server keeps alive.
@@ -78,9 +86,7 @@ pub async fn account_cookie(
     let cookie = std::sync::Arc::new(stored.cookie());
     let info = state.refresh.membership(&cookie).await;
     let data = RefreshData::new(&Refreshed { cookie, info }, state.stamp_now());
-    Ok(state
-        .stamp
-        .respond(StatusCode::OK, 200, "请求成功！", Some(data)))
+    Ok(state.stamp.ok(data))
 }
 
 /// Proof that the request carries the operator's token. Admin routes do not

@@ -2,7 +2,9 @@
 
 use super::envelope::Envelope;
 use super::error::ApiError;
+use super::error::ErrorCode as C;
 use super::params::{Sign, SignParams};
+use super::route::{Errors, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::upload::SignedUpload;
 use axum::extract::State;
@@ -11,6 +13,20 @@ use axum::response::Response;
 use serde::Serialize;
 
 pub const PATH: &str = "/tool/cos/sign";
+
+/// What [`sign`] can answer besides success.
+pub const ERRORS: Errors = Errors::of(&[
+    &[
+        C::BadParam,
+        C::NoUploadAccount,
+        C::NoHealthyUploadAccount,
+        C::StoreFailed,
+        C::UploadAccountExpired,
+        C::UploadAccountRestricted,
+    ],
+    REFUSED,
+    TRANSIENT,
+]);
 
 /// Sign a playlist-cover upload.
 ///

@@ -73,6 +73,11 @@ impl Stamp {
         }
     }
 
+    /// A success as the public API answers it: 200, code 200, 请求成功！.
+    pub fn ok<T: Serialize>(&self, data: T) -> Response {
+        self.respond(StatusCode::OK, 200, "请求成功！", Some(data))
+    }
+
     pub fn respond<T: Serialize>(
         &self,
         status: StatusCode,

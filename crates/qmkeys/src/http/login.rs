@@ -6,13 +6,14 @@
 use super::client::Client;
 use super::envelope::Envelope;
 use super::error::{ApiError, Chain};
+use super::error::{ErrorCode, ErrorCode as C};
 use super::params::{FastLogin, FastLoginParams, QrParams, QrStart};
 use super::refresh::RefreshData;
+use super::route::{Errors, FORM_BODY, KEY_REFUSED, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::login::{LoginResult, QrEvent, QrLogin};
 use crate::refresh::Refreshed;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -27,6 +28,30 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// What the public API's page shows when the QR has expired.
 pub const EXPIRED_TEXT: &str = "二维码已失效";
+
+/// What [`qrcode`] can answer before its stream starts: the gateway's answer
+/// to the code, as a refresh maps it, and the caps on concurrent logins.
+pub const QR_ERRORS: Errors = Errors::of(&[
+    &[
+        C::BadParam,
+        C::SaveDisabled,
+        C::LoginSessionsFull,
+        C::ClientLoginsFull,
+    ],
+    KEY_REFUSED,
+    REFUSED,
+    TRANSIENT,
+]);
+
+/// A fast login's own refusals: its parameters, `save`, and the client key.
+const FAST: &[ErrorCode] = &[C::BadParam, C::SaveDisabled, C::ClientKeyRefused];
+
+/// What [`fastlogin_get`] can answer besides success.
+pub const FAST_GET_ERRORS: Errors = Errors::of(&[FAST, KEY_REFUSED, REFUSED, TRANSIENT]);
+
+/// What [`fastlogin_post`] can answer: a GET's errors and a form body's.
+pub const FAST_POST_ERRORS: Errors =
+    Errors::of(&[FAST, KEY_REFUSED, REFUSED, TRANSIENT, FORM_BODY]);
 
 /// Log in by scanning a QR code (Server-Sent Events).
 ///
@@ -64,9 +89,6 @@ pub async fn qrcode(
     Client(client): Client,
     QrStart { kind, save }: QrStart,
 ) -> Result<Response, ApiError> {
-    if save && !state.allow_save {
-        return Err(ApiError::SaveDisabled);
-    }
     let login = state.login.start_qr_for(kind, Some(client)).await?;
     let stream = events(state, login, save);
     Ok(Sse::new(stream)
@@ -209,16 +231,10 @@ pub async fn fastlogin_post(
 }
 
 async fn fast(state: &AppState, request: FastLogin) -> Result<Response, ApiError> {
-    // Refused before the login, so nothing is spent on a refused request.
-    if request.save && !state.allow_save {
-        return Err(ApiError::SaveDisabled);
-    }
     let result = state
         .login
         .fast_login(request.client_uin, &request.client_key)
         .await?;
     let data = finish(state, result, request.save).await;
-    Ok(state
-        .stamp
-        .respond(StatusCode::OK, 200, "请求成功！", Some(data)))
+    Ok(state.stamp.ok(data))
 }

@@ -1,6 +1,7 @@
 //! The HTTP face of qmkeys: one router listing every route, the envelope, errors.
 
 pub mod admin;
+pub mod assets;
 pub mod caps;
 pub mod client;
 pub mod cors;
@@ -17,6 +18,7 @@ pub mod params;
 pub mod path;
 pub mod refresh;
 pub mod request_id;
+pub mod route;
 pub mod web;
 
 use crate::accounts::AccountPool;
@@ -29,9 +31,11 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use envelope::Stamp;
 use error::ApiError;
+use error::ErrorCode;
+use route::{Errors, Routes};
 use secrecy::SecretString;
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// What every handler shares. One `Arc`: axum's `State` clones it for every
@@ -92,45 +96,49 @@ struct Group {
     limited: bool,
     /// Behind the CORS policy (`cors_allowed_origins`).
     cors: bool,
-    routes: OpenApiRouter<AppState>,
+    /// Each route with the errors it declares ([`Routes::route`]).
+    routes: Routes,
 }
 
-/// Every route, declared once: the router, the OpenAPI document and the rate
-/// limiter's list all come from here, so they cannot drift apart.
+/// Every route, declared once with its errors: the router, the OpenAPI
+/// document (its error responses too) and the rate limiter's list all come
+/// from here, so they cannot drift apart.
 fn groups() -> [Group; 4] {
     [
         Group {
             limited: true,
             cors: true,
-            routes: OpenApiRouter::new()
-                .routes(routes!(refresh::refresh_get, refresh::refresh_post))
-                .routes(routes!(cos_sign::sign))
-                .routes(routes!(login::qrcode))
-                .routes(routes!(login::fastlogin_get, login::fastlogin_post)),
+            routes: Routes::new()
+                .route(routes!(refresh::refresh_get), refresh::GET_ERRORS)
+                .route(routes!(refresh::refresh_post), refresh::POST_ERRORS)
+                .route(routes!(cos_sign::sign), cos_sign::ERRORS)
+                .route(routes!(login::qrcode), login::QR_ERRORS)
+                .route(routes!(login::fastlogin_get), login::FAST_GET_ERRORS)
+                .route(routes!(login::fastlogin_post), login::FAST_POST_ERRORS),
         },
         Group {
             // Not for other origins: an operator's tool, not a public API.
             limited: true,
             cors: false,
-            routes: OpenApiRouter::new()
-                .routes(routes!(admin::accounts))
-                .routes(routes!(admin::account_cookie)),
+            routes: Routes::new()
+                .route(routes!(admin::accounts), admin::ACCOUNTS_ERRORS)
+                .route(routes!(admin::account_cookie), admin::COOKIE_ERRORS),
         },
         Group {
             limited: false,
             cors: true,
-            routes: OpenApiRouter::new().routes(routes!(web::openapi_json)),
+            routes: Routes::new().route(routes!(web::openapi_json), Errors::NONE),
         },
         Group {
             limited: false,
             cors: false,
-            routes: OpenApiRouter::new()
-                .routes(routes!(web::index))
-                .routes(routes!(web::docs))
-                .routes(routes!(web::asset))
-                .routes(routes!(metrics::metrics))
-                .routes(routes!(health::healthz))
-                .routes(routes!(health::readyz)),
+            routes: Routes::new()
+                .route(routes!(web::index), Errors::NONE)
+                .route(routes!(web::docs), Errors::NONE)
+                .route(routes!(web::asset), web::ASSET_ERRORS)
+                .route(routes!(metrics::metrics), Errors::NONE)
+                .route(routes!(health::healthz), Errors::NONE)
+                .route(routes!(health::readyz), Errors::NONE),
         },
     ]
 }
@@ -139,9 +147,32 @@ fn groups() -> [Group; 4] {
 pub fn declared_api() -> utoipa::openapi::OpenApi {
     let mut api = utoipa::openapi::OpenApi::default();
     for group in groups() {
-        api.merge(group.routes.into_openapi());
+        api.merge(group.routes.into_parts().0.into_openapi());
     }
     api
+}
+
+/// The error codes of every operation, by operation id: what its route
+/// declares, the rate limit's if its group is limited, and the front
+/// middleware's, which every route can answer.
+pub fn declared_errors() -> BTreeMap<String, Vec<ErrorCode>> {
+    let mut all = BTreeMap::new();
+    for group in groups() {
+        let extra = if group.limited {
+            route::RATE_LIMITED
+        } else {
+            &[]
+        };
+        for (id, errors) in group.routes.into_parts().1 {
+            let codes = errors
+                .codes()
+                .chain(extra.iter().copied())
+                .chain(route::EVERY_ROUTE.iter().copied())
+                .collect();
+            all.insert(id, codes);
+        }
+    }
+    all
 }
 
 /// The route templates counted against the rate limit.
@@ -152,7 +183,15 @@ pub fn limited_routes() -> &'static std::collections::HashSet<String> {
         groups()
             .into_iter()
             .filter(|g| g.limited)
-            .flat_map(|g| g.routes.into_openapi().paths.paths.into_keys())
+            .flat_map(|g| {
+                g.routes
+                    .into_parts()
+                    .0
+                    .into_openapi()
+                    .paths
+                    .paths
+                    .into_keys()
+            })
             .collect()
     })
 }
@@ -161,7 +200,7 @@ pub fn router(state: AppState) -> Router {
     let cors = cors::layer(&state.site.cors).map(cors::BrowserCors::new);
     let mut router = Router::new();
     for group in groups() {
-        let (routes, _) = group.routes.split_for_parts();
+        let (routes, _) = group.routes.into_parts().0.split_for_parts();
         // The envelope's 405, set before any layer so the layer wraps it too.
         let routes = routes.method_not_allowed_fallback(method_not_allowed);
         router = router.merge(match &cors {

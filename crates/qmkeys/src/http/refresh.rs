@@ -2,18 +2,28 @@
 
 use super::envelope::Envelope;
 use super::error::ApiError;
+use super::error::{ErrorCode, ErrorCode as C};
 use super::params::{Refresh, RefreshParams};
+use super::route::{Errors, FORM_BODY, KEY_REFUSED, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::beijing;
 use crate::refresh::{Cookie, Refreshed};
 use crate::upstream::VipStatus;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub const PATH: &str = "/music/tencent/cookie/refresh";
+
+/// A refresh's own refusals: its parameters, `save`, and a failed save.
+const OWN: &[ErrorCode] = &[C::BadParam, C::SaveDisabled, C::SaveFailed];
+
+/// What [`refresh_get`] can answer besides success.
+pub const GET_ERRORS: Errors = Errors::of(&[OWN, KEY_REFUSED, REFUSED, TRANSIENT]);
+
+/// What [`refresh_post`] can answer: a GET's errors and a form body's.
+pub const POST_ERRORS: Errors = Errors::of(&[OWN, KEY_REFUSED, REFUSED, TRANSIENT, FORM_BODY]);
 
 /// Refresh a music key (parameters in the query string).
 ///
@@ -61,16 +71,11 @@ async fn answer(state: &AppState, request: Refresh) -> Result<Response, ApiError
     // Boxed: the refresh's state machine is kilobytes (caches, Redis, Login),
     // and every layer between hyper and here would otherwise move it by value.
     let data = Box::pin(run(state, request)).await?;
-    Ok(state
-        .stamp
-        .respond(StatusCode::OK, 200, "请求成功！", Some(data)))
+    Ok(state.stamp.ok(data))
 }
 
 async fn run(state: &AppState, Refresh { cred, save }: Refresh) -> Result<RefreshData, ApiError> {
-    // Refused before the Login, so a refused request burns no key.
-    if save && !state.allow_save {
-        return Err(ApiError::SaveDisabled);
-    }
+    // `save=true` is allowed here: the extractor refused it otherwise.
     let refreshed = state.refresh.refresh(&cred).await?;
     if save {
         // Committed before the answer: what the caller is told is saved, is.

@@ -6,10 +6,13 @@
 //! own origin and, for the upload, to the bucket host that `cos_endpoint` names.
 //! The index page may show `data:` images: the QR login sends its QR as one.
 
+use super::assets::ASSETS;
 use super::cors::OriginList;
 use super::error::ApiError;
+use super::error::ErrorCode as C;
 use super::openapi;
 use super::path::{AssetName, Segment};
+use super::route::Errors;
 use super::AppState;
 use crate::config::Settings;
 use crate::login::QrKind;
@@ -29,25 +32,9 @@ const ALLOW_SAVE_PLACEHOLDER: &str = "{{ALLOW_SAVE}}";
 /// The login card's tabs: the registry's QR login kinds.
 const LOGIN_KINDS_PLACEHOLDER: &str = "{{LOGIN_KINDS}}";
 
-const JS: &str = "text/javascript; charset=utf-8";
-
-/// Every asset the pages load: name, content type, bytes.
-pub const ASSETS: &[(&str, &str, &str)] = &[
-    ("app.js", JS, include_str!("../../web/app.js")),
-    ("md5.js", JS, include_str!("../../web/md5.js")),
-    ("sse.js", JS, include_str!("../../web/sse.js")),
-    ("docs.js", JS, include_str!("../../web/docs.js")),
-    (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_str!("../../web/style.css"),
-    ),
-    (
-        "icon.svg",
-        "image/svg+xml",
-        include_str!("../../web/icon.svg"),
-    ),
-];
+/// What [`asset`] can answer besides success: a name that does not decode
+/// (40001) or names no asset (40401).
+pub const ASSET_ERRORS: Errors = Errors::of(&[&[C::BadParam, C::NotFound]]);
 
 /// What the web routes serve, prepared once from the settings.
 pub struct Site {
