@@ -13,7 +13,6 @@ use crate::accounts::mask;
 use crate::beijing;
 use crate::domain::Uin;
 use crate::refresh::Refreshed;
-use crate::upload::SignError;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -81,7 +80,7 @@ pub async fn account_cookie(
         .store()
         .get(uin)
         .await
-        .map_err(|e| ApiError::Sign(SignError::Store(std::sync::Arc::new(e))))?
+        .map_err(ApiError::StoreRead)?
         .ok_or(ApiError::NoSuchAccount)?;
     let cookie = std::sync::Arc::new(stored.cookie());
     let info = state.refresh.membership(&cookie).await;

@@ -53,6 +53,9 @@ pub enum ApiError {
     /// The key rotated but could not be saved as the caller asked.
     #[error("refreshed, but saving the account failed")]
     SaveFailed(#[source] StoreError),
+    /// Reading the account store failed (the owner's routes).
+    #[error("the account store could not be read")]
+    StoreRead(#[source] StoreError),
     #[error(transparent)]
     Login(#[from] LoginError),
     /// `/admin/accounts/{uin}/cookie` for an account the store does not keep.
@@ -144,6 +147,7 @@ pub(crate) mod tests {
             StoreError::Backend("x".into()),
         ))));
         all.push(ApiError::SaveFailed(StoreError::Backend("x".into())));
+        all.push(ApiError::StoreRead(StoreError::Backend("x".into())));
         all.push(ApiError::SaveDisabled);
         all.push(ApiError::RateLimited { retry_after: 1 });
         all.push(ApiError::UrlTooLong);

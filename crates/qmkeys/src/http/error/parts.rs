@@ -57,7 +57,7 @@ impl ApiError {
                 C::NoHealthyUploadAccount,
                 "所有上传账号都已失效（已退出登录、被封禁或受限）：请管理员用 qmkeys accounts add 或配置文件更新账号",
             ),
-            ApiError::Sign(SignError::Store(_)) => ErrorParts::new(
+            ApiError::Sign(SignError::Store(_)) | ApiError::StoreRead(_) => ErrorParts::new(
                 C::StoreFailed,
                 "服务器账号存储异常，请稍后重试或联系管理员",
             ),
