@@ -4,7 +4,8 @@
 # waits until every stream has its QR, closes them all, and reads qmkeys'
 # VmRSS AFTER seconds later. Prints VmRSS idle, the peak (VmHWM) and after
 # each round, so a process that keeps what a burst took (or grows round after
-# round) shows it.
+# round) shows it. Beside each VmRSS, the time another client (127.0.0.2)
+# waits for GET /healthz then.
 #
 #   bash scripts/bench-burst.sh
 #   QMKEYS=/path/to/another/qmkeys bash scripts/bench-burst.sh   # compare builds
@@ -62,9 +63,14 @@ QMK_PID=$!
 PIDS+=("$QMK_PID")
 wait_for "http://$api/healthz"
 sleep 1
+# ms GET /healthz takes for a client of its own address.
+legit_ms() {
+  curl -s -o /dev/null --interface 127.0.0.2 -m 10 -w '%{http_code} %{time_total}' "http://$api/healthz" |
+    python3 -c 'import sys; c, t = (sys.stdin.read().split() + ["0", "0"])[:2]; print(f"{float(t) * 1000:.1f}" if c == "200" else "failed")'
+}
 idle=$(rss_kib "$QMK_PID" VmRSS)
 echo "bench-burst: $ROUNDS rounds of $COUNT $KIND QR login streams opened at once and closed; VmRSS $AFTER s after each"
-echo "  idle $((idle / 1024)) MiB"
+echo "  idle $((idle / 1024)) MiB, /healthz $(legit_ms) ms"
 for round in $(seq 1 "$ROUNDS"); do
   rm -f "$work/stop"
   target/release/qmkeys-bench-login-streams --base "http://$api" --count "$COUNT" --kind "$KIND" \
@@ -78,11 +84,12 @@ for round in $(seq 1 "$ROUNDS"); do
   done
   grep -q '^OPEN ' "$work/client.$round" || die "round $round: the streams did not all open: $(tail -3 "$work/client.$round.err")"
   peak=$(rss_kib "$QMK_PID" VmRSS)
+  during=$(legit_ms)
   touch "$work/stop"
   wait "$client" || true
   errors=$(grep '^DONE ' "$work/client.$round" | cut -d' ' -f2- | json 'd["errors"]')
   sleep "$AFTER"
   after=$(rss_kib "$QMK_PID" VmRSS)
-  echo "  round $round: all open $((peak / 1024)) MiB; $AFTER s after closing $((after / 1024)) MiB (errors $errors)"
+  echo "  round $round: all open $((peak / 1024)) MiB, /healthz $during ms; $AFTER s after closing $((after / 1024)) MiB, /healthz $(legit_ms) ms (errors $errors)"
 done
 echo "  peak VmHWM $(($(rss_kib "$QMK_PID" VmHWM) / 1024)) MiB"
