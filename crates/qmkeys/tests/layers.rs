@@ -189,13 +189,18 @@ fn strip(line: &str, in_block_comment: &mut bool) -> String {
     out
 }
 
-/// A file that is itself a `#[cfg(test)] mod tests;`.
+/// A file that is itself a `#[cfg(test)] mod tests;`, or in the folder of one.
 fn is_test_file(file: &Path) -> bool {
-    file.file_name().is_some_and(|n| n == "tests.rs") && {
-        let parent = file.parent().expect("parent");
-        let decl = fs::read_to_string(parent.join("mod.rs")).unwrap_or_default();
+    let declared_in = |dir: &Path| {
+        let decl = fs::read_to_string(dir.join("mod.rs")).unwrap_or_default();
         decl.contains("#[cfg(test)]\nmod tests;")
+    };
+    let parent = file.parent().expect("parent");
+    if file.file_name().is_some_and(|n| n == "tests.rs") {
+        return declared_in(parent);
     }
+    parent.file_name().is_some_and(|n| n == "tests")
+        && parent.parent().is_some_and(declared_in)
 }
 
 /// The top-level modules a file reaches through `crate::` paths, with where.
