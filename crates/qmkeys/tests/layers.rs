@@ -199,8 +199,7 @@ fn is_test_file(file: &Path) -> bool {
     if file.file_name().is_some_and(|n| n == "tests.rs") {
         return declared_in(parent);
     }
-    parent.file_name().is_some_and(|n| n == "tests")
-        && parent.parent().is_some_and(declared_in)
+    parent.file_name().is_some_and(|n| n == "tests") && parent.parent().is_some_and(declared_in)
 }
 
 /// The top-level modules a file reaches through `crate::` paths, with where.

@@ -43,45 +43,28 @@ pub(super) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
     // Held for the connection's whole life, handshake included.
     let _slot = slot;
     let _ = stream.set_nodelay(true);
-    let activity = Arc::new(Activity::new());
-    match &shared.tls {
-        None => {
-            serve_io(
-                &shared,
-                Watched::new(stream, activity.clone()),
-                peer,
-                activity,
-            )
-            .await
-        }
-        Some(tls) => {
-            let handshake =
-                tokio::time::timeout(shared.settings.header_timeout, tls.accept(stream));
-            match handshake.await {
-                Ok(Ok(stream)) => {
-                    serve_io(
-                        &shared,
-                        Watched::new(stream, activity.clone()),
-                        peer,
-                        activity,
-                    )
-                    .await
-                }
-                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
-                Err(_) => shared
-                    .metrics
-                    .connections_closed
-                    .with_label_values(&["tls_timeout"])
-                    .inc(),
-            }
-        }
+    // The first request's header timeout runs from here, handshake included.
+    let opened = Instant::now();
+    let Some(tls) = &shared.tls else {
+        return serve_io(&shared, stream, peer, opened).await;
+    };
+    match tokio::time::timeout(shared.settings.header_timeout, tls.accept(stream)).await {
+        Ok(Ok(stream)) => serve_io(&shared, stream, peer, opened).await,
+        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+        Err(_) => shared
+            .metrics
+            .connections_closed
+            .with_label_values(&["tls_timeout"])
+            .inc(),
     }
 }
 
-async fn serve_io<S>(shared: &Shared, io: Watched<S>, peer: SocketAddr, activity: Arc<Activity>)
+async fn serve_io<S>(shared: &Shared, stream: S, peer: SocketAddr, opened: Instant)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let activity = Arc::new(Activity::since(opened));
+    let io = Watched::new(stream, activity.clone());
     let settings = &shared.settings;
     let router = shared.router.clone();
     let service = {
@@ -167,9 +150,9 @@ struct Activity {
 const NONE: u64 = u64::MAX;
 
 impl Activity {
-    fn new() -> Self {
+    fn since(opened: Instant) -> Self {
         Self {
-            opened: Instant::now(),
+            opened,
             in_flight: AtomicU32::new(0),
             idle_since: AtomicU64::new(0),
             head_at: AtomicU64::new(NONE),
@@ -342,7 +325,7 @@ mod tests {
 
     #[test]
     fn a_new_connection_must_send_its_head_within_the_header_timeout() {
-        let a = Arc::new(Activity::new());
+        let a = Arc::new(Activity::since(Instant::now()));
         let s = settings();
         assert_eq!(
             after(&a, a.deadline(&s)),
@@ -362,7 +345,7 @@ mod tests {
 
     #[test]
     fn after_an_answer_the_idle_timeout_runs_until_a_byte_arrives() {
-        let a = Arc::new(Activity::new());
+        let a = Arc::new(Activity::since(Instant::now()));
         let s = settings();
         drop(InFlight::start(a.clone()));
         let (at, why) = a.deadline(&s).expect("idle");

@@ -22,6 +22,7 @@ mod conn;
 mod slots;
 pub mod tls;
 
+use crate::backoff::Backoff;
 use crate::http::client::ClientResolver;
 use crate::metrics::Metrics;
 use axum::Router;
@@ -67,7 +68,7 @@ pub async fn serve(
         stop: stop_rx,
     });
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut backoff = Backoff::default();
+    let mut backoff = AcceptFailures::default();
     loop {
         let accepted = tokio::select! {
             () = &mut shutdown => break,
@@ -113,30 +114,33 @@ fn is_per_connection(e: &std::io::Error) -> bool {
     )
 }
 
-/// 10 ms doubling to 1 s; logs on the first failure and then on each step
-/// that doubles, so a long EMFILE spell writes a handful of lines, not one a
-/// millisecond.
+/// Failed accepts in a row, paced by the one backoff (10 ms doubling to
+/// 1 s) and logged on the first failure and then on each that doubles, so a
+/// long EMFILE spell writes a handful of lines, not one a millisecond.
 #[derive(Debug, Default)]
-struct Backoff {
-    failures: u32,
+struct AcceptFailures {
+    in_a_row: u32,
 }
 
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(10);
-    const MAX: Duration = Duration::from_secs(1);
+impl AcceptFailures {
+    const PACE: Backoff = Backoff {
+        first: Duration::from_millis(10),
+        factor: 2,
+        max: Duration::from_secs(1),
+        jitter: 0.0,
+    };
 
     fn next(&mut self) -> Duration {
-        self.failures = self.failures.saturating_add(1);
-        let doublings = self.failures.saturating_sub(1).min(7);
-        (Self::FIRST * 2u32.pow(doublings)).min(Self::MAX)
+        self.in_a_row = self.in_a_row.saturating_add(1);
+        Self::PACE.pause(self.in_a_row)
     }
 
     fn should_log(&self) -> bool {
-        self.failures.is_power_of_two()
+        self.in_a_row.is_power_of_two()
     }
 
     fn reset(&mut self) {
-        self.failures = 0;
+        self.in_a_row = 0;
     }
 }
 
@@ -146,18 +150,18 @@ mod tests {
 
     #[test]
     fn accept_backoff_doubles_to_a_second_and_logs_rarely() {
-        let mut b = Backoff::default();
+        let mut b = AcceptFailures::default();
         let pauses: Vec<_> = (0..10).map(|_| b.next().as_millis()).collect();
         assert_eq!(pauses, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
         let mut logged = 0;
-        let mut b = Backoff::default();
+        let mut b = AcceptFailures::default();
         for _ in 0..1000 {
             b.next();
             logged += usize::from(b.should_log());
         }
         assert_eq!(logged, 10, "1, 2, 4, ... 512");
         b.reset();
-        assert_eq!(b.next(), Backoff::FIRST);
+        assert_eq!(b.next(), Duration::from_millis(10));
     }
 
     #[test]

@@ -73,15 +73,7 @@ async fn a_path_segment_that_does_not_decode_is_answered_with_the_envelope_namin
 #[tokio::test]
 async fn every_route_with_a_path_parameter_answers_an_undecodable_one_with_the_envelope() {
     let app = spawn_app_with(|s| s.http.admin_token = Some(TOKEN.into())).await;
-    let doc: Value = app
-        .http
-        .get(format!("{}/openapi.json", app.base))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("the document is JSON");
+    let doc: Value = app.openapi().await;
     let mut checked = Vec::new();
     for (template, item) in doc["paths"].as_object().expect("paths") {
         if !template.contains('{') {

@@ -315,6 +315,18 @@ impl TestApp {
             .expect("a text body")
     }
 
+    /// The served OpenAPI document.
+    pub async fn openapi(&self) -> Value {
+        self.http
+            .get(format!("{}/openapi.json", self.base))
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("the document is JSON")
+    }
+
     pub async fn refresh(&self, params: &[(&str, String)]) -> Answer {
         self.get("/music/tencent/cookie/refresh", params).await
     }

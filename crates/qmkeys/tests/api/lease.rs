@@ -187,15 +187,7 @@ fn callers(b: &TestApp, path: &str, each: Vec<Vec<(&'static str, String)>>) -> W
 }
 
 async fn takeovers(b: &TestApp, scope: &str) -> u64 {
-    let text = b
-        .http
-        .get(format!("{}/metrics", b.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = b.get_text("/metrics").await;
     let series = format!("qmkeys_lease_takeovers_total{{scope=\"{scope}\"}} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&series))

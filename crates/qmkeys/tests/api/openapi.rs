@@ -8,15 +8,7 @@ use serde_json::Value;
 #[tokio::test]
 async fn every_documented_operation_is_routed_and_every_other_method_is_refused() {
     let app = spawn_app_with(|s| s.http.admin_token = Some("0123456789abcdef-admin".into())).await;
-    let doc: Value = app
-        .http
-        .get(format!("{}/openapi.json", app.base))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("the document is JSON");
+    let doc: Value = app.openapi().await;
     let paths = doc["paths"].as_object().expect("paths");
     assert!(paths.len() >= 7, "{paths:?}");
     for (path, item) in paths {

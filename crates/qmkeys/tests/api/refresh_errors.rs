@@ -510,15 +510,7 @@ async fn metrics_count_requests_caches_and_upstream_calls_with_bounded_labels() 
     app.refresh(&account.params()).await;
     app.refresh(&[("uin", "12".into())]).await;
 
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let text = app.get_text("/metrics").await;
     for line in [
         r#"qmkeys_http_requests_total{route="/music/tencent/cookie/refresh",status="200"} 2"#,
         r#"qmkeys_http_requests_total{route="/music/tencent/cookie/refresh",status="400"} 1"#,

@@ -269,15 +269,7 @@ async fn one_tampered_record_does_not_stop_the_start_and_the_other_account_signs
     );
     assert!(!reasons.contains(&bad.uin), "the uin is masked: {reasons}");
     assert!(!reasons.contains(&flipped(&sealed)), "never the value");
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.get_text("/metrics").await;
     assert!(
         metrics.contains("qmkeys_store_records_unreadable{field=\"musickey\"} 1"),
         "{metrics}"

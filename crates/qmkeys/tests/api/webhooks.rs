@@ -197,15 +197,7 @@ async fn sim_secrets(app: &TestApp) -> Vec<String> {
 }
 
 async fn metric(app: &TestApp, event: &str, outcome: &str) -> u64 {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.get_text("/metrics").await;
     let prefix =
         format!("qmkeys_webhook_deliveries_total{{event=\"{event}\",outcome=\"{outcome}\"}} ");
     text.lines()

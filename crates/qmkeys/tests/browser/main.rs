@@ -430,15 +430,7 @@ async fn the_docs_page_renders_every_operation_of_the_document_without_a_cdn() {
     browser.goto(&format!("{}/docs", app.base)).await;
     browser.wait_for("#docs[data-state=done]").await;
 
-    let doc: Value = app
-        .http
-        .get(format!("{}/openapi.json", app.base))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let doc: Value = app.openapi().await;
     let shown = browser
         .run(
             "return [...document.querySelectorAll('section.op')].map(s => s.dataset.method + ' ' + s.dataset.path);",
