@@ -567,22 +567,30 @@ mod tests {
             .expect("stored")
     }
 
-    #[tokio::test]
-    async fn a_save_from_a_stale_copy_is_a_compare_and_set_past_the_other_pools_rotation_which_then_adopts_it(
-    ) {
+    /// Two pools on one file, as a server and another server or the CLI: both
+    /// hold `Q_H_L_first` (made at 1,000), then A rotates it to
+    /// `Q_H_L_rotated` made at `rotated_at`, while B still holds generation 0.
+    async fn two_pools_after_a_rotation(
+        rotated_at: i64,
+    ) -> (tempfile::TempDir, AccountPool, AccountPool) {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("a.db");
-        // Two processes on one file, as a server and another server or the CLI.
         let (a, b) = (pool_on(sqlite(&path)).await, pool_on(sqlite(&path)).await);
         a.save(&cookie("Q_H_L_first", 1_000)).await.expect("saved");
         b.sync().await.expect("sync");
-        // A rotates; B still holds generation 0.
         let first = stored(&a).await;
         assert!(a
             .store()
-            .commit_rotation(&rotated(&first, "Q_H_L_rotated", 2_000), 0)
+            .commit_rotation(&rotated(&first, "Q_H_L_rotated", rotated_at), 0)
             .await
             .expect("commit"));
+        (dir, a, b)
+    }
+
+    #[tokio::test]
+    async fn a_save_from_a_stale_copy_is_a_compare_and_set_past_the_other_pools_rotation_which_then_adopts_it(
+    ) {
+        let (_dir, a, b) = two_pools_after_a_rotation(2_000).await;
 
         b.save(&cookie("Q_H_L_saved", 3_000)).await.expect("saved");
 
@@ -601,17 +609,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_save_of_a_key_older_than_the_stored_one_keeps_the_stored_one_and_adopts_it() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("a.db");
-        let (a, b) = (pool_on(sqlite(&path)).await, pool_on(sqlite(&path)).await);
-        a.save(&cookie("Q_H_L_first", 1_000)).await.expect("saved");
-        b.sync().await.expect("sync");
-        let first = stored(&a).await;
-        assert!(a
-            .store()
-            .commit_rotation(&rotated(&first, "Q_H_L_rotated", 5_000), 0)
-            .await
-            .expect("commit"));
+        let (_dir, a, b) = two_pools_after_a_rotation(5_000).await;
 
         // A caller's key made before that rotation's.
         b.save(&cookie("Q_H_L_older", 3_000)).await.expect("saved");

@@ -30,7 +30,8 @@ impl ClientId {
     }
 
     /// The address (or the prefix's first address) that stands for the client.
-    pub fn addr(self) -> IpAddr {
+    #[cfg(test)]
+    fn addr(self) -> IpAddr {
         self.0
     }
 }

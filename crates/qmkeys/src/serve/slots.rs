@@ -70,7 +70,8 @@ impl Slots {
     }
 
     /// Clients with a connection open now (what the per-client map holds).
-    pub fn clients(&self) -> usize {
+    #[cfg(test)]
+    fn clients(&self) -> usize {
         self.held().per_client.len()
     }
 
