@@ -33,8 +33,11 @@ pub fn is_fatal(err: &UpstreamError) -> bool {
         Some(
             Rejection::LoginRequired
                 | Rejection::Restricted
+                | Rejection::Banned
                 | Rejection::DeviceLimit
-                | Rejection::Binding
+                | Rejection::WrongCode
+                | Rejection::BindingAbnormal
+                | Rejection::BindingMissing
         )
     )
 }
@@ -284,7 +287,9 @@ mod tests {
             call: "Login",
             code,
         };
-        for code in [1000, 104401, 20277, 20279, 20272] {
+        for code in [
+            1000, 104401, 20277, 20278, 20450, 20279, 20271, 20272, 20274,
+        ] {
             assert!(is_fatal(&rejected(code)), "{code}");
         }
         for err in [

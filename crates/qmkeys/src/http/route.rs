@@ -42,10 +42,24 @@ pub const TRANSIENT: &[ErrorCode] = &[
 ];
 
 /// QQ Music's refusals that mean the same for any account.
-pub const REFUSED: &[ErrorCode] = &[C::UpstreamRateLimited, C::RiskControl, C::UpstreamRefused];
+pub const REFUSED: &[ErrorCode] = &[
+    C::UpstreamRateLimited,
+    C::RiskControl,
+    C::LoginParamsRefused,
+    C::UpstreamRefused,
+];
 
 /// QQ Music's answer to a key, as a refresh maps it.
-pub const KEY_REFUSED: &[ErrorCode] = &[C::KeyExpired, C::Restricted, C::DeviceLimit, C::Binding];
+/// (docs/protocol.md section 10.4: each login result its own code).
+pub const KEY_REFUSED: &[ErrorCode] = &[
+    C::KeyExpired,
+    C::WrongCode,
+    C::Restricted,
+    C::Banned,
+    C::DeviceLimit,
+    C::Binding,
+    C::BindingMissing,
+];
 
 /// A route that reads a form body (`params::MAX_FORM_BYTES`).
 pub const FORM_BODY: &[ErrorCode] = &[C::BadBody, C::BodyTooLarge, C::UnsupportedMediaType];

@@ -10,7 +10,7 @@ use crate::upstream::UpstreamError;
 /// | `Busy` | 503 | 50307 (new: login sessions full; like 50304) | 同时进行的扫码登录过多，请稍后再试 |
 /// | `ClientBusy` | 429 | 42904 | 你同时打开的扫码登录过多 |
 /// | `ClientKeyRefused` | 401 | 40104 (new) | client_key 无效或已过期，请重新运行桌面端助手获取 |
-/// | `Upstream(e)` | as a refresh maps `e` | e.g. 40303 for 20271, 50202, 50401, 50303 | as the refresh endpoint says it |
+/// | `Upstream(e)` | as a refresh maps `e` | e.g. 40105 for 20271, 40307 for 20450, 50202, 50401, 50303 | as the refresh endpoint says it |
 /// | `Protocol(_)` | 502 | 50202 | 登录服务返回了无法识别的数据 |
 /// | `HostStatus { .. }` | 502 | 50201 | 登录服务返回了 HTTP 错误状态 |
 /// | `Transport { .. }` | 502 | 50203 | 无法连接登录服务或连接中断 |

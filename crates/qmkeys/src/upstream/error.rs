@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-/// What a non-zero `req_0.code` means (docs/protocol.md section 1).
+/// What a non-zero `req_0.code` means (docs/protocol.md sections 1 and 10.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
     /// 1000, 104400, 104401: the key is expired or invalid.
@@ -11,10 +11,16 @@ pub enum Rejection {
     RiskControl,
     /// 20261: upstream did not accept the login parameters.
     BadLoginParams,
-    /// 20271, 20272, 20274: wrong code or account binding problem.
-    Binding,
-    /// 20277, 20278, 20450: account restricted or banned.
+    /// 20271: a wrong verification code.
+    WrongCode,
+    /// 20272: the account's binding is abnormal.
+    BindingAbnormal,
+    /// 20274: the account has no binding.
+    BindingMissing,
+    /// 20277, 20278: the account is restricted.
     Restricted,
+    /// 20450: the account is banned.
+    Banned,
     /// 20279: too many devices.
     DeviceLimit,
     /// 104604: too many requests.
@@ -29,8 +35,11 @@ impl Rejection {
             2000 => Self::Signature,
             2001 => Self::RiskControl,
             20261 => Self::BadLoginParams,
-            20271 | 20272 | 20274 => Self::Binding,
-            20277 | 20278 | 20450 => Self::Restricted,
+            20271 => Self::WrongCode,
+            20272 => Self::BindingAbnormal,
+            20274 => Self::BindingMissing,
+            20277 | 20278 => Self::Restricted,
+            20450 => Self::Banned,
             20279 => Self::DeviceLimit,
             104604 => Self::RateLimited,
             _ => Self::Other,
@@ -209,12 +218,12 @@ mod tests {
             (2000, Rejection::Signature),
             (2001, Rejection::RiskControl),
             (20261, Rejection::BadLoginParams),
-            (20271, Rejection::Binding),
-            (20272, Rejection::Binding),
-            (20274, Rejection::Binding),
+            (20271, Rejection::WrongCode),
+            (20272, Rejection::BindingAbnormal),
+            (20274, Rejection::BindingMissing),
             (20277, Rejection::Restricted),
             (20278, Rejection::Restricted),
-            (20450, Rejection::Restricted),
+            (20450, Rejection::Banned),
             (20279, Rejection::DeviceLimit),
             (104604, Rejection::RateLimited),
             (12345, Rejection::Other),

@@ -475,6 +475,46 @@ async fn a_refused_client_key_is_401_saying_to_run_the_helper_again() {
 }
 
 #[tokio::test]
+async fn login_result_codes_have_their_own_envelope_codes_in_qr_and_fast_login() {
+    const QQ_LOGIN: &str = "QQConnectLogin.LoginServer.QQLogin";
+    let app = login_app(|_| {}).await;
+
+    // Fast login: QQLogin refuses, banned.
+    app.fault(serde_json::json!({"target": QQ_LOGIN, "code": 20450}))
+        .await;
+    let (uin, key) = app.sim.new_client(None).expect("a desktop QQ");
+    let response = app
+        .http
+        .post(format!("{}/music/tencent/cookie/fastlogin", app.base))
+        .form(&[("client_uin", uin.to_string()), ("client_key", key)])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], 40307, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("封禁")));
+
+    // QR login: the phone confirms, then QQLogin says too many devices.
+    let mut stream = EventStream::open(&app, &[("type", "qq")])
+        .await
+        .expect("a stream");
+    stream.next().await.expect("the image");
+    stream.next().await.expect("waiting");
+    let ident = newest(&app, "qq");
+    app.fault(serde_json::json!({"target": QQ_LOGIN, "code": 20279}))
+        .await;
+    act(&app, &ident, QrAction::Scan);
+    stream.next().await.expect("scanned");
+    act(&app, &ident, QrAction::Confirm);
+    let ending = stream.next().await.expect("the ending");
+    assert_eq!(json(&ending)["code"], 40302, "{}", ending.data);
+    assert!(json(&ending)["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("设备")));
+}
+
+#[tokio::test]
 async fn save_true_keeps_the_account_and_the_owner_fetches_its_live_cookie() {
     let app = login_app(|s| {
         s.accounts.allow_save = true;

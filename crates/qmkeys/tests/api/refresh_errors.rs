@@ -140,11 +140,16 @@ async fn each_upstream_fault_maps_to_its_status_and_code_in_bounded_time() {
         (json!({"code": 2001}), 429, 42902),
         (json!({"code": 1000}), 401, 40101),
         (json!({"code": 104401}), 401, 40101),
+        // docs/protocol.md section 10.4: each login result its own code.
         (json!({"code": 20277}), 403, 40301),
-        (json!({"code": 20450}), 403, 40301),
+        (json!({"code": 20278}), 403, 40301),
+        (json!({"code": 20450}), 403, 40307),
         (json!({"code": 20279}), 403, 40302),
+        (json!({"code": 20271}), 401, 40105),
         (json!({"code": 20272}), 403, 40303),
-        (json!({"code": 20261}), 502, 50204),
+        (json!({"code": 20274}), 403, 40306),
+        (json!({"code": 20261}), 400, 40003),
+        (json!({"code": 2000}), 502, 50204),
     ];
     for (fault, status, code) in cases {
         let mut armed = fault.clone();
@@ -161,6 +166,13 @@ async fn each_upstream_fault_maps_to_its_status_and_code_in_bounded_time() {
         );
         assert!(answer.body["data"].is_null(), "{fault}");
         assert!(!answer.message().is_empty(), "{fault}");
+        if let Some(upstream) = fault["code"].as_i64().filter(|c| *c > 20000 && *c < 30000) {
+            assert!(
+                answer.message().contains(&upstream.to_string()),
+                "a login result names QQ Music's code so a person can look it up: {}",
+                answer.message()
+            );
+        }
         assert!(
             took < Duration::from_millis(timeout_ms + 1_000),
             "{fault} took {took:?}"

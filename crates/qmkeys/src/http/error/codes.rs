@@ -31,6 +31,8 @@ error_codes! {
     BadParam = 40001,
     /// 请求体无法读取 / the request body could not be read
     BadBody = 40002,
+    /// QQ 音乐不接受这组登录参数（QQ音乐 20261）/ QQ Music refused the login parameters (QQ Music 20261)
+    LoginParamsRefused = 40003,
     /// music_key 已过期或无效且无法刷新 / the key expired or is invalid and cannot be refreshed
     KeyExpired = 40101,
     /// 上传账号的 key 已失效且自动刷新失败 / the upload account's key is dead and could not be refreshed
@@ -39,16 +41,22 @@ error_codes! {
     AdminUnauthorized = 40103,
     /// client_key 无效或已过期，需重新运行桌面端助手 / the desktop client key was refused or has expired
     ClientKeyRefused = 40104,
-    /// 账号被限制或封禁 / the account is restricted or banned
+    /// 验证码错误（QQ音乐 20271）/ a wrong verification code (QQ Music 20271)
+    WrongCode = 40105,
+    /// 账号被限制（QQ音乐 20277、20278）/ the account is restricted (QQ Music 20277, 20278)
     Restricted = 40301,
-    /// 账号登录的设备过多 / too many devices on the account
+    /// 账号登录的设备过多（QQ音乐 20279）/ too many devices on the account (QQ Music 20279)
     DeviceLimit = 40302,
-    /// 账号绑定异常 / an account-binding problem
+    /// 账号绑定异常（QQ音乐 20272）/ the account's binding is abnormal (QQ Music 20272)
     Binding = 40303,
     /// 上传账号被限制、封禁、设备超限或绑定异常 / the upload account is restricted, banned, device-limited or has a binding problem
     UploadAccountRestricted = 40304,
     /// 本服务器未开启 save=true / save=true is not enabled on this server
     SaveDisabled = 40305,
+    /// 账号未绑定（QQ音乐 20274）/ the account has no binding (QQ Music 20274)
+    BindingMissing = 40306,
+    /// 账号已被封禁（QQ音乐 20450）/ the account is banned (QQ Music 20450)
+    Banned = 40307,
     /// 接口不存在 / no such route
     NotFound = 40401,
     /// 服务器没有保存这个账号 / the server keeps no such account
@@ -61,7 +69,7 @@ error_codes! {
     UrlTooLong = 41401,
     /// POST 请求体不是表单 / the POST body is not a form
     UnsupportedMediaType = 41501,
-    /// QQ 音乐限流，带 Retry-After / QQ Music's rate limit, with Retry-After
+    /// QQ 音乐限流（QQ音乐 104604），带 Retry-After / QQ Music's rate limit (QQ Music 104604), with Retry-After
     UpstreamRateLimited = 42901,
     /// QQ 音乐风控，需要在客户端完成安全验证 / QQ Music's risk control: pass the security check in the app
     RiskControl = 42902,

@@ -127,7 +127,9 @@ pub(crate) mod tests {
             ApiError::Upstream(UpstreamError::CircuitOpen),
             ApiError::Upstream(UpstreamError::Busy),
         ];
-        for code in [1000, 20277, 20279, 20271, 104604, 2001, 20261] {
+        for code in [
+            1000, 20277, 20450, 20279, 20271, 20272, 20274, 104604, 2001, 20261, 2000,
+        ] {
             all.push(ApiError::Upstream(UpstreamError::Rejected {
                 call: "Login",
                 code,
@@ -135,7 +137,7 @@ pub(crate) mod tests {
         }
         all.push(ApiError::Sign(SignError::NoAccount));
         all.push(ApiError::Sign(SignError::NoHealthyAccount));
-        for code in [1000, 20277] {
+        for code in [1000, 20277, 20450] {
             all.push(ApiError::Sign(SignError::Account(
                 UpstreamError::Rejected {
                     call: "InitUpload",

@@ -137,9 +137,16 @@ fn upload_account_parts(err: &UpstreamError) -> ErrorParts {
             C::UploadAccountExpired,
             "上传账号的 key 已失效且无法自动刷新：请管理员更新该账号的 musickey、refresh_key 和 refresh_token",
         ),
-        Some(Rejection::Restricted | Rejection::DeviceLimit | Rejection::Binding) => ErrorParts::new(
+        Some(
+            Rejection::Restricted
+            | Rejection::Banned
+            | Rejection::DeviceLimit
+            | Rejection::WrongCode
+            | Rejection::BindingAbnormal
+            | Rejection::BindingMissing,
+        ) => ErrorParts::new(
             C::UploadAccountRestricted,
-            "上传账号被限制、封禁或设备超限：请管理员在QQ音乐客户端处理该账号，或换用其他账号",
+            "上传账号被QQ音乐拒绝（被限制、封禁、设备过多或绑定异常）：请管理员用 qmkeys accounts list 查看该账号的错误码，在QQ音乐客户端处理，或换用其他账号",
         ),
         _ => upstream_parts(err),
     }
@@ -175,18 +182,46 @@ fn upstream_parts(err: &UpstreamError) -> ErrorParts {
                 C::KeyExpired,
                 "music_key 已过期或无效，且无法刷新：请携带 refresh_key 和 refresh_token，或重新登录获取新的 key",
             ),
-            Rejection::Restricted => ErrorParts::new(C::Restricted, "该账号已被限制或封禁，请在QQ音乐客户端处理后重试"),
-            Rejection::DeviceLimit => ErrorParts::new(C::DeviceLimit, "该账号登录的设备过多，请在QQ音乐客户端退出部分设备后重试"),
-            Rejection::Binding => ErrorParts::new(C::Binding, "账号绑定异常，请在QQ音乐客户端检查账号绑定后重试"),
+            Rejection::WrongCode => ErrorParts::new(
+                C::WrongCode,
+                "验证码错误（QQ音乐错误码 20271）：请重新获取验证码或重新扫码登录",
+            ),
+            Rejection::BindingAbnormal => ErrorParts::new(
+                C::Binding,
+                "账号绑定异常（QQ音乐错误码 20272）：请在QQ音乐客户端的账号与安全中检查 QQ/微信绑定后重新登录",
+            ),
+            Rejection::BindingMissing => ErrorParts::new(
+                C::BindingMissing,
+                "账号未绑定（QQ音乐错误码 20274）：请先在QQ音乐客户端用这个 QQ 或微信登录一次，完成绑定后重试",
+            ),
+            Rejection::Restricted => ErrorParts::new(
+                C::Restricted,
+                "该账号已被限制（QQ音乐错误码 20277/20278）：请在QQ音乐客户端按提示解除限制后重试",
+            ),
+            Rejection::Banned => ErrorParts::new(
+                C::Banned,
+                "该账号已被封禁（QQ音乐错误码 20450）：请在QQ音乐客户端或腾讯客服申诉，本服务无法解除",
+            ),
+            Rejection::DeviceLimit => ErrorParts::new(
+                C::DeviceLimit,
+                "该账号登录的设备过多（QQ音乐错误码 20279）：请在QQ音乐客户端的设备管理中退出部分设备后重试",
+            ),
+            Rejection::BadLoginParams => ErrorParts::new(
+                C::LoginParamsRefused,
+                "QQ音乐不接受这组登录参数（错误码 20261）：请确认 uin 与 key 属于同一账号，refresh_key 和 refresh_token 完整未截断",
+            ),
             Rejection::RateLimited => ErrorParts {
                 retry_after: Some(60),
-                ..ErrorParts::new(C::UpstreamRateLimited, "QQ音乐接口请求过于频繁，请稍后重试")
+                ..ErrorParts::new(
+                    C::UpstreamRateLimited,
+                    "QQ音乐认为请求过于频繁（错误码 104604）：请放慢速度，按 Retry-After 等待后重试",
+                )
             },
             Rejection::RiskControl => ErrorParts::new(
                 C::RiskControl,
                 "QQ音乐触发了安全验证，请在QQ音乐客户端完成验证后重试",
             ),
-            Rejection::BadLoginParams | Rejection::Signature | Rejection::Other => {
+            Rejection::Signature | Rejection::Other => {
                 ErrorParts::new(C::UpstreamRefused, format!("QQ音乐接口拒绝了请求（错误码 {code}），请稍后重试"))
             }
         },
