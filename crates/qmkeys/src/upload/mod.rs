@@ -280,22 +280,37 @@ impl UploadService {
             }
             return Err(SignError::Account(err));
         }
-        // The key expired: rotate it once, then try again with the new one.
-        let cred = self
-            .accounts
-            .refresh(account, seen.generation)
-            .await
-            .map_err(|failure| match failure {
-                RefreshFailure::Dead(e) | RefreshFailure::Transient(e) => SignError::Account(e),
-                RefreshFailure::Store(e) => SignError::Store(e),
-            })?;
-        let retried = self.upstream.init_upload(&cred, file).await;
-        if let Err(err) = &retried {
-            if is_fatal(err) {
-                self.accounts.mark_dead(account, err).await;
+        // The key expired: rotate it, then try again with the new one.
+        let mut seen_generation = seen.generation;
+        let mut adopted_once = false;
+        loop {
+            let cred = self
+                .accounts
+                .refresh(account, seen_generation)
+                .await
+                .map_err(|failure| match failure {
+                    RefreshFailure::Dead(e) | RefreshFailure::Transient(e) => SignError::Account(e),
+                    RefreshFailure::Store(e) => SignError::Store(e),
+                })?;
+            let retried = self.upstream.init_upload(&cred, file).await;
+            if let Err(err) = &retried {
+                // The key may be another instance's rotation, adopted from the
+                // store, which has expired since: rotate that one, once.
+                let generation = account.snapshot().generation;
+                if !adopted_once
+                    && err.rejection() == Some(Rejection::LoginRequired)
+                    && generation != seen_generation
+                {
+                    adopted_once = true;
+                    seen_generation = generation;
+                    continue;
+                }
+                if is_fatal(err) {
+                    self.accounts.mark_dead(account, err).await;
+                }
             }
+            return retried.map_err(SignError::Account);
         }
-        retried.map_err(SignError::Account)
     }
 }
 
