@@ -11,6 +11,7 @@ mod rotate;
 mod schedule;
 pub mod sqlite;
 pub mod store;
+mod timeline;
 
 pub use events::{AccountEvent, EventKind, EventSink, SharedSink};
 pub use pool::{Account, AccountPool, PoolSettings};

@@ -64,6 +64,8 @@ pub struct PoolSettings {
     /// account: longer than a Login can take. (A dead holder's lease lapses
     /// within seconds; see `redis::LEASE_TTL`.)
     pub wait_limit: std::time::Duration,
+    /// How many account events the timeline keeps (`accounts_events_keep`).
+    pub events_keep: usize,
 }
 
 /// All upload accounts, handed out in turn.
@@ -170,7 +172,8 @@ impl AccountPool {
                             EventKind::Added,
                             &record,
                             self.clock.unix(),
-                        ));
+                        ))
+                        .await;
                     }
                     break;
                 }
@@ -184,10 +187,26 @@ impl AccountPool {
         Ok(())
     }
 
-    pub(super) fn emit(&self, event: AccountEvent) {
+    /// Tells the listener and keeps the event in the store's timeline. A
+    /// timeline that cannot be written is logged, never the caller's failure.
+    pub(super) async fn emit(&self, event: AccountEvent) {
+        if let Err(err) = self
+            .store
+            .append_event(&event, self.settings.events_keep)
+            .await
+        {
+            tracing::warn!(error = %err, event = event.kind.as_str(), "account event not kept in the timeline");
+        }
         if let Some(events) = &self.events {
             events.notify(event);
         }
+    }
+
+    /// The newest `limit` events of the timeline, newest first.
+    pub async fn recent_events(&self, limit: usize) -> Result<Vec<AccountEvent>, StoreError> {
+        self.store
+            .recent_events(limit.min(self.settings.events_keep))
+            .await
     }
 
     /// Brings the in-memory list in line with the store (accounts added or
@@ -342,7 +361,8 @@ impl AccountPool {
                     EventKind::Added,
                     &record,
                     self.clock.unix(),
-                ));
+                ))
+                .await;
             }
             self.adopt(record);
             tracing::info!(account = %mask(cookie.uin), "account saved for uploads");
@@ -392,7 +412,8 @@ impl AccountPool {
                     EventKind::Removed,
                     &record,
                     self.clock.unix(),
-                ));
+                ))
+                .await;
             }
         }
         Ok(removed)
@@ -485,6 +506,7 @@ mod tests {
                 PoolSettings {
                     refresh_share: 0.3,
                     wait_limit: std::time::Duration::from_secs(1),
+                    events_keep: 1_000,
                 },
                 Some(events as SharedSink),
             )
@@ -528,6 +550,7 @@ mod tests {
             PoolSettings {
                 refresh_share: 0.3,
                 wait_limit: std::time::Duration::from_secs(1),
+                events_keep: 1_000,
             },
             None,
         )
@@ -671,6 +694,19 @@ mod tests {
         }
         async fn remove(&self, uin: Uin) -> Result<bool, StoreError> {
             self.inner.remove(uin).await
+        }
+        async fn append_event(
+            &self,
+            event: &crate::accounts::AccountEvent,
+            keep: usize,
+        ) -> Result<(), StoreError> {
+            self.inner.append_event(event, keep).await
+        }
+        async fn recent_events(
+            &self,
+            limit: usize,
+        ) -> Result<Vec<crate::accounts::AccountEvent>, StoreError> {
+            self.inner.recent_events(limit).await
         }
         async fn ping(&self) -> Result<(), StoreError> {
             self.inner.ping().await

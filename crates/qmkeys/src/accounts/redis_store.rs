@@ -4,8 +4,10 @@
 //! instance refreshes an account at a time. Durability is Redis's: run it with
 //! `appendonly yes` so a committed rotation survives a Redis restart.
 
+use super::events::AccountEvent;
 use super::record::{self, Failure, FIELDS};
 use super::store::{AccountStore, Health, Loaded, StoreError, StoredAccount};
+use super::timeline;
 use crate::domain::Uin;
 use crate::redis::{last_key, Lease, Redis, RedisError, PREFIX, STILL_OURS};
 use crate::secrets::Sealer;
@@ -312,6 +314,18 @@ impl AccountStore for RedisStore {
             .await
             .map_err(shared)?;
         Ok(removed.0 > 0)
+    }
+
+    async fn append_event(&self, event: &AccountEvent, keep: usize) -> Result<(), StoreError> {
+        timeline::redis_append(&self.redis, event, keep)
+            .await
+            .map_err(shared)
+    }
+
+    async fn recent_events(&self, limit: usize) -> Result<Vec<AccountEvent>, StoreError> {
+        timeline::redis_recent(&self.redis, limit)
+            .await
+            .map_err(shared)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -188,7 +188,8 @@ impl AccountPool {
                 self.emit(
                     AccountEvent::of(EventKind::Failing, &account.snapshot(), at)
                         .with_detail(&outcome),
-                );
+                )
+                .await;
                 Step::Done(Err(RefreshFailure::Transient(err)))
             }
         }
@@ -222,7 +223,8 @@ impl AccountPool {
                     EventKind::Refreshed,
                     &next,
                     self.clock.unix(),
-                ));
+                ))
+                .await;
                 account.replace(next);
                 Ok(cred)
             }
@@ -253,7 +255,8 @@ impl AccountPool {
         if was == Health::Healthy {
             self.emit(
                 AccountEvent::of(EventKind::Dead, &account.snapshot(), at).with_detail(&outcome),
-            );
+            )
+            .await;
         }
     }
 

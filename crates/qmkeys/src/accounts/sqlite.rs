@@ -2,8 +2,10 @@
 //! so a returned write survives a crash or power loss. The file and its
 //! `-wal` and `-shm` companions are readable by their owner alone.
 
+use super::events::AccountEvent;
 use super::record::{self, Failure, FIELDS};
 use super::store::{AccountStore, Health, Loaded, StoreError, StoredAccount};
+use super::timeline;
 use crate::domain::Uin;
 use crate::secrets::Sealer;
 use rusqlite::types::ValueRef;
@@ -51,6 +53,8 @@ impl SqliteStore {
         )
         .map_err(|e| backend(&e))?;
         conn.execute_batch(SCHEMA).map_err(|e| backend(&e))?;
+        conn.execute_batch(super::timeline::SQLITE_SCHEMA)
+            .map_err(|e| backend(&e))?;
         if sealer.is_encrypting() {
             seal_plain_values(&mut conn, &sealer)?;
         }
@@ -403,6 +407,17 @@ impl AccountStore for SqliteStore {
             Ok(n > 0)
         })
         .await
+    }
+
+    async fn append_event(&self, event: &AccountEvent, keep: usize) -> Result<(), StoreError> {
+        let event = event.clone();
+        self.with(move |conn, _| timeline::sqlite_append(conn, &event, keep))
+            .await
+    }
+
+    async fn recent_events(&self, limit: usize) -> Result<Vec<AccountEvent>, StoreError> {
+        self.with(move |conn, _| timeline::sqlite_recent(conn, limit))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! Where upload accounts live between restarts. Behind a trait so a shared
 //! backend (Redis) can replace the embedded one without touching callers.
 
+use super::events::AccountEvent;
 use crate::domain::{Credential, Uin};
 use crate::redis::Lease;
 use crate::secrets::SealError;
@@ -203,6 +204,13 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     async fn remove(&self, uin: Uin) -> Result<bool, StoreError>;
+
+    /// Adds an event to the timeline, keeping only the newest `keep`.
+    async fn append_event(&self, event: &AccountEvent, keep: usize) -> Result<(), StoreError>;
+
+    /// The newest `limit` events of the timeline, newest first; stored ones
+    /// that do not read as events are left out.
+    async fn recent_events(&self, limit: usize) -> Result<Vec<AccountEvent>, StoreError>;
 
     /// Cheap check that the store answers, for readiness.
     async fn ping(&self) -> Result<(), StoreError>;

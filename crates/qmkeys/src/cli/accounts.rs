@@ -1,4 +1,4 @@
-//! `qmkeys accounts list|show|add|remove`: the upload-account store from a shell.
+//! `qmkeys accounts list|show|add|remove|events`: the upload-account store from a shell.
 //! Works on the same database file as the server (SQLite allows both at once);
 //! a running server picks changes up at its next check.
 
@@ -47,6 +47,16 @@ pub enum AccountsCommand {
     Remove {
         #[arg(long)]
         uin: String,
+    },
+    /// The newest account events (added, refreshed, failing, dead, removed),
+    /// newest first, as `GET /admin/events` answers them. Never a key.
+    Events {
+        /// How many, at most.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
+        /// Print the admin route's JSON envelope instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -104,6 +114,10 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
                 Ok(uin) => remove(settings, &store, uin).await,
                 Err(e) => fail(exit::USAGE, &format!("--uin: {}", e.message)),
             },
+            AccountsCommand::Events { limit, json } => {
+                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+                events(settings, &store, limit, json).await
+            }
         }
     })
 }
@@ -130,6 +144,37 @@ async fn list(store: &SqliteStore) -> ExitCode {
             time(a.last_refresh_at),
             a.health.as_str(),
             a.last_outcome.as_deref().unwrap_or("-"),
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+async fn events(settings: &Settings, store: &SqliteStore, limit: usize, json: bool) -> ExitCode {
+    let limit = limit.min(settings.accounts.events_keep);
+    let events = match store.recent_events(limit).await {
+        Ok(events) => events,
+        Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
+    };
+    let views: Vec<crate::http::admin::EventView> = events.iter().map(Into::into).collect();
+    if json {
+        let data = crate::http::admin::AdminEvents { events: views };
+        let stamp = super::client::stamp(&settings.http.tips);
+        super::client::print_json(&stamp, 200, "请求成功！", data);
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{:<19}  {:<17}  {:<10} {:<4} {:<9}  DETAIL",
+        "TIME", "EVENT", "UIN", "KIND", "HEALTH"
+    );
+    for e in &views {
+        println!(
+            "{:<19}  {:<17}  {:<10} {:<4} {:<9}  {}",
+            e.time,
+            e.event,
+            e.uin,
+            e.kind,
+            e.health,
+            e.detail.as_deref().unwrap_or("-"),
         );
     }
     ExitCode::SUCCESS
@@ -167,7 +212,7 @@ async fn add(settings: &Settings, store: &SqliteStore, cred: Credential) -> Exit
                 } else {
                     "added"
                 };
-                return added(settings, verb, &record).await;
+                return added(settings, store, verb, &record).await;
             }
             Ok(false) => continue,
             Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
@@ -189,17 +234,35 @@ async fn put_over_unreadable(
         Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
     match store.put(&record).await {
-        Ok(()) => added(settings, "replaced the unreadable record of", &record).await,
+        Ok(()) => {
+            added(
+                settings,
+                store,
+                "replaced the unreadable record of",
+                &record,
+            )
+            .await
+        }
         Err(err) => fail(exit::UNAVAILABLE, &err.to_string()),
     }
 }
 
-async fn added(settings: &Settings, verb: &str, record: &StoredAccount) -> ExitCode {
+async fn added(
+    settings: &Settings,
+    store: &SqliteStore,
+    verb: &str,
+    record: &StoredAccount,
+) -> ExitCode {
     println!(
         "{verb} account {}; a running server refreshes it at its next check",
         record.uin()
     );
-    notify(settings, AccountEvent::of(EventKind::Added, record, now())).await;
+    notify(
+        settings,
+        store,
+        AccountEvent::of(EventKind::Added, record, now()),
+    )
+    .await;
     ExitCode::SUCCESS
 }
 
@@ -216,6 +279,7 @@ async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode 
             if let Some(record) = record {
                 notify(
                     settings,
+                    store,
                     AccountEvent::of(EventKind::Removed, &record, now()),
                 )
                 .await;
@@ -227,10 +291,16 @@ async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode 
     }
 }
 
-/// The server's notice for what this command did; its store change stands
-/// whether or not the receiver takes it.
-async fn notify(settings: &Settings, event: AccountEvent) {
+/// The server's notice for what this command did, and its line in the
+/// timeline; its store change stands whether or not either is taken.
+async fn notify(settings: &Settings, store: &SqliteStore, event: AccountEvent) {
     let name = event.kind.as_str();
+    if let Err(err) = store
+        .append_event(&event, settings.accounts.events_keep)
+        .await
+    {
+        eprintln!("qmkeys accounts: warning: the {name} event is not in the timeline: {err}");
+    }
     if crate::startup::notify_now(settings, &event).await == Some(crate::webhook::Outcome::Failed) {
         eprintln!("qmkeys accounts: warning: the webhook did not take the {name} notice");
     }

@@ -28,6 +28,9 @@ pub struct AccountsConfig {
     /// How often the background task looks for keys that are due.
     #[serde(rename = "accounts_check_interval_ms")]
     pub check_interval_ms: u64,
+    /// How many account events the owner's timeline keeps (newest first).
+    #[serde(rename = "accounts_events_keep")]
+    pub events_keep: usize,
     /// The SQLite file that keeps upload accounts across restarts.
     pub db: PathBuf,
     /// Encrypts keys and tokens at rest when set (at least 16 characters);
@@ -42,6 +45,7 @@ impl Default for AccountsConfig {
             allow_save: false,
             refresh_share: 1.0 / 3.0,
             check_interval_ms: 30_000,
+            events_keep: 1_000,
             db: PathBuf::from("qmkeys.db"),
             secret_key: None,
         }
@@ -62,6 +66,7 @@ impl AccountsConfig {
             10..=86_400_000,
             " milliseconds",
         )?;
+        between("accounts_events_keep", self.events_keep, 1..=100_000, "")?;
         if self.db.as_os_str().is_empty() {
             return Err(invalid("db", "must be a file path"));
         }

@@ -1,10 +1,12 @@
 //! Operator routes, which exist only when `QMKEYS_ADMIN_TOKEN` is set:
 //! `GET /admin/accounts` lists the kept accounts without a single secret;
-//! `GET /admin/accounts/{uin}/cookie` hands the owner one account's live key.
+//! `GET /admin/accounts/{uin}/cookie` hands the owner one account's live key;
+//! `GET /admin/events` is the timeline of account events.
 
 use super::envelope::Envelope;
 use super::error::ApiError;
 use super::error::ErrorCode as C;
+use super::params::{EventsParams, EventsQuery};
 use super::path::Segment;
 use super::refresh::RefreshData;
 use super::route::Errors;
@@ -32,6 +34,42 @@ pub const COOKIE_ERRORS: Errors = Errors::of(&[&[
     C::NoSuchAccount,
     C::StoreFailed,
 ]]);
+
+/// What [`events`] can answer besides success.
+pub const EVENTS_ERRORS: Errors = Errors::of(&[&[
+    C::NotFound,
+    C::AdminUnauthorized,
+    C::BadParam,
+    C::StoreFailed,
+]]);
+
+/// The timeline: the newest account events, newest first.
+///
+/// The same events the webhook sends (added, refreshed, failing, dead,
+/// removed), kept in the account store across restarts, the newest
+/// `accounts_events_keep`. Uins are masked; no event holds a key.
+#[utoipa::path(
+    get,
+    path = "/admin/events",
+    tag = "admin",
+    operation_id = "adminEvents",
+    security(("admin_token" = [])),
+    params(EventsParams),
+    responses((status = 200, description = "最近的账号事件，新的在前 / the newest account events first (`code` 200)", body = Envelope<AdminEvents>)),
+)]
+pub async fn events(
+    State(state): State<AppState>,
+    _: Admin,
+    query: EventsQuery,
+) -> Result<Response, ApiError> {
+    let events = state
+        .accounts
+        .recent_events(query.limit)
+        .await
+        .map_err(ApiError::StoreRead)?;
+    let events = events.iter().map(EventView::from).collect();
+    Ok(state.stamp.ok(AdminEvents { events }))
+}
 
 /// List the upload accounts (no key or token in the answer).
 ///
@@ -145,6 +183,44 @@ impl From<&crate::accounts::StoredAccount> for AccountView {
             last_refresh_time: a.last_refresh_at.map(beijing::format_unix),
             last_outcome: a.last_outcome.clone(),
             health: a.health.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AdminEvents {
+    pub events: Vec<EventView>,
+}
+
+/// One account event as the owner sees it: masked uin, no key.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    /// `account.added`, `account.refreshed`, `account.failing`, `account.dead` or `account.removed`
+    pub event: &'static str,
+    pub uin: String,
+    pub kind: &'static str,
+    pub health: &'static str,
+    pub expires_timestamp: Option<i64>,
+    pub expires_time: Option<String>,
+    pub timestamp: i64,
+    pub time: String,
+    /// Why, for failing and dead: an outcome such as `upstream code 1000`.
+    pub detail: Option<String>,
+}
+
+impl From<&crate::accounts::AccountEvent> for EventView {
+    fn from(e: &crate::accounts::AccountEvent) -> Self {
+        Self {
+            event: e.kind.as_str(),
+            uin: mask(e.uin),
+            kind: e.account_kind.as_str(),
+            health: e.health.as_str(),
+            expires_timestamp: e.expires_at,
+            expires_time: e.expires_at.map(beijing::format_unix),
+            timestamp: e.at,
+            time: beijing::format_unix(e.at),
+            detail: e.detail.clone(),
         }
     }
 }

@@ -122,7 +122,8 @@ fn groups() -> [Group; 4] {
             cors: false,
             routes: Routes::new()
                 .route(routes!(admin::accounts), admin::ACCOUNTS_ERRORS)
-                .route(routes!(admin::account_cookie), admin::COOKIE_ERRORS),
+                .route(routes!(admin::account_cookie), admin::COOKIE_ERRORS)
+                .route(routes!(admin::events), admin::EVENTS_ERRORS),
         },
         Group {
             limited: false,

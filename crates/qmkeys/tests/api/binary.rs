@@ -425,6 +425,31 @@ fn accounts_cli_adds_lists_and_removes_without_showing_a_key() {
     let missing = run(&["remove", "--uin", "123456789"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&run(&["list"]).stdout).contains("123456789"));
+
+    // What the commands did is in the timeline, newest first, masked, keyless.
+    let events = run(&["events", "--json"]);
+    assert_eq!(events.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&events.stdout);
+    let body: Value = serde_json::from_str(&text).expect("the admin route's envelope");
+    let names: Vec<&str> = body["data"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert_eq!(names, ["account.removed", "account.added"], "{text}");
+    assert_eq!(body["data"]["events"][0]["uin"], "12***89");
+    assert!(
+        !text.contains("clitestsecret") && !text.contains("123456789"),
+        "{text}"
+    );
+    let table = run(&["events", "--limit", "1"]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("account.removed") && !table.contains("account.added"),
+        "{table}"
+    );
+    assert_eq!(run(&["events", "--limit", "0"]).status.code(), Some(2));
 }
 
 #[tokio::test]

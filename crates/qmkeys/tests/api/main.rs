@@ -25,6 +25,7 @@ mod refresh;
 mod refresh_caching;
 mod refresh_errors;
 mod store;
+mod timeline;
 mod tls;
 mod untrusted;
 mod webhooks;

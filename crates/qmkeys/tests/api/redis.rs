@@ -7,7 +7,7 @@ use crate::helpers::{spawn_instances, TestApp, LOGIN};
 use crate::process::KillOnDrop;
 use futures::future::join_all;
 use secrecy::SecretString;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -92,6 +92,13 @@ impl RedisServer {
                     .query_async(&mut c)
                     .await
                     .expect("hgetall"),
+                "list" => redis::cmd("LRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut c)
+                    .await
+                    .expect("lrange"),
                 "set" => redis::cmd("SMEMBERS")
                     .arg(&key)
                     .query_async(&mut c)
@@ -326,4 +333,96 @@ async fn an_instance_started_while_redis_is_down_serves_refreshes_and_loads_its_
         1,
         "the config's account was seeded into Redis"
     );
+}
+
+#[tokio::test]
+async fn both_instances_keep_and_show_one_timeline_in_redis() {
+    const TOKEN: &str = "admin-token-for-the-shared-timeline";
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let (apps, accounts) = spawn_instances(2, 1, move |s| {
+        s.redis.url = Some(SecretString::from(url));
+        s.accounts.secret_key = Some(SecretString::from("shared-secret-for-every-instance"));
+        s.accounts.events_keep = 2;
+        s.http.admin_token = Some(SecretString::from(TOKEN));
+    })
+    .await;
+    apps[0]
+        .sim_post(
+            &format!("/_sim/accounts/{}/expire", accounts[0].uin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        apps[0].sign(&TestFile::random(10).params()).await.status,
+        200
+    );
+
+    let timeline = |app: &TestApp| {
+        let request = app
+            .http
+            .get(format!("{}/admin/events", app.base))
+            .bearer_auth(TOKEN);
+        async move {
+            let body: Value = request
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("json");
+            body["data"]["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .map(|e| e["event"].as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let on_b = timeline(&apps[1]).await;
+    assert_eq!(
+        on_b,
+        ["account.refreshed", "account.added"],
+        "A's events, read on B"
+    );
+    assert_eq!(timeline(&apps[0]).await, on_b);
+
+    // A third event pushes the oldest out: two are kept.
+    apps[0]
+        .sim_post(
+            &format!("/_sim/accounts/{}/expire", accounts[0].uin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        apps[0].sign(&TestFile::random(10).params()).await.status,
+        200
+    );
+    assert_eq!(
+        timeline(&apps[1]).await,
+        ["account.refreshed", "account.refreshed"]
+    );
+    let stored = redis.dump().await;
+    assert!(
+        !stored.iter().any(|v| v.contains(&accounts[0].musickey)),
+        "no event holds a key"
+    );
+}
+
+#[tokio::test]
+async fn an_instance_that_adopts_an_expired_rotation_from_the_store_rotates_it_again() {
+    let redis = RedisServer::start();
+    let (apps, accounts) = pair(&redis, 1).await;
+    // A rotates; then that rotated key expires too, before B has used it.
+    for (round, instance) in [&apps[0], &apps[1]].into_iter().enumerate() {
+        apps[0]
+            .sim_post(
+                &format!("/_sim/accounts/{}/expire", accounts[0].uin),
+                json!({}),
+            )
+            .await;
+        let signed = instance.sign(&TestFile::random(10).params()).await;
+        assert_eq!(signed.status, 200, "round {round}: {:?}", signed.body);
+    }
+    assert_eq!(apps[0].logins().await, 2, "one rotation per expiry");
 }

@@ -231,6 +231,11 @@ fn cases() -> Vec<Case> {
             "2500"
         ),
         case!(
+            "accounts_events_keep" = "25",
+            |s| s.accounts.events_keep.to_string(),
+            "25"
+        ),
+        case!(
             "accounts_allow_save" = "true",
             |s| s.accounts.allow_save.to_string(),
             "true"
