@@ -37,7 +37,7 @@ error_codes! {
     UploadAccountExpired = 40102,
     /// 缺少管理员令牌或令牌错误 / the admin token is missing or wrong
     AdminUnauthorized = 40103,
-    /// client_key 无效或已过期，需重新运行桌面端助手 / the desktop client key was refused or has expired
+    /// client_key 无效或已过期，需重新运行 `qmkeys login --desktop` / the desktop client key was refused or has expired
     ClientKeyRefused = 40104,
     /// 账号被限制或封禁 / the account is restricted or banned
     Restricted = 40301,
