@@ -22,11 +22,18 @@ const MAX_ACCOUNTS: usize = 64;
 /// Nicknames are shown in a terminal: at most this many characters.
 const MAX_NICKNAME: usize = 64;
 
+/// Characters a nickname loses before it is printed: controls (escape
+/// sequences) and the invisible marks that reorder or hide text.
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// An account logged in on the desktop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesktopAccount {
     pub uin: Uin,
-    /// Control characters removed, so it is safe to print.
+    /// Control characters and direction marks removed, so it is safe to print.
     pub nickname: String,
 }
 
@@ -223,7 +230,7 @@ struct RawAccount {
 }
 
 /// The accounts of `var var_sso_uin_list=[...];` (step 2). Entries whose uin
-/// is not a QQ number are left out; nicknames lose control characters.
+/// is not a QQ number are left out; nicknames lose what [`unprintable`] names.
 pub fn uin_list(text: &str) -> Option<Vec<DesktopAccount>> {
     let (_, rest) = text.split_once("var_sso_uin_list")?;
     let rest = rest.trim_start().strip_prefix('=')?;
@@ -248,7 +255,7 @@ pub fn uin_list(text: &str) -> Option<Vec<DesktopAccount>> {
         let nickname = entry
             .nickname
             .chars()
-            .filter(|c| !c.is_control())
+            .filter(|c| !unprintable(*c))
             .take(MAX_NICKNAME)
             .collect();
         accounts.push(DesktopAccount { uin, nickname });
@@ -262,7 +269,7 @@ mod tests {
 
     #[test]
     fn the_uin_list_is_read_from_the_javascript_the_local_service_answers() {
-        let text = r#"var var_sso_uin_list=[{"uin":123456789,"face_index":-1,"gender":0,"nickname":"小明 \"Q\"\u001b[2J","client_type":65793,"uin_flag":8388608,"account":"123456789"},{"uin":"2345678901","nickname":"b"}];ptui_getuins_CB(var_sso_uin_list);"#;
+        let text = r#"var var_sso_uin_list=[{"uin":123456789,"face_index":-1,"gender":0,"nickname":"小明 \"Q\"\u001b[2J\u202e","client_type":65793,"uin_flag":8388608,"account":"123456789"},{"uin":"2345678901","nickname":"b"}];ptui_getuins_CB(var_sso_uin_list);"#;
         let list = uin_list(text).expect("a list");
         assert_eq!(
             list,

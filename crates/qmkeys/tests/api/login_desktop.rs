@@ -35,7 +35,7 @@ async fn login_desktop_reads_the_client_key_from_desktop_qq_and_prints_a_working
         .expect("one account on the desktop");
     let uin = set[0].0;
 
-    let ended = Running::start(desktop_cmd(&app, dir.path(), &["--json"]))
+    let ended = Running::start(desktop_cmd(&app, dir.path(), &["--json", "--save"]))
         .end()
         .await;
     assert_eq!(ended.code, Some(0), "{}", ended.stderr);
@@ -49,6 +49,13 @@ async fn login_desktop_reads_the_client_key_from_desktop_qq_and_prints_a_working
     assert_eq!(again.code(), 200, "the printed key works: {:?}", again.body);
 
     assert!(ended.stderr.contains("小明"), "{}", ended.stderr);
+    // --save wrote to this configuration's store, as `qmkeys login` does.
+    let mut show = in_process(&app, dir.path());
+    show.args(["accounts", "show", &uin.to_string(), "--json"]);
+    let shown = Running::start(show).end().await;
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+    let stored: Value = serde_json::from_str(shown.stdout.trim()).expect("JSON");
+    assert_eq!(stored["data"]["cookie"]["musickey"], key);
     assert_eq!(sim_stat(&app, "xlogin").await, 1);
     assert_eq!(sim_stat(&app, "local.pt_get_st").await, 1);
     assert_eq!(sim_stat(&app, "ptlogin.jump").await, 1);

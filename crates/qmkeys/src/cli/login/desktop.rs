@@ -158,6 +158,8 @@ fn choose(
     }
     eprintln!("桌面 QQ 登录了这些账号 (desktop QQ has these accounts logged in):");
     eprintln!("{}", listing(accounts));
+    // A blocking read is fine here: this one-shot command has nothing else
+    // in flight while it waits for the person at the terminal.
     let mut stdin = std::io::stdin().lock();
     loop {
         eprint!("选择哪一个 (which one)? [1-{}] ", accounts.len());
