@@ -183,7 +183,8 @@
 //! checked, fixed values exactly (after URL-decoding; extra fields are
 //! ignored); the first missing or wrong one answers **400** `text/plain`
 //! `"<host>: missing or wrong field <name>"` before anything else happens.
-//! Headers (User-Agent, Referer) are not checked but are in the request log
+//! Headers (User-Agent, Referer) are not checked (but for the Referer of
+//! desktop QQ's local service, section 9.5 below); all are in the request log
 //! (`"kind":"login"`). Cookies set here carry `Path=/` and no Domain, so a
 //! cookie jar on 127.0.0.1 keeps them.
 //!
