@@ -142,6 +142,8 @@
 //! | `POST /_sim/qr/{ident}` | `{"action":"scan"\|"confirm"\|"refuse"\|"expire","uin":N}` (uin optional, confirm only) | plays the phone: `{"ident","state","uin"}` (uin null but for confirm); see [Login hosts](#login-hosts) |
 //! | `POST /_sim/clients` | `{"uin":N}` or `{}` or nothing | plays a logged-in desktop QQ: `{"client_uin","client_key"}`; without uin for a new QQ account; 404 unknown uin, 400 a WeChat one |
 //! | `POST /_sim/clients/{uin}/expire` | none | that desktop session's client key stops working: `{"ok":true,"uin"}`; 404 when it has none |
+//! | `POST /_sim/desktop` | `{"accounts":[{"uin":N,"nickname":"…"},…]}` (each field optional) | plays desktop QQ's sign-ins: exactly these accounts are logged in on the simulated desktop from now on, in this order (`[]`: none); an entry without uin is a new QQ account, without nickname `sim-<uin>`. Answers `{"accounts":[{"uin","nickname"}]}`; 404 unknown uin, 400 a WeChat one or one listed twice |
+//! | `GET /_sim/desktop` | | `{"accounts":[{"uin","nickname"}]}`, who is logged in on the simulated desktop |
 //! | `DELETE /_sim/requests` | | clears the log: `{"cleared": n}` |
 //! | `POST /_sim/faults` | `{"target":"module.method","delay_ms","code","http_status","garbage","drop","musicid","times"}` | arms a fault; echoes it |
 //! | `DELETE /_sim/faults` | | disarms all: `{"cleared": n}` |
@@ -181,7 +183,8 @@
 //! checked, fixed values exactly (after URL-decoding; extra fields are
 //! ignored); the first missing or wrong one answers **400** `text/plain`
 //! `"<host>: missing or wrong field <name>"` before anything else happens.
-//! Headers (User-Agent, Referer) are not checked but are in the request log
+//! Headers (User-Agent, Referer) are not checked (but for the Referer of
+//! desktop QQ's local service, section 9.5 below); all are in the request log
 //! (`"kind":"login"`). Cookies set here carry `Path=/` and no Domain, so a
 //! cookie jar on 127.0.0.1 keeps them.
 //!
@@ -321,10 +324,50 @@
 //! expired, or a missing cookie answers `ptui_qlogin_CB('-1', '', '')`
 //! (the simulator's choice of refusal code).
 //!
+//! ## Reading the client key on the desktop (section 9.5)
+//!
+//! The xlogin page and desktop QQ's local ptlogin service answer on the same
+//! port: a client replaces `https://xui.ptlogin2.qq.com` and
+//! `https://localhost.ptlogin2.qq.com:4301` with the simulator's base URL.
+//!
+//! 1. `GET /cgi-bin/xlogin`: fields `appid=716027609 daid=383 style=33
+//!    login_text=登录 hide_title_bar=1 hide_border=1 target=self
+//!    s_url=https://graph.qq.com/oauth2.0/login_jump pt_3rd_aid=100497308
+//!    pt_feedback_link=https://support.qq.com/products/77942?customInfo=.appid100497308
+//!    theme=2 verify_theme=` (empty). Answers 200 `text/html` with
+//!    `Set-Cookie: pt_login_sig=<96 hex>; Path=/` and
+//!    `Set-Cookie: pt_local_token=-<10 digits>; Path=/` (a new token each
+//!    time; the newest 10,000 are remembered).
+//! 2. `GET /pt_get_uins`: fields `callback=ptui_getuins_CB`, `r` a number in
+//!    0..=1, `pt_local_tk`; `Cookie: pt_local_token=<the same>` and a
+//!    `Referer` starting with `https://xui.ptlogin2.qq.com/cgi-bin/xlogin?`.
+//!    Answers 200 `application/javascript`
+//!    `var var_sso_uin_list=[{"uin":N,"face_index":-1,"gender":0,"nickname":"…","client_type":65793,"uin_flag":8388608,"account":"N"},…];ptui_getuins_CB(var_sso_uin_list);`,
+//!    one entry per account `POST /_sim/desktop` set, in its order (`[]`
+//!    when none).
+//! 3. `GET /pt_get_st`: fields `clientuin=<digits>`, `r`, `pt_local_tk`,
+//!    `callback` (letters, digits, `_`), the same cookie and Referer. For an
+//!    account logged in on the desktop: a new client key for it (as `POST
+//!    /_sim/clients` makes, which `/jump` accepts), answered 200
+//!    `application/javascript`
+//!    `var var_sso_get_st_uin={"uin":N,"keyindex":9};<callback>(var_sso_get_st_uin);`
+//!    with `Set-Cookie: clientuin=<uin>; Path=/` and
+//!    `Set-Cookie: clientkey=<key>; Path=/`. For any other uin the same body
+//!    without cookies.
+//!
+//! On both local routes a missing or wrong field is 400 as above (`r` and
+//! `callback` first); then a Referer that is not the xlogin page, or a
+//! `pt_local_tk` that is empty, differs from the cookie or was never issued
+//! by xlogin, answers **403** `text/plain` `"<route>: <why>"` (the
+//! simulator's choice: the real service's refusal is not documented).
+//! Whether a local service answers at all is the client's port: point it at
+//! a closed port to see "no desktop QQ".
+//!
 //! ## Counters
 //!
 //! `GET /_sim/stats` counts every request to a login host: `ptlogin.ptqrshow`,
-//! `ptlogin.ptqrlogin`, `ptlogin.check_sig`, `ptlogin.jump`,
+//! `ptlogin.ptqrlogin`, `ptlogin.check_sig`, `ptlogin.jump`, `xlogin`,
+//! `local.pt_get_uins`, `local.pt_get_st`,
 //! `graph.authorize`, `wx.qrconnect`, `wx.qrcode`, `wx.lp`; and per login,
 //! so a test sees polling stop: `ptlogin.ptqrlogin:<ident>` (polls with the
 //! right ptqrtoken) and `wx.lp:<uuid>` (long polls of a known uuid).
@@ -335,8 +378,8 @@
 //! ## From Rust
 //!
 //! [`Simulator::qr_logins`], [`Simulator::qr_action`],
-//! [`Simulator::new_client`], [`Simulator::expire_client`] and
-//! [`Simulator::advance_clock`] do what the control routes do.
+//! [`Simulator::new_client`], [`Simulator::expire_client`],
+//! [`Simulator::set_desktop`] and [`Simulator::advance_clock`] do what the control routes do.
 
 #![forbid(unsafe_code)]
 

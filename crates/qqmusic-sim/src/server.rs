@@ -94,6 +94,16 @@ impl Simulator {
         login::admin::expire_client(&self.shared, uin)
     }
 
+    /// Sets who is logged in on the simulated desktop QQ (`POST
+    /// /_sim/desktop`): `(uin, nickname)` each, a new QQ account when uin is
+    /// None, nickname `sim-<uin>` when None. Answers the list as set.
+    pub fn set_desktop(
+        &self,
+        accounts: &[(Option<u64>, Option<String>)],
+    ) -> Result<Vec<(u64, String)>, ControlError> {
+        login::admin::set_desktop(&self.shared, accounts)
+    }
+
     /// Moves the sim clock forward (`POST /_sim/clock`).
     pub fn advance_clock(&self, secs: u64) {
         self.shared.clock.advance_secs(secs);

@@ -12,7 +12,8 @@ pub const USAGE: u8 = 2;
 /// The service refused the request (a 4xx answer other than 429: a bad
 /// parameter, an expired key, a restricted account): retrying the same
 /// request will not help. The envelope's `code` says why. For `login`: the QR
-/// expired or the login was refused on the phone.
+/// expired or the login was refused on the phone (or `--desktop`'s client key
+/// was refused).
 pub const REFUSED: u8 = 3;
 /// The service, QQ Music, the login hosts or the account store failed or
 /// could not be reached (timeouts, 5xx, 429, no upload account, too many

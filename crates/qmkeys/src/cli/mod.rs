@@ -73,16 +73,19 @@ enum Command {
     /// Ask a running server's `/readyz`: exit 0 when it answers 200, else 1.
     Healthcheck(healthcheck::HealthcheckArgs),
     /// Log in by scanning a QR code with the QQ app (or the one --kind
-    /// names), and print the new key.
+    /// names), or with --desktop from desktop QQ on this machine, and print
+    /// the new key.
     ///
     /// The QR is drawn on stderr and written to a PNG file whose path is
     /// printed; the state changes follow on stderr and the result goes to
     /// stdout as `qmkeys refresh` prints it. Runs in this process with the
     /// server's settings, or through a running server with --server. Exit
-    /// codes: 0 done, 2 bad arguments or settings, 3 the QR expired or the
-    /// login was refused on the phone, 4 the server, QQ Music, the login hosts
-    /// or the account store failed (with --save the key is printed all the
-    /// same if only saving failed).
+    /// codes: 0 done, 2 bad arguments or settings (with --desktop: several
+    /// accounts and no --uin, or a --uin not logged in), 3 the QR expired,
+    /// the login was refused on the phone or the client key was refused, 4
+    /// the server, QQ Music, the login hosts or the account store failed, or
+    /// no desktop QQ answered or has an account logged in (with --save the
+    /// key is printed all the same if only saving failed).
     Login {
         /// TOML settings file; `QMKEYS_*` environment variables override it.
         #[arg(long, env = CONFIG_ENV)]
@@ -123,7 +126,8 @@ pub fn main() -> ExitCode {
                 ExitCode::from(exit::USAGE)
             }
         },
-        Command::Login { config, args } if args.server.is_some() => {
+        // --desktop reads `xlogin_base` even with --server.
+        Command::Login { config, args } if args.server.is_some() && !args.desktop => {
             let _ = config;
             login::run(None, args)
         }

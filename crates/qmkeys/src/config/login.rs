@@ -15,6 +15,9 @@ pub struct LoginConfig {
     pub graph_base: Url,
     pub wx_open_base: Url,
     pub wx_lp_base: Url,
+    /// The xlogin page, whose `pt_local_token` `qmkeys login --desktop`
+    /// shows desktop QQ's local service (section 9.5).
+    pub xlogin_base: Url,
     /// QR logins open at once; past it a new one is refused at once.
     #[serde(rename = "login_max_sessions")]
     pub max_sessions: usize,
@@ -34,6 +37,7 @@ impl Default for LoginConfig {
             graph_base: fixed_url("https://graph.qq.com"),
             wx_open_base: fixed_url("https://open.weixin.qq.com"),
             wx_lp_base: fixed_url("https://lp.open.weixin.qq.com"),
+            xlogin_base: fixed_url("https://xui.ptlogin2.qq.com"),
             max_sessions: 64,
             max_per_client: 4,
             polls_per_second: 10,
@@ -69,13 +73,14 @@ impl LoginConfig {
     }
 
     /// The login host settings, named as in the config file.
-    pub fn bases(&self) -> [(&'static str, &Url); 5] {
+    pub fn bases(&self) -> [(&'static str, &Url); 6] {
         [
             ("ptlogin_base", &self.ptlogin_base),
             ("ptlogin_graph_base", &self.ptlogin_graph_base),
             ("graph_base", &self.graph_base),
             ("wx_open_base", &self.wx_open_base),
             ("wx_lp_base", &self.wx_lp_base),
+            ("xlogin_base", &self.xlogin_base),
         ]
     }
 }

@@ -197,7 +197,7 @@ async fn finish(state: &AppState, result: LoginResult, save: bool) -> RefreshDat
 /// Log in with a logged-in desktop QQ's `client_uin` and `client_key`.
 ///
 /// Answers like a refresh. A refused or expired `client_key` is 401 (40104):
-/// run the desktop helper again for a fresh one. The key is a whole QQ web
+/// run `qmkeys login --desktop` again where desktop QQ is logged in. The key is a whole QQ web
 /// session: it is never logged, stored, cached or echoed.
 #[utoipa::path(
     get,

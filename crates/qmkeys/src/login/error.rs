@@ -9,7 +9,7 @@ use crate::upstream::UpstreamError;
 /// |---|---|---|---|
 /// | `Busy` | 503 | 50307 (new: login sessions full; like 50304) | 同时进行的扫码登录过多，请稍后再试 |
 /// | `ClientBusy` | 429 | 42904 | 你同时打开的扫码登录过多 |
-/// | `ClientKeyRefused` | 401 | 40104 (new) | client_key 无效或已过期，请重新运行桌面端助手获取 |
+/// | `ClientKeyRefused` | 401 | 40104 (new) | client_key 无效或已过期，请重新运行 qmkeys login --desktop |
 /// | `Upstream(e)` | as a refresh maps `e` | e.g. 40105 for 20271, 40307 for 20450, 50202, 50401, 50303 | as the refresh endpoint says it |
 /// | `Protocol(_)` | 502 | 50202 | 登录服务返回了无法识别的数据 |
 /// | `HostStatus { .. }` | 502 | 50201 | 登录服务返回了 HTTP 错误状态 |
@@ -58,7 +58,7 @@ impl LoginError {
         match self {
             Self::Busy => "同时进行的扫码登录过多，请稍后再试",
             Self::ClientBusy => "你同时打开的扫码登录过多，请先关闭其他登录页面再试",
-            Self::ClientKeyRefused => "client_key 无效或已过期，请重新运行桌面端助手获取",
+            Self::ClientKeyRefused => "client_key 无效或已过期，请重新运行 qmkeys login --desktop",
             Self::Upstream(_) => "QQ 音乐登录失败",
             Self::Protocol(_) => "登录服务返回了无法识别的数据",
             Self::HostStatus { .. } => "登录服务返回了 HTTP 错误状态",

@@ -56,6 +56,7 @@
 //! `Debug` shows nothing, go out only in headers marked sensitive or in
 //! queries of URLs that errors drop, and are never logged.
 
+pub mod desktop;
 mod error;
 mod finish;
 mod graph;
@@ -108,6 +109,8 @@ pub struct LoginSettings {
     pub graph: Url,
     pub wx_open: Url,
     pub wx_lp: Url,
+    /// The xlogin page (section 9.5), read only by `qmkeys login --desktop`.
+    pub xlogin: Url,
     /// For every request but the WeChat long poll.
     pub timeout: Duration,
     pub connect_timeout: Duration,

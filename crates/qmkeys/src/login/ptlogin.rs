@@ -7,10 +7,10 @@ use super::LoginError;
 use crate::domain::{ClientKey, Uin};
 use rand::Rng;
 
-const APPID: &str = "716027609";
-const DAID: &str = "383";
-const PT_3RD_AID: &str = "100497308";
-const LOGIN_JUMP: &str = "https://graph.qq.com/oauth2.0/login_jump";
+pub(super) const APPID: &str = "716027609";
+pub(super) const DAID: &str = "383";
+pub(super) const PT_3RD_AID: &str = "100497308";
+pub(super) const LOGIN_JUMP: &str = "https://graph.qq.com/oauth2.0/login_jump";
 
 /// Step 1: the QR image (PNG) and its `qrsig`.
 pub async fn qr_show(hosts: &Hosts) -> Result<(Vec<u8>, Secret), LoginError> {

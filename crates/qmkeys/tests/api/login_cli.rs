@@ -127,6 +127,7 @@ pub fn in_process(app: &TestApp, dir: &Path) -> Command {
         "QMKEYS_GRAPH_BASE",
         "QMKEYS_WX_OPEN_BASE",
         "QMKEYS_WX_LP_BASE",
+        "QMKEYS_XLOGIN_BASE",
     ] {
         cmd.env(var, &sim);
     }

@@ -440,7 +440,7 @@ async fn fast_login_turns_a_desktop_client_key_into_a_key_that_refreshes() {
 }
 
 #[tokio::test]
-async fn a_refused_client_key_is_401_saying_to_run_the_helper_again() {
+async fn a_refused_client_key_is_401_saying_to_run_qmkeys_login_desktop_again() {
     let app = login_app(|_| {}).await;
     let (uin, key) = app.sim.new_client(None).expect("a desktop QQ");
     app.sim.expire_client(uin).expect("the session ends");
@@ -456,7 +456,7 @@ async fn a_refused_client_key_is_401_saying_to_run_the_helper_again() {
     assert_eq!(body["code"], 40104);
     assert!(body["message"]
         .as_str()
-        .is_some_and(|m| m.contains("桌面端助手")));
+        .is_some_and(|m| m.contains("qmkeys login --desktop")));
 
     for (uin, key, named) in [
         ("12", "0123456789abcdef", "client_uin"),

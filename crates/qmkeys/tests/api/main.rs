@@ -15,6 +15,7 @@ mod helpers;
 mod lease;
 mod log_capture;
 mod login_cli;
+mod login_desktop;
 mod login_engine;
 mod login_http;
 mod logs;

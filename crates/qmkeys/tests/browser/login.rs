@@ -71,6 +71,10 @@ async fn a_person_logs_in_with_a_qq_qr_and_sees_the_new_key_with_copy_buttons() 
             .expect("state"),
         "no 保存到服务器 where the server does not allow saving"
     );
+    assert!(browser
+        .text("#login-desktop")
+        .await
+        .starts_with("电脑上已经登录了 QQ？在那台电脑上运行 qmkeys login --desktop"));
 
     browser.click("#login-start").await;
     let src = shown_qr(&browser).await;
@@ -129,6 +133,10 @@ async fn a_person_logs_in_with_a_qq_qr_and_sees_the_new_key_with_copy_buttons() 
 
     browser.click("#lang-switch").await;
     assert_eq!(browser.text("#login-title").await, "QR login");
+    assert!(browser
+        .text("#login-desktop")
+        .await
+        .contains("qmkeys login --desktop"));
     assert_eq!(browser.text("#login-status").await, "Logged in");
     assert_eq!(browser.text("#login-tab-wx").await, "WeChat");
     browser.close().await;

@@ -245,3 +245,67 @@ pub async fn expire_client_route(
     expire_client(&sim, uin)?;
     Ok(Json(json!({ "ok": true, "uin": uin })))
 }
+
+/// Plays desktop QQ's sign-ins: from now on exactly these accounts are
+/// logged in on the simulated desktop, in this order; each `(uin,
+/// nickname)`, a new QQ account when uin is None, nickname `sim-<uin>` when
+/// None. Answers who is logged in.
+pub fn set_desktop(
+    sim: &Shared,
+    accounts: &[(Option<u64>, Option<String>)],
+) -> Result<Vec<(u64, String)>, ControlError> {
+    let mut list: Vec<(u64, String)> = Vec::with_capacity(accounts.len());
+    for (uin, nickname) in accounts {
+        let uin = account_for(sim, Kind::Qq, *uin)?;
+        if list.iter().any(|(u, _)| *u == uin) {
+            return Err(ControlError::new(
+                StatusCode::BAD_REQUEST,
+                format!("account {uin} is listed twice"),
+            ));
+        }
+        let nickname = nickname.clone().unwrap_or_else(|| format!("sim-{uin}"));
+        list.push((uin, nickname));
+    }
+    sim.logins()?.set_desktop(list.clone());
+    tracing::info!(accounts = list.len(), "desktop QQ sign-ins set");
+    Ok(list)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DesktopEntry {
+    #[serde(default)]
+    uin: Option<u64>,
+    #[serde(default)]
+    nickname: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DesktopBody {
+    accounts: Vec<DesktopEntry>,
+}
+
+fn desktop_json(list: &[(u64, String)]) -> Json<Value> {
+    let accounts: Vec<Value> = list
+        .iter()
+        .map(|(uin, nickname)| json!({ "uin": uin, "nickname": nickname }))
+        .collect();
+    Json(json!({ "accounts": accounts }))
+}
+
+/// `POST /_sim/desktop`
+pub async fn set_desktop_route(State(sim): State<AppState>, body: Bytes) -> ControlResult {
+    let req: DesktopBody = parse_body(&body)?;
+    let wanted: Vec<_> = req
+        .accounts
+        .into_iter()
+        .map(|e| (e.uin, e.nickname))
+        .collect();
+    Ok(desktop_json(&set_desktop(&sim, &wanted)?))
+}
+
+/// `GET /_sim/desktop`
+pub async fn desktop_route(State(sim): State<AppState>) -> ControlResult {
+    Ok(desktop_json(sim.logins()?.desktop()))
+}

@@ -38,3 +38,11 @@ pub fn wx_code() -> String {
 pub fn client_key() -> String {
     lower_hex(32).to_ascii_uppercase()
 }
+
+/// xlogin's `pt_local_token` cookie: a decimal number, negative here so no
+/// uin or timestamp in a log can be mistaken for it.
+pub fn local_token() -> String {
+    use rand::Rng;
+    let n: i64 = rand::thread_rng().gen_range(1_000_000_000..=2_147_483_647);
+    format!("-{n}")
+}

@@ -4,6 +4,7 @@
 //! documentation describes every answer.
 
 pub mod admin;
+mod desktop;
 mod fast;
 mod ids;
 mod qq;
@@ -44,6 +45,13 @@ pub fn routes() -> Router<AppState> {
         .route("/check_sig", get(qq::check_sig))
         .route("/oauth2.0/authorize", post(qq::authorize))
         .route("/jump", get(fast::jump))
+        .route("/cgi-bin/xlogin", get(desktop::xlogin))
+        .route("/pt_get_uins", get(desktop::get_uins))
+        .route("/pt_get_st", get(desktop::get_st))
+        .route(
+            "/_sim/desktop",
+            get(admin::desktop_route).post(admin::set_desktop_route),
+        )
         .route("/connect/qrconnect", get(wx::qrconnect))
         .route("/connect/qrcode/{uuid}", get(wx::qrcode))
         .route("/connect/l/qrconnect", get(wx::long_poll))

@@ -147,6 +147,11 @@ pub struct Logins {
     qq_codes: HashMap<String, Ticket>,
     wx_codes: HashMap<String, Ticket>,
     clients: HashMap<u64, ClientSession>,
+    /// The accounts logged in on the simulated desktop QQ, in its order,
+    /// with their nicknames (`POST /_sim/desktop`).
+    desktop: Vec<(u64, String)>,
+    /// The `pt_local_token`s xlogin handed out, newest last.
+    local_tokens: VecDeque<String>,
     /// Every login secret ever issued, for `GET /_sim/secrets`.
     issued: Vec<String>,
 }
@@ -391,6 +396,30 @@ impl Logins {
         self.clients
             .get(&uin)
             .is_some_and(|s| s.key == key && now < s.expires_at)
+    }
+
+    /// A new `pt_local_token`, remembered among the newest [`QR_CAP`].
+    pub fn issue_local_token(&mut self) -> String {
+        let token = ids::local_token();
+        self.issued.push(token.clone());
+        if self.local_tokens.len() >= QR_CAP {
+            self.local_tokens.pop_front();
+        }
+        self.local_tokens.push_back(token.clone());
+        token
+    }
+
+    pub fn local_token_known(&self, token: &str) -> bool {
+        self.local_tokens.iter().any(|t| t == token)
+    }
+
+    /// Who is logged in on the desktop from now on.
+    pub fn set_desktop(&mut self, accounts: Vec<(u64, String)>) {
+        self.desktop = accounts;
+    }
+
+    pub fn desktop(&self) -> &[(u64, String)] {
+        &self.desktop
     }
 
     pub fn secrets(&self) -> Vec<String> {

@@ -5,6 +5,7 @@ mod bucket;
 mod common;
 mod cors;
 mod cos_client;
+mod desktop;
 mod faults;
 mod gateway;
 mod login;

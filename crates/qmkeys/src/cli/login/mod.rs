@@ -1,19 +1,24 @@
 //! `qmkeys login`: a first key from a QR scanned in a terminal, in this
 //! process with the server's settings, or through a running server's
-//! `GET /music/tencent/cookie/qrcode` with `--server`.
+//! `GET /music/tencent/cookie/qrcode` with `--server`. With `--desktop`, from
+//! the client key of desktop QQ logged in on this machine instead of a QR
+//! (`desktop.rs`).
 //!
 //! The QR goes to stderr (drawn in Unicode blocks) and to a PNG file whose
 //! path is printed; the state changes go to stderr; the result goes to stdout
 //! as `qmkeys refresh` prints it. Exit codes ([`super::exit`]): 0 done,
 //! 2 bad arguments or settings, 3 the QR expired or was refused on the phone,
-//! 4 the server, QQ Music, the login hosts or the account store failed.
+//! 4 the server, QQ Music, the login hosts or the account store failed (or,
+//! with `--desktop`, no desktop QQ answered or none is logged in).
 
+mod desktop;
 mod local;
 mod remote;
 mod terminal;
 
 use super::{client, exit, refresh};
 use crate::config::Settings;
+use crate::domain::Uin;
 use crate::http::envelope::Stamp;
 use crate::http::refresh::RefreshData;
 use crate::login::QrKind;
@@ -48,6 +53,19 @@ pub struct LoginArgs {
     /// instead of in this process.
     #[arg(long, value_name = "URL")]
     pub server: Option<Url>,
+    /// No QR: log in with the client key of desktop QQ logged in on this
+    /// machine (Windows or macOS desktop QQ, which runs a local login
+    /// service). The key is read, used once and never shown.
+    #[arg(long, conflicts_with_all = ["kind", "wx"])]
+    pub desktop: bool,
+    /// With --desktop: which account to log in when desktop QQ has several.
+    #[arg(long, value_name = "QQ", requires = "desktop", value_parser = desktop::parse_uin)]
+    pub uin: Option<Uin>,
+    /// With --desktop: where desktop QQ's local service answers; repeat to
+    /// try several in turn [default: https://localhost.ptlogin2.qq.com:4301,
+    /// then ports 4303, 4305, 4307, 4309].
+    #[arg(long = "local-client", value_name = "URL", requires = "desktop")]
+    pub local_client: Vec<Url>,
 }
 
 /// `--kind`: the registry's kinds, each with its English name as help.
@@ -87,6 +105,8 @@ pub fn run(settings: Option<&Settings>, args: LoginArgs) -> ExitCode {
     );
     let ending = runtime.block_on(async {
         match (&args.server, settings) {
+            (_, Some(settings)) if args.desktop => desktop::login(settings, &args, &stamp).await,
+            (_, None) if args.desktop => Err(client::fail(COMMAND, exit::USAGE, "no settings")),
             (Some(server), _) => remote::login(server, &args, &stamp).await,
             (None, Some(settings)) => local::login(settings, &args, &stamp).await,
             (None, None) => Err(client::fail(COMMAND, exit::USAGE, "no settings")),

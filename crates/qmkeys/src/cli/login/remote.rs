@@ -1,8 +1,10 @@
 //! `qmkeys login --server URL`: the same login through a running server's
-//! `GET /music/tencent/cookie/qrcode`, read as Server-Sent Events.
+//! `GET /music/tencent/cookie/qrcode`, read as Server-Sent Events, or with
+//! `--desktop` its `/music/tencent/cookie/fastlogin`.
 
 use super::{progress, terminal, Ending, LoginArgs, COMMAND};
 use crate::cli::{client, exit};
+use crate::domain::{ClientKey, Uin};
 use crate::http::envelope::Stamp;
 use crate::http::refresh::RefreshData;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -85,6 +87,62 @@ pub async fn login(server: &Url, args: &LoginArgs, stamp: &Stamp) -> Result<Endi
             }
         }
     }
+}
+
+/// `--desktop --server`: the key read from desktop QQ goes to the server's
+/// fast login. POSTed as a form, so the key is in no URL a proxy might log.
+pub async fn fast_login(
+    server: &Url,
+    args: &LoginArgs,
+    uin: Uin,
+    key: &ClientKey,
+) -> Result<Ending, ExitCode> {
+    let url = client::server_route(COMMAND, server, "/music/tencent/cookie/fastlogin")?;
+    let unreachable = |e: reqwest::Error| {
+        let message = format!("cannot reach {server}: {}", e.without_url());
+        client::fail(COMMAND, exit::UNAVAILABLE, &message)
+    };
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(SILENCE)
+        .build()
+        .map_err(unreachable)?;
+    let uin_text = uin.to_string();
+    let mut form = vec![
+        ("client_uin", uin_text.as_str()),
+        ("client_key", key.expose()),
+    ];
+    if args.save {
+        form.push(("save", "true"));
+    }
+    let response = http
+        .post(url)
+        .form(&form)
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let status = response.status().as_u16();
+    let text = response.text().await.map_err(unreachable)?;
+    let unlike = || {
+        let message = format!("{server} did not answer like a qmkeys server (HTTP {status})");
+        client::fail(COMMAND, exit::UNAVAILABLE, &message)
+    };
+    let envelope: Envelope = serde_json::from_str(&text).map_err(|_| unlike())?;
+    if status != 200 || envelope.code != 200 {
+        if args.json {
+            println!("{text}");
+        }
+        return Err(client::fail_answer(
+            COMMAND,
+            status,
+            envelope.code,
+            &envelope.message,
+        ));
+    }
+    let value: Value = serde_json::from_str(&text).map_err(|_| unlike())?;
+    serde_json::from_value::<RefreshData>(value["data"].clone())
+        .map(|data| Ending::Done(Box::new(data)))
+        .map_err(|_| unlike())
 }
 
 /// The first event: the QR as a data URI.

@@ -291,6 +291,11 @@ fn cases() -> Vec<Case> {
             "http://127.0.0.1:9005/"
         ),
         case!(
+            "xlogin_base" = "\"http://127.0.0.1:9006\"",
+            |s| s.login.xlogin_base.to_string(),
+            "http://127.0.0.1:9006/"
+        ),
+        case!(
             "login_max_sessions" = "7",
             |s| s.login.max_sessions.to_string(),
             "7"

@@ -39,7 +39,7 @@ error_codes! {
     UploadAccountExpired = 40102,
     /// 缺少管理员令牌或令牌错误 / the admin token is missing or wrong
     AdminUnauthorized = 40103,
-    /// client_key 无效或已过期，需重新运行桌面端助手 / the desktop client key was refused or has expired
+    /// client_key 无效或已过期，需重新运行 `qmkeys login --desktop` / the desktop client key was refused or has expired
     ClientKeyRefused = 40104,
     /// 验证码错误（QQ音乐 20271）/ a wrong verification code (QQ Music 20271)
     WrongCode = 40105,

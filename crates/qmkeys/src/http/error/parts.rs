@@ -109,7 +109,7 @@ fn login_parts(err: &LoginError) -> ErrorParts {
         },
         LoginError::ClientKeyRefused => ErrorParts::new(
             C::ClientKeyRefused,
-            "client_key 无效或已过期：请在已登录的电脑 QQ 上重新运行桌面端助手获取新的 client_uin 和 client_key",
+            "client_key 无效或已过期：请在登录了电脑 QQ 的那台电脑上重新运行 qmkeys login --desktop",
         ),
         LoginError::Upstream(e) => upstream_parts(e),
         LoginError::Protocol(_) | LoginError::Finished => ErrorParts::new(

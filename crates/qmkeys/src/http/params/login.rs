@@ -101,8 +101,8 @@ pub struct FastLoginParams {
     #[param(pattern = r"^[1-9][0-9]{5,10}$", example = "1569097443")]
     #[schema(pattern = r"^[1-9][0-9]{5,10}$", example = "1569097443")]
     pub client_uin: String,
-    /// 桌面端助手取得的 clientkey：整个 QQ 网页会话，服务器不记录、不保存、不回显
-    /// / the desktop client's clientkey: a whole QQ web session, never logged, stored or echoed
+    /// `qmkeys login --desktop` 从电脑 QQ 读到的 clientkey：整个 QQ 网页会话，服务器不记录、不保存、不回显
+    /// / the desktop client's clientkey, as `qmkeys login --desktop` reads it: a whole QQ web session, never logged, stored or echoed
     #[param(pattern = r"^[A-Za-z0-9*._-]{8,1024}$")]
     #[schema(pattern = r"^[A-Za-z0-9*._-]{8,1024}$")]
     pub client_key: String,
