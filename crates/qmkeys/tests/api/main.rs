@@ -3,6 +3,7 @@
 
 mod accounts;
 mod binary;
+mod check;
 mod cli;
 mod connections;
 mod cors;

@@ -17,7 +17,12 @@ fn body(acct: &Account, key: &str, module: &str, method: &str) -> Value {
 }
 
 async fn info(h: &Harness, acct: &Account, key: &str) -> Value {
-    let b = body(acct, key, "music.UserInfo.userInfoServer", "GetLoginUserInfo");
+    let b = body(
+        acct,
+        key,
+        "music.UserInfo.userInfoServer",
+        "GetLoginUserInfo",
+    );
     h.musicu(&b, Some(&login_cookie(acct, key))).await["req_0"].clone()
 }
 
@@ -63,7 +68,12 @@ async fn a_check_whose_body_strays_from_section_10_2_is_refused() {
     let h = Harness::new().await;
     let a = h.qq().await;
     let cookie = login_cookie(&a, &a.musickey);
-    let mut wrong_gtk = body(&a, &a.musickey, "music.UserInfo.userInfoServer", "GetLoginUserInfo");
+    let mut wrong_gtk = body(
+        &a,
+        &a.musickey,
+        "music.UserInfo.userInfoServer",
+        "GetLoginUserInfo",
+    );
     wrong_gtk["comm"]["g_tk"] = json!("5381");
     let mut other_uin = wrong_gtk.clone();
     other_uin["comm"]["g_tk"] = json!(hash33(&a.musickey).to_string());
@@ -83,7 +93,12 @@ async fn a_check_whose_body_strays_from_section_10_2_is_refused() {
         let sub = h.musicu(b, Some(&cookie)).await["req_0"].clone();
         assert_eq!(sub["code"], code, "{what}: {sub}");
     }
-    let b = body(&a, &a.musickey, "music.UserInfo.userInfoServer", "GetLoginUserInfo");
+    let b = body(
+        &a,
+        &a.musickey,
+        "music.UserInfo.userInfoServer",
+        "GetLoginUserInfo",
+    );
     let sub = h.musicu(&b, None).await["req_0"].clone();
     assert_eq!(sub["code"], 1000, "no cookies: {sub}");
 }
@@ -105,7 +120,11 @@ async fn after_logout_the_key_and_its_refresh_pair_stop_working() {
     assert_eq!(info(&h, &a, &a.musickey).await["code"], 1000);
     assert_eq!(info(&h, &a, &key2).await["code"], 1000);
     for (key, rk, rt) in [
-        (a.musickey.as_str(), a.refresh_key.as_str(), a.refresh_token.as_str()),
+        (
+            a.musickey.as_str(),
+            a.refresh_key.as_str(),
+            a.refresh_token.as_str(),
+        ),
         (key2.as_str(), rk2.as_str(), rt2.as_str()),
     ] {
         let sub = h.login(&a, key, rk, rt).await;

@@ -5,11 +5,13 @@
 //! same for every route, is `read.rs`; each route's parameters are one
 //! `*Params` struct in its own file.
 
+mod check;
 mod login;
 mod read;
 mod refresh;
 mod sign;
 
+pub use check::{Check, CheckParams};
 pub use login::{FastLogin, FastLoginParams, QrParams, QrStart};
 pub use refresh::{Refresh, RefreshParams};
 pub use sign::{Sign, SignParams};
