@@ -2,6 +2,7 @@
 //! are used in turn for InitUpload, and are kept alive by refreshing each key
 //! before it expires (see [`keeper`]).
 
+mod check;
 pub mod events;
 pub mod keeper;
 mod pool;
@@ -12,6 +13,7 @@ mod schedule;
 pub mod sqlite;
 pub mod store;
 
+pub use check::check_text;
 pub use events::{AccountEvent, EventKind, EventSink, SharedSink};
 pub use pool::{Account, AccountPool, PoolSettings};
 pub use rotate::{is_fatal, RefreshFailure};

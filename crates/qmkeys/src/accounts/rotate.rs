@@ -40,7 +40,7 @@ pub fn is_fatal(err: &UpstreamError) -> bool {
 }
 
 /// Outcome names as stored and shown; never carry a secret.
-fn outcome_of(err: &UpstreamError) -> String {
+pub(super) fn outcome_of(err: &UpstreamError) -> String {
     match err {
         UpstreamError::Rejected { code, .. } => format!("upstream code {code}"),
         UpstreamError::Timeout => "timeout".into(),
@@ -163,6 +163,9 @@ impl AccountPool {
                     expires_at: Some(cookie.created_at.saturating_add(cookie.expires_in)),
                     last_refresh_at: Some(at),
                     last_outcome: Some("refreshed".into()),
+                    // The new key has not been checked; the old key's check stays on show.
+                    last_check_at: current.last_check_at,
+                    last_check: current.last_check.clone(),
                     health: Health::Healthy,
                     generation: current.generation + 1,
                     seed: current.seed.clone(),

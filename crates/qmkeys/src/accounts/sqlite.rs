@@ -27,7 +27,9 @@ CREATE TABLE IF NOT EXISTS accounts (
     last_outcome    TEXT,
     health          TEXT NOT NULL,
     generation      INTEGER NOT NULL,
-    seed            TEXT
+    seed            TEXT,
+    last_check_at   INTEGER,
+    last_check      TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
@@ -51,6 +53,7 @@ impl SqliteStore {
         )
         .map_err(|e| backend(&e))?;
         conn.execute_batch(SCHEMA).map_err(|e| backend(&e))?;
+        add_missing_columns(&conn)?;
         if sealer.is_encrypting() {
             seal_plain_values(&mut conn, &sealer)?;
         }
@@ -210,6 +213,27 @@ fn seal_plain_values(conn: &mut Connection, sealer: &Sealer) -> Result<(), Store
             values = sealed,
             "encrypted secrets the account store held in clear text from before QMKEYS_SECRET_KEY was set"
         );
+    }
+    Ok(())
+}
+
+/// Columns added after the first release, with their types: a file written
+/// before them gains them empty, so older stores stay readable.
+const ADDED_COLUMNS: [(&str, &str); 2] = [("last_check_at", "INTEGER"), ("last_check", "TEXT")];
+
+fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('accounts')")
+        .map_err(|e| backend(&e))?;
+    let have: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .and_then(Iterator::collect)
+        .map_err(|e| backend(&e))?;
+    for (name, kind) in ADDED_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE accounts ADD COLUMN {name} {kind}"))
+                .map_err(|e| backend(&e))?;
+        }
     }
     Ok(())
 }
@@ -388,6 +412,19 @@ impl AccountStore for SqliteStore {
             conn.execute(
                 "UPDATE accounts SET last_refresh_at = ?2, last_outcome = ?3, health = ?4 WHERE uin = ?1",
                 params![uin.to_string(), at, outcome, health.as_str()],
+            )
+            .map_err(|e| backend(&e))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_check(&self, uin: Uin, at: i64, outcome: &str) -> Result<(), StoreError> {
+        let outcome = outcome.to_owned();
+        self.with(move |conn, _| {
+            conn.execute(
+                "UPDATE accounts SET last_check_at = ?2, last_check = ?3 WHERE uin = ?1",
+                params![uin.to_string(), at, outcome],
             )
             .map_err(|e| backend(&e))?;
             Ok(())

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountsCommand {
-    /// List accounts: uin, kind, expiry, last refresh, outcome, health. Never a key.
+    /// List accounts: uin, kind, expiry, last refresh, health, last check, outcome. Never a key.
     List,
     /// Add an account, or replace its credential if the uin is already stored.
     Add {
@@ -117,18 +117,24 @@ async fn list(store: &SqliteStore) -> ExitCode {
         eprintln!("qmkeys accounts: warning: left out, its record cannot be read: {u}");
     }
     let time = |t: Option<i64>| t.map(beijing::format_unix).unwrap_or_else(|| "-".into());
+    // The check's time and answer (alive, dead, error: …), as /admin/accounts shows them.
+    let check = |a: &StoredAccount| match (a.last_check_at, a.last_check.as_deref()) {
+        (Some(at), Some(said)) => format!("{} {said}", beijing::format_unix(at)),
+        _ => "-".into(),
+    };
     println!(
-        "{:<20} {:<4} {:<19}  {:<19}  {:<9}  LAST OUTCOME",
-        "UIN", "KIND", "EXPIRES", "LAST REFRESH", "HEALTH"
+        "{:<20} {:<4} {:<19}  {:<19}  {:<9}  {:<26}  LAST OUTCOME",
+        "UIN", "KIND", "EXPIRES", "LAST REFRESH", "HEALTH", "LAST CHECK"
     );
     for a in &accounts {
         println!(
-            "{:<20} {:<4} {:<19}  {:<19}  {:<9}  {}",
+            "{:<20} {:<4} {:<19}  {:<19}  {:<9}  {:<26}  {}",
             a.uin(),
             a.cred.kind().as_str(),
             time(a.expires_at),
             time(a.last_refresh_at),
             a.health.as_str(),
+            check(a),
             a.last_outcome.as_deref().unwrap_or("-"),
         );
     }

@@ -28,6 +28,10 @@ pub struct AccountsConfig {
     /// How often the background task looks for keys that are due.
     #[serde(rename = "accounts_check_interval_ms")]
     pub check_interval_ms: u64,
+    /// How often the background task asks whether each kept key is alive
+    /// (GetLoginUserInfo, which does not rotate it).
+    #[serde(rename = "accounts_key_check_interval_ms")]
+    pub key_check_interval_ms: u64,
     /// The SQLite file that keeps upload accounts across restarts.
     pub db: PathBuf,
     /// Encrypts keys and tokens at rest when set (at least 16 characters);
@@ -42,6 +46,7 @@ impl Default for AccountsConfig {
             allow_save: false,
             refresh_share: 1.0 / 3.0,
             check_interval_ms: 30_000,
+            key_check_interval_ms: 3_600_000,
             db: PathBuf::from("qmkeys.db"),
             secret_key: None,
         }
@@ -60,6 +65,12 @@ impl AccountsConfig {
             "accounts_check_interval_ms",
             self.check_interval_ms,
             10..=86_400_000,
+            " milliseconds",
+        )?;
+        between(
+            "accounts_key_check_interval_ms",
+            self.key_check_interval_ms,
+            1_000..=86_400_000,
             " milliseconds",
         )?;
         if self.db.as_os_str().is_empty() {
@@ -94,6 +105,10 @@ impl AccountsConfig {
 
     pub fn check_interval(&self) -> Duration {
         Duration::from_millis(self.check_interval_ms)
+    }
+
+    pub fn key_check_interval(&self) -> Duration {
+        Duration::from_millis(self.key_check_interval_ms)
     }
 }
 

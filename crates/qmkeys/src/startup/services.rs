@@ -169,6 +169,7 @@ pub async fn upload_service(
         PoolSettings {
             refresh_share: settings.accounts.refresh_share,
             wait_limit: backends.wait_limit,
+            key_check_interval: settings.accounts.key_check_interval(),
         },
         backends.events.clone(),
     )

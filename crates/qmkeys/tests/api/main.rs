@@ -13,6 +13,7 @@ mod crash;
 mod envelopes;
 mod healthcheck;
 mod helpers;
+mod keeper_checks;
 mod lease;
 mod log_capture;
 mod login_cli;
