@@ -616,7 +616,15 @@ mod tests {
         let sealer = keyed();
         // The table and row exactly as the previous version wrote them: each
         // secret bound to the record's uin and field as `uin:field`.
-        drop(SqliteStore::open(&path, sealer.clone()).expect("schema"));
+        // The table as it was before the check columns, which opening adds.
+        let before_checks = SCHEMA
+            .replace("seed            TEXT,", "seed            TEXT")
+            .replace(
+                "    last_check_at   INTEGER,\n    last_check      TEXT\n",
+                "",
+            );
+        assert!(!before_checks.contains("last_check"), "{before_checks}");
+        raw(&path, &before_checks);
         let legacy = |field: &str, value: &str| sealer.seal(&format!("123456:{field}"), value);
         Connection::open(&path)
             .expect("raw")
@@ -638,6 +646,11 @@ mod tests {
 
         assert!(loaded.unreadable.is_empty(), "{:?}", loaded.unreadable);
         let a = &loaded.accounts[0];
+        assert_eq!(
+            (a.last_check_at, a.last_check.as_deref()),
+            (None, None),
+            "never checked"
+        );
         assert_eq!(a.cred.key.expose(), "Q_H_L_current");
         assert_eq!(
             (a.cred.refresh_key_str(), a.cred.refresh_token_str()),
@@ -694,7 +707,7 @@ mod tests {
             "UPDATE accounts SET musickey = (SELECT musickey FROM accounts WHERE uin = '111111') WHERE uin = '222222';
              INSERT INTO accounts SELECT '333333', kind, musickey, refresh_key, refresh_token, prev_musickey,
                prev_refresh_key, prev_refresh_token, created_at, expires_at, last_refresh_at, last_outcome,
-               health, generation, seed FROM accounts WHERE uin = '111111';",
+               health, generation, seed, last_check_at, last_check FROM accounts WHERE uin = '111111';",
         );
         let loaded = store.load().await.expect("the load does not fail");
 
