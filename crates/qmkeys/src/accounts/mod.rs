@@ -5,6 +5,7 @@
 mod check;
 pub mod events;
 pub mod keeper;
+mod logout;
 mod pool;
 mod record;
 pub mod redis_store;
@@ -15,6 +16,7 @@ pub mod store;
 
 pub use check::check_text;
 pub use events::{AccountEvent, EventKind, EventSink, SharedSink};
+pub use logout::{logout_then_remove, LogoutError, Removal};
 pub use pool::{Account, AccountPool, PoolSettings};
 pub use rotate::{is_fatal, RefreshFailure};
 pub use store::{AccountStore, Health, Loaded, Problem, StoreError, StoredAccount, Unreadable};

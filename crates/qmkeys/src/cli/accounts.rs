@@ -6,10 +6,14 @@ mod show;
 
 use super::exit;
 use crate::accounts::sqlite::SqliteStore;
-use crate::accounts::{AccountEvent, AccountStore, EventKind, Health, StoreError, StoredAccount};
+use crate::accounts::{
+    logout_then_remove, AccountEvent, AccountStore, EventKind, Health, LogoutError, StoreError,
+    StoredAccount,
+};
 use crate::beijing;
 use crate::config::Settings;
 use crate::domain::{Credential, Uin};
+use crate::http::error::ApiError;
 use crate::secrets::Sealer;
 use clap::Subcommand;
 use secrecy::ExposeSecret;
@@ -43,10 +47,20 @@ pub enum AccountsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Remove an account.
+    /// Remove an account. Exit codes: 0 done, 1 no such account, 2 bad uin
+    /// or settings, 3 QQ Music refused the Logout (e.g. the key has already
+    /// expired), 4 the store or QQ Music failed; with --logout and no --force,
+    /// the account is kept whenever the Logout fails.
     Remove {
         #[arg(long)]
         uin: String,
+        /// Log the stored key out at QQ Music first, so the key and its
+        /// refresh_key/refresh_token stop working wherever they were copied.
+        #[arg(long)]
+        logout: bool,
+        /// With --logout: remove the account even if the Logout fails.
+        #[arg(long, requires = "logout")]
+        force: bool,
     },
 }
 
@@ -100,7 +114,8 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
                 Ok(uin) => show::run(settings, &store, uin, json).await,
                 Err(e) => fail(exit::USAGE, &format!("UIN: {}", e.message)),
             },
-            AccountsCommand::Remove { uin } => match Uin::parse(&uin) {
+            AccountsCommand::Remove { uin, logout, force } => match Uin::parse(&uin) {
+                Ok(uin) if logout => remove_logged_out(settings, &store, uin, force).await,
                 Ok(uin) => remove(settings, &store, uin).await,
                 Err(e) => fail(exit::USAGE, &format!("--uin: {}", e.message)),
             },
@@ -230,6 +245,63 @@ async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode 
         }
         Ok(false) => fail(exit::FAILED, &format!("no account with uin {uin}")),
         Err(err) => fail(exit::UNAVAILABLE, &err.to_string()),
+    }
+}
+
+/// `remove --logout [--force]`: Logout with the stored key, then remove.
+async fn remove_logged_out(
+    settings: &Settings,
+    store: &SqliteStore,
+    uin: Uin,
+    force: bool,
+) -> ExitCode {
+    let upstream = match crate::startup::upstream_client(settings) {
+        Ok(upstream) => upstream,
+        Err(err) => return fail(exit::USAGE, &crate::http::error::Chain(&err).to_string()),
+    };
+    match logout_then_remove(store, &upstream, uin, force).await {
+        Ok(removal) => {
+            match &removal.logout_failed {
+                None => println!("logged out and removed account {uin}"),
+                Some(err) => {
+                    eprintln!("qmkeys accounts: warning: {}", logout_message(err));
+                    println!("removed account {uin} without logging it out (--force)");
+                }
+            }
+            if let Some(record) = removal.record {
+                notify(
+                    settings,
+                    AccountEvent::of(EventKind::Removed, &record, now()),
+                )
+                .await;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(LogoutError::NotFound(_)) => fail(exit::FAILED, &format!("no account with uin {uin}")),
+        Err(LogoutError::Store(err)) => fail(exit::UNAVAILABLE, &err.to_string()),
+        Err(err) => {
+            let code = match &err {
+                LogoutError::Upstream(e) => super::client::exit_for_status(
+                    ApiError::from(e.clone()).parts().status.as_u16(),
+                ),
+                _ => exit::FAILED,
+            };
+            let message = format!(
+                "{}; account {uin} is kept (add --force to remove it anyway)",
+                logout_message(&err)
+            );
+            fail(code, &message)
+        }
+    }
+}
+
+/// A failed Logout in words: what QQ Music said, as the endpoints say it.
+fn logout_message(err: &LogoutError) -> String {
+    match err {
+        LogoutError::Upstream(e) => {
+            format!("{err}: {}", ApiError::from(e.clone()).parts().message)
+        }
+        other => other.to_string(),
     }
 }
 

@@ -4,6 +4,7 @@
 mod accounts;
 mod binary;
 mod check;
+mod check_cli;
 mod cli;
 mod connections;
 mod cors;
