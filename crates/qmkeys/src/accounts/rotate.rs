@@ -57,8 +57,9 @@ pub(super) fn outcome_of(err: &UpstreamError) -> String {
 enum Step {
     Done(Result<Credential, RefreshFailure>),
     /// Login succeeded but the lease lapsed and another process took it, so
-    /// the commit was refused; the rotation is kept in case that one fails.
-    Fenced(StoredAccount),
+    /// the commit was refused; the rotation is kept in case that one fails
+    /// (boxed: a record with its check fields dwarfs the other variant).
+    Fenced(Box<StoredAccount>),
 }
 
 impl Step {
@@ -102,7 +103,7 @@ impl AccountPool {
                     lease.release().await;
                     match step {
                         Step::Done(result) => return result,
-                        Step::Fenced(next) => own = Some(next),
+                        Step::Fenced(next) => own = Some(*next),
                     }
                 }
                 Ok(None) if tokio::time::Instant::now() < deadline => {
@@ -233,7 +234,7 @@ impl AccountPool {
             }
             Ok(None) => {
                 tracing::warn!(account = %mask(account.uin), "upload account lease lapsed before the rotation was stored: write refused; using the rotation of the process that took over");
-                return Step::Fenced(next);
+                return Step::Fenced(Box::new(next));
             }
             Err(err) => {
                 tracing::error!(account = %mask(account.uin), error = %err, "rotated key could not be stored; keeping the previous one");
