@@ -140,3 +140,53 @@ async fn a_check_that_cannot_reach_upstream_is_recorded_as_an_error_and_rotates_
     assert_eq!(record.generation, 1);
     assert_eq!(app.logins().await, 1);
 }
+
+#[tokio::test]
+async fn a_logged_out_key_a_check_finds_dead_takes_the_account_out_of_use() {
+    let app = checking_app().await;
+    let first = until(&app, "the first refresh and check", |r| {
+        r.generation == 1 && r.last_check.as_deref() == Some("alive")
+    })
+    .await;
+    app.sim_post(&format!("/_sim/accounts/{}/logout", first.uin()), json!({}))
+        .await;
+    advance(&app, HOUR).await;
+    let after = until(&app, "the account marked dead", |r| {
+        r.health == qmkeys::accounts::Health::Unhealthy
+    })
+    .await;
+    assert_eq!(after.last_check.as_deref(), Some("dead"));
+    assert_eq!(after.last_outcome.as_deref(), Some("upstream code 1000"));
+    assert_eq!(after.generation, 1, "nothing was rotated");
+    // Unhealthy accounts are neither refreshed nor checked again.
+    let checks = app.calls(INFO).await;
+    advance(&app, HOUR).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.calls(INFO).await, checks);
+}
+
+#[tokio::test]
+async fn with_redis_the_last_check_is_kept_in_the_shared_store() {
+    let redis = crate::redis::RedisServer::start();
+    let url = redis.url();
+    let (app, _) = spawn_app_with_accounts(1, move |s| {
+        s.redis.url = Some(secrecy::SecretString::from(url));
+        s.accounts.secret_key = Some(secrecy::SecretString::from(
+            "shared-secret-for-every-instance",
+        ));
+        s.accounts.check_interval_ms = 20;
+        s.accounts.key_check_interval_ms = 1_000;
+    })
+    .await;
+    until(&app, "the first check, read back from Redis", |r| {
+        r.last_check.as_deref() == Some("alive") && r.last_check_at.is_some()
+    })
+    .await;
+    advance(&app, HOUR).await;
+    let now = app.clock.now().timestamp();
+    until(&app, "the next check, read back from Redis", |r| {
+        r.last_check_at == Some(now)
+    })
+    .await;
+    assert_eq!(app.logins().await, 1);
+}
