@@ -102,3 +102,119 @@ impl AccountPool {
         Ok(removal)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::sqlite::SqliteStore;
+    use crate::accounts::PoolSettings;
+    use crate::domain::Credential;
+    use crate::secrets::Sealer;
+    use crate::upstream::KeyCheck;
+    use qqmusic_sim::{SimConfig, Simulator};
+    use serde_json::{json, Value};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A pool keeping one live simulator account, on a fresh SQLite store.
+    async fn pool_with_one(sim: &Simulator, dir: &std::path::Path) -> (AccountPool, Credential) {
+        let created: Value = reqwest::Client::new()
+            .post(format!("{}/_sim/accounts", sim.base_url()))
+            .json(&json!({"kind": "qq"}))
+            .send()
+            .await
+            .expect("sim reachable")
+            .json()
+            .await
+            .expect("JSON");
+        let text = |k: &str| created[k].as_str().unwrap_or_default().to_owned();
+        let cred = Credential::parse(
+            Some(&created["uin"].as_u64().unwrap_or_default().to_string()),
+            Some(&text("musickey")),
+            Some(&text("refresh_key")),
+            Some(&text("refresh_token")),
+        )
+        .expect("the simulator's credential parses");
+        let mut settings = crate::config::Settings::default();
+        settings.upstream.base = sim.base_url().parse().expect("url");
+        settings.upstream.retries = 0;
+        let store = SqliteStore::open(&dir.join("a.db"), Sealer::new(None, "account-store"))
+            .expect("store");
+        let pool = AccountPool::open_with_events(
+            Arc::new(store),
+            vec![cred.clone()],
+            crate::startup::upstream_client(&settings).expect("client"),
+            Arc::new(crate::clock::SystemClock),
+            PoolSettings {
+                refresh_share: 0.3,
+                wait_limit: Duration::from_secs(1),
+                key_check_interval: Duration::from_secs(3600),
+            },
+            None,
+        )
+        .await
+        .expect("pool");
+        (pool, cred)
+    }
+
+    #[tokio::test]
+    async fn the_pool_logs_a_kept_key_out_before_forgetting_the_account() {
+        let sim = Simulator::spawn("127.0.0.1:0", SimConfig::default())
+            .await
+            .expect("sim");
+        let dir = tempfile::tempdir().expect("dir");
+        let (pool, cred) = pool_with_one(&sim, dir.path()).await;
+        assert_eq!(pool.check(&pool.all()[0]).await.ok(), Some(KeyCheck::Alive));
+
+        let removal = pool
+            .logout_and_remove(cred.uin, false)
+            .await
+            .expect("removed");
+        assert!(removal.logout_failed.is_none());
+        assert!(pool.is_empty());
+        assert!(pool.store.get(cred.uin).await.expect("store").is_none());
+        let after = pool.upstream.check_key(cred.uin, &cred.key).await;
+        assert_eq!(
+            after.ok(),
+            Some(KeyCheck::Dead),
+            "the copied key no longer works"
+        );
+        assert!(matches!(
+            pool.logout_and_remove(cred.uin, true).await,
+            Err(LogoutError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_refused_logout_keeps_the_account_unless_forced() {
+        let sim = Simulator::spawn("127.0.0.1:0", SimConfig::default())
+            .await
+            .expect("sim");
+        let dir = tempfile::tempdir().expect("dir");
+        let (pool, cred) = pool_with_one(&sim, dir.path()).await;
+        reqwest::Client::new()
+            .post(format!(
+                "{}/_sim/accounts/{}/expire",
+                sim.base_url(),
+                cred.uin
+            ))
+            .send()
+            .await
+            .expect("sim reachable");
+
+        let kept = pool.logout_and_remove(cred.uin, false).await;
+        assert!(matches!(kept, Err(LogoutError::Upstream(_))), "{kept:?}");
+        assert!(!pool.is_empty());
+        assert!(pool.store.get(cred.uin).await.expect("store").is_some());
+
+        let forced = pool
+            .logout_and_remove(cred.uin, true)
+            .await
+            .expect("removed");
+        assert!(matches!(
+            forced.logout_failed,
+            Some(LogoutError::Upstream(_))
+        ));
+        assert!(pool.is_empty());
+    }
+}
