@@ -174,3 +174,23 @@ async fn an_unreachable_upstream_is_an_error_not_a_dead_key() {
     );
     assert_eq!(app.calls(LOGIN).await, 0);
 }
+
+#[tokio::test]
+async fn checks_count_against_the_same_per_client_rate_limit_as_refreshes() {
+    let app = spawn_app_with(|s| {
+        s.http.rate_limit_per_second = 1;
+        s.http.rate_limit_burst = 2;
+    })
+    .await;
+    let bad = [("uin", "1".to_owned())];
+    assert_eq!(app.refresh(&bad).await.status, 400);
+    assert_eq!(check(&app, &bad).await.status, 400);
+    let limited = check(&app, &bad).await;
+    assert_eq!(
+        (limited.status, limited.code()),
+        (429, 42903),
+        "{:?}",
+        limited.body
+    );
+    assert!(limited.headers.contains_key("retry-after"));
+}
