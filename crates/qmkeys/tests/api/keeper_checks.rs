@@ -85,7 +85,13 @@ async fn hourly_checks_over_a_key_lifetime_spend_one_key_not_one_per_check() {
 
 #[tokio::test]
 async fn a_key_a_check_finds_dead_is_refreshed_at_once_and_the_owner_sees_the_check() {
-    let app = checking_app().await;
+    let token = "admin-token-0123456789";
+    let (app, _) = spawn_app_with_accounts(1, |s| {
+        s.accounts.check_interval_ms = 20;
+        s.accounts.key_check_interval_ms = 1_000;
+        s.http.admin_token = Some(secrecy::SecretString::from(token));
+    })
+    .await;
     let first = until(&app, "the first refresh and check", |r| {
         r.generation == 1 && r.last_check.as_deref() == Some("alive")
     })
@@ -101,7 +107,26 @@ async fn a_key_a_check_finds_dead_is_refreshed_at_once_and_the_owner_sees_the_ch
     assert_eq!(after.last_check_at, Some(now));
     assert_ne!(after.cred.key.expose(), first.cred.key.expose());
 
-    // `qmkeys accounts list` shows when and what.
+    // `/admin/accounts` shows when and what.
+    let admin: serde_json::Value = app
+        .http
+        .get(format!("{}/admin/accounts", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    let view = &admin["data"]["accounts"][0];
+    assert_eq!(view["lastCheck"], "dead", "{admin}");
+    assert_eq!(view["lastCheckTimestamp"], now, "{admin}");
+    assert_eq!(
+        view["lastCheckTime"],
+        qmkeys::beijing::format_unix(now).as_str()
+    );
+
+    // So does `qmkeys accounts list`.
     let mut list = crate::binary::qmkeys();
     list.env("QMKEYS_DB", &app.settings.accounts.db)
         .args(["accounts", "list"])
