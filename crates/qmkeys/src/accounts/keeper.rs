@@ -1,8 +1,11 @@
 //! The background task that keeps upload accounts alive: it refreshes each
-//! key before it expires, and picks up accounts added or removed elsewhere.
+//! key before it expires, checks each key now and then without rotating it
+//! (refreshing at once one found dead), and picks up accounts added or
+//! removed elsewhere.
 
-use super::{mask, AccountPool, RefreshFailure};
+use super::{mask, Account, AccountPool, RefreshFailure};
 use crate::metrics::Metrics;
+use crate::upstream::KeyCheck;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,22 +38,37 @@ pub fn spawn(pool: Arc<AccountPool>, every: Duration, metrics: Arc<Metrics>) -> 
                 Err(_) => {}
             }
             for account in pool.due() {
+                refresh(&pool, &account, &metrics).await;
+            }
+            for account in pool.checks_due() {
                 let seen = account.snapshot().generation;
-                // Each failure was logged, stored and scheduled by refresh().
-                let outcome = match pool.refresh(&account, seen).await {
-                    Ok(_) => {
-                        tracing::debug!(account = %mask(account.uin()), "kept alive");
-                        "refreshed"
+                // Only a dead key is rotated now; an error is tried again at the
+                // next check, and the lifetime rule still refreshes it when due.
+                if let Ok(KeyCheck::Dead) = pool.check(&account).await {
+                    if account.snapshot().generation == seen {
+                        refresh(&pool, &account, &metrics).await;
                     }
-                    Err(RefreshFailure::Dead(_)) => "dead",
-                    Err(RefreshFailure::Transient(_)) => "transient_failure",
-                    Err(RefreshFailure::Store(_)) => "store_failure",
-                };
-                metrics
-                    .background_refreshes
-                    .with_label_values(&[outcome])
-                    .inc();
+                }
             }
         }
     }))
+}
+
+/// One background rotation. Each failure was logged, stored, scheduled and
+/// told to the webhook (failing or dead) by `AccountPool::refresh`.
+async fn refresh(pool: &AccountPool, account: &Account, metrics: &Metrics) {
+    let seen = account.snapshot().generation;
+    let outcome = match pool.refresh(account, seen).await {
+        Ok(_) => {
+            tracing::debug!(account = %mask(account.uin()), "kept alive");
+            "refreshed"
+        }
+        Err(RefreshFailure::Dead(_)) => "dead",
+        Err(RefreshFailure::Transient(_)) => "transient_failure",
+        Err(RefreshFailure::Store(_)) => "store_failure",
+    };
+    metrics
+        .background_refreshes
+        .with_label_values(&[outcome])
+        .inc();
 }

@@ -2,8 +2,10 @@
 //! are used in turn for InitUpload, and are kept alive by refreshing each key
 //! before it expires (see [`keeper`]).
 
+mod check;
 pub mod events;
 pub mod keeper;
+mod logout;
 mod pool;
 mod record;
 pub mod redis_store;
@@ -13,7 +15,9 @@ pub mod sqlite;
 pub mod store;
 mod timeline;
 
+pub use check::check_text;
 pub use events::{AccountEvent, EventKind, EventSink, SharedSink};
+pub use logout::{logout_then_remove, LogoutError, Removal};
 pub use pool::{Account, AccountPool, PoolSettings};
 pub use rotate::{is_fatal, RefreshFailure};
 pub use store::{AccountStore, Health, Loaded, Problem, StoreError, StoredAccount, Unreadable};

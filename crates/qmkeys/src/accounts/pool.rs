@@ -66,6 +66,8 @@ pub struct PoolSettings {
     pub wait_limit: std::time::Duration,
     /// How many account events the timeline keeps (`accounts_events_keep`).
     pub events_keep: usize,
+    /// How often each key is asked whether it is alive (`accounts/check.rs`).
+    pub key_check_interval: std::time::Duration,
 }
 
 /// All upload accounts, handed out in turn.
@@ -345,6 +347,9 @@ impl AccountPool {
                 expires_at: Some(cookie.expires_at()),
                 last_refresh_at: Some(self.clock.unix()),
                 last_outcome: Some("saved by a caller".into()),
+                // A new key: no check of it yet.
+                last_check_at: None,
+                last_check: None,
                 health: Health::Healthy,
                 generation: stored.as_ref().map_or(0, |p| p.generation + 1),
                 seed: stored.as_ref().and_then(|p| p.seed.clone()),
@@ -507,6 +512,7 @@ mod tests {
                     refresh_share: 0.3,
                     wait_limit: std::time::Duration::from_secs(1),
                     events_keep: 1_000,
+                    key_check_interval: std::time::Duration::from_secs(3600),
                 },
                 Some(events as SharedSink),
             )
@@ -551,6 +557,7 @@ mod tests {
                 refresh_share: 0.3,
                 wait_limit: std::time::Duration::from_secs(1),
                 events_keep: 1_000,
+                key_check_interval: std::time::Duration::from_secs(3600),
             },
             None,
         )
@@ -691,6 +698,9 @@ mod tests {
             health: Health,
         ) -> Result<(), StoreError> {
             self.inner.record_outcome(uin, at, outcome, health).await
+        }
+        async fn record_check(&self, uin: Uin, at: i64, outcome: &str) -> Result<(), StoreError> {
+            self.inner.record_check(uin, at, outcome).await
         }
         async fn remove(&self, uin: Uin) -> Result<bool, StoreError> {
             self.inner.remove(uin).await

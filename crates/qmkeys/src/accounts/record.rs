@@ -5,7 +5,7 @@ use super::store::{Health, Loaded, Problem, StoreError, StoredAccount, Unreadabl
 use crate::domain::{Credential, Uin};
 use crate::secrets::{SealError, Sealer};
 
-pub(super) const FIELDS: [&str; 15] = [
+pub(super) const FIELDS: [&str; 17] = [
     "uin",
     "kind",
     "musickey",
@@ -21,6 +21,9 @@ pub(super) const FIELDS: [&str; 15] = [
     "health",
     "generation",
     "seed",
+    // Added with the keeper's checks; absent (None) in older records.
+    "last_check_at",
+    "last_check",
 ];
 
 const SECRETS: [&str; 3] = ["musickey", "refresh_key", "refresh_token"];
@@ -61,7 +64,7 @@ pub(super) fn key_check(sealer: &Sealer) -> String {
 }
 
 /// Values in the order of [`FIELDS`]; `None` is an absent value.
-pub(super) fn encode(sealer: &Sealer, a: &StoredAccount) -> [Option<String>; 15] {
+pub(super) fn encode(sealer: &Sealer, a: &StoredAccount) -> [Option<String>; 17] {
     let uin = a.uin().to_string();
     let seal = |cred: &Credential, names: [&str; 3]| {
         let values = [
@@ -93,6 +96,8 @@ pub(super) fn encode(sealer: &Sealer, a: &StoredAccount) -> [Option<String>; 15]
         Some(a.health.as_str().to_owned()),
         Some(a.generation.to_string()),
         a.seed.clone(),
+        num(a.last_check_at),
+        a.last_check.clone(),
     ]
 }
 
@@ -271,6 +276,8 @@ pub(super) fn decode(
         expires_at: r.number("expires_at")?,
         last_refresh_at: r.number("last_refresh_at")?,
         last_outcome: (r.get)("last_outcome"),
+        last_check_at: r.number("last_check_at")?,
+        last_check: (r.get)("last_check"),
         health,
         generation,
         seed: (r.get)("seed"),

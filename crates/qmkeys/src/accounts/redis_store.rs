@@ -299,6 +299,26 @@ impl AccountStore for RedisStore {
             .map_err(shared)
     }
 
+    async fn record_check(&self, uin: Uin, at: i64, outcome: &str) -> Result<(), StoreError> {
+        let script = Script::new(
+            "if redis.call('exists', KEYS[1]) == 0 then return 0 end \
+             redis.call('hset', KEYS[1], 'last_check_at', ARGV[1], 'last_check', ARGV[2]) return 1",
+        );
+        let (k, outcome) = (key(uin), outcome.to_owned());
+        self.redis
+            .run(|mut c| async move {
+                script
+                    .key(k)
+                    .arg(at)
+                    .arg(outcome)
+                    .invoke_async::<i64>(&mut c)
+                    .await
+            })
+            .await
+            .map(|_| ())
+            .map_err(shared)
+    }
+
     async fn remove(&self, uin: Uin) -> Result<bool, StoreError> {
         let k = key(uin);
         let removed: (i64, i64) = self

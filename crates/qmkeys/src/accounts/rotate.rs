@@ -43,7 +43,7 @@ pub fn is_fatal(err: &UpstreamError) -> bool {
 }
 
 /// Outcome names as stored and shown; never carry a secret.
-fn outcome_of(err: &UpstreamError) -> String {
+pub(super) fn outcome_of(err: &UpstreamError) -> String {
     match err {
         UpstreamError::Rejected { code, .. } => format!("upstream code {code}"),
         UpstreamError::Timeout => "timeout".into(),
@@ -60,8 +60,9 @@ fn outcome_of(err: &UpstreamError) -> String {
 enum Step {
     Done(Result<Credential, RefreshFailure>),
     /// Login succeeded but the lease lapsed and another process took it, so
-    /// the commit was refused; the rotation is kept in case that one fails.
-    Fenced(StoredAccount),
+    /// the commit was refused; the rotation is kept in case that one fails
+    /// (boxed: a record with its check fields dwarfs the other variant).
+    Fenced(Box<StoredAccount>),
 }
 
 impl Step {
@@ -105,7 +106,7 @@ impl AccountPool {
                     lease.release().await;
                     match step {
                         Step::Done(result) => return result,
-                        Step::Fenced(next) => own = Some(next),
+                        Step::Fenced(next) => own = Some(*next),
                     }
                 }
                 Ok(None) if tokio::time::Instant::now() < deadline => {
@@ -166,6 +167,9 @@ impl AccountPool {
                     expires_at: Some(cookie.created_at.saturating_add(cookie.expires_in)),
                     last_refresh_at: Some(at),
                     last_outcome: Some("refreshed".into()),
+                    // The new key has not been checked; the old key's check stays on show.
+                    last_check_at: current.last_check_at,
+                    last_check: current.last_check.clone(),
                     health: Health::Healthy,
                     generation: current.generation + 1,
                     seed: current.seed.clone(),
@@ -235,7 +239,7 @@ impl AccountPool {
             }
             Ok(None) => {
                 tracing::warn!(account = %mask(account.uin), "upload account lease lapsed before the rotation was stored: write refused; using the rotation of the process that took over");
-                return Step::Fenced(next);
+                return Step::Fenced(Box::new(next));
             }
             Err(err) => {
                 tracing::error!(account = %mask(account.uin), error = %err, "rotated key could not be stored; keeping the previous one");

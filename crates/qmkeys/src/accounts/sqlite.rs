@@ -29,7 +29,9 @@ CREATE TABLE IF NOT EXISTS accounts (
     last_outcome    TEXT,
     health          TEXT NOT NULL,
     generation      INTEGER NOT NULL,
-    seed            TEXT
+    seed            TEXT,
+    last_check_at   INTEGER,
+    last_check      TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
@@ -55,6 +57,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(|e| backend(&e))?;
         conn.execute_batch(super::timeline::SQLITE_SCHEMA)
             .map_err(|e| backend(&e))?;
+        add_missing_columns(&conn)?;
         if sealer.is_encrypting() {
             seal_plain_values(&mut conn, &sealer)?;
         }
@@ -214,6 +217,27 @@ fn seal_plain_values(conn: &mut Connection, sealer: &Sealer) -> Result<(), Store
             values = sealed,
             "encrypted secrets the account store held in clear text from before QMKEYS_SECRET_KEY was set"
         );
+    }
+    Ok(())
+}
+
+/// Columns added after the first release, with their types: a file written
+/// before them gains them empty, so older stores stay readable.
+const ADDED_COLUMNS: [(&str, &str); 2] = [("last_check_at", "INTEGER"), ("last_check", "TEXT")];
+
+fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('accounts')")
+        .map_err(|e| backend(&e))?;
+    let have: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .and_then(Iterator::collect)
+        .map_err(|e| backend(&e))?;
+    for (name, kind) in ADDED_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE accounts ADD COLUMN {name} {kind}"))
+                .map_err(|e| backend(&e))?;
+        }
     }
     Ok(())
 }
@@ -392,6 +416,19 @@ impl AccountStore for SqliteStore {
             conn.execute(
                 "UPDATE accounts SET last_refresh_at = ?2, last_outcome = ?3, health = ?4 WHERE uin = ?1",
                 params![uin.to_string(), at, outcome, health.as_str()],
+            )
+            .map_err(|e| backend(&e))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_check(&self, uin: Uin, at: i64, outcome: &str) -> Result<(), StoreError> {
+        let outcome = outcome.to_owned();
+        self.with(move |conn, _| {
+            conn.execute(
+                "UPDATE accounts SET last_check_at = ?2, last_check = ?3 WHERE uin = ?1",
+                params![uin.to_string(), at, outcome],
             )
             .map_err(|e| backend(&e))?;
             Ok(())
@@ -594,7 +631,15 @@ mod tests {
         let sealer = keyed();
         // The table and row exactly as the previous version wrote them: each
         // secret bound to the record's uin and field as `uin:field`.
-        drop(SqliteStore::open(&path, sealer.clone()).expect("schema"));
+        // The table as it was before the check columns, which opening adds.
+        let before_checks = SCHEMA
+            .replace("seed            TEXT,", "seed            TEXT")
+            .replace(
+                "    last_check_at   INTEGER,\n    last_check      TEXT\n",
+                "",
+            );
+        assert!(!before_checks.contains("last_check"), "{before_checks}");
+        raw(&path, &before_checks);
         let legacy = |field: &str, value: &str| sealer.seal(&format!("123456:{field}"), value);
         Connection::open(&path)
             .expect("raw")
@@ -616,6 +661,11 @@ mod tests {
 
         assert!(loaded.unreadable.is_empty(), "{:?}", loaded.unreadable);
         let a = &loaded.accounts[0];
+        assert_eq!(
+            (a.last_check_at, a.last_check.as_deref()),
+            (None, None),
+            "never checked"
+        );
         assert_eq!(a.cred.key.expose(), "Q_H_L_current");
         assert_eq!(
             (a.cred.refresh_key_str(), a.cred.refresh_token_str()),
@@ -672,7 +722,7 @@ mod tests {
             "UPDATE accounts SET musickey = (SELECT musickey FROM accounts WHERE uin = '111111') WHERE uin = '222222';
              INSERT INTO accounts SELECT '333333', kind, musickey, refresh_key, refresh_token, prev_musickey,
                prev_refresh_key, prev_refresh_token, created_at, expires_at, last_refresh_at, last_outcome,
-               health, generation, seed FROM accounts WHERE uin = '111111';",
+               health, generation, seed, last_check_at, last_check FROM accounts WHERE uin = '111111';",
         );
         let loaded = store.load().await.expect("the load does not fail");
 

@@ -44,6 +44,11 @@ pub struct StoredAccount {
     pub expires_at: Option<i64>,
     pub last_refresh_at: Option<i64>,
     pub last_outcome: Option<String>,
+    /// Unix seconds of the keeper's last check of the key (GetLoginUserInfo,
+    /// docs/protocol.md section 10.2); absent in records from before checks.
+    pub last_check_at: Option<i64>,
+    /// What that check said: `alive`, `dead`, or `error: <outcome>`.
+    pub last_check: Option<String>,
     pub health: Health,
     /// Bumped on every rotation; a rotation commits only over the generation
     /// it started from, so two refreshers cannot both win.
@@ -62,6 +67,8 @@ impl StoredAccount {
             expires_at: None,
             last_refresh_at: None,
             last_outcome: None,
+            last_check_at: None,
+            last_check: None,
             health: Health::Healthy,
             generation: 0,
             seed: None,
@@ -203,6 +210,8 @@ pub trait AccountStore: Send + Sync + 'static {
         health: Health,
     ) -> Result<(), StoreError>;
 
+    /// Records a check of the key (neither the key nor the health changes).
+    async fn record_check(&self, uin: Uin, at: i64, outcome: &str) -> Result<(), StoreError>;
     async fn remove(&self, uin: Uin) -> Result<bool, StoreError>;
 
     /// Adds an event to the timeline, keeping only the newest `keep`.

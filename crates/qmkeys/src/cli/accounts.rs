@@ -6,10 +6,14 @@ mod show;
 
 use super::exit;
 use crate::accounts::sqlite::SqliteStore;
-use crate::accounts::{AccountEvent, AccountStore, EventKind, Health, StoreError, StoredAccount};
+use crate::accounts::{
+    logout_then_remove, AccountEvent, AccountStore, EventKind, Health, LogoutError, StoreError,
+    StoredAccount,
+};
 use crate::beijing;
 use crate::config::Settings;
 use crate::domain::{Credential, Uin};
+use crate::http::error::ApiError;
 use crate::secrets::Sealer;
 use clap::Subcommand;
 use secrecy::ExposeSecret;
@@ -17,7 +21,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountsCommand {
-    /// List accounts: uin, kind, expiry, last refresh, outcome, health. Never a key.
+    /// List accounts: uin, kind, expiry, last refresh, health, last check, outcome. Never a key.
     List,
     /// Add an account, or replace its credential if the uin is already stored.
     Add {
@@ -43,10 +47,20 @@ pub enum AccountsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Remove an account.
+    /// Remove an account. Exit codes: 0 done, 1 no such account, 2 bad uin
+    /// or settings, 3 QQ Music refused the Logout (e.g. the key has already
+    /// expired), 4 the store or QQ Music failed; with --logout and no --force,
+    /// the account is kept whenever the Logout fails.
     Remove {
         #[arg(long)]
         uin: String,
+        /// Log the stored key out at QQ Music first, so the key and its
+        /// refresh_key/refresh_token stop working wherever they were copied.
+        #[arg(long)]
+        logout: bool,
+        /// With --logout: remove the account even if the Logout fails.
+        #[arg(long, requires = "logout")]
+        force: bool,
     },
     /// The newest account events (added, refreshed, failing, dead, removed),
     /// newest first, as `GET /admin/events` answers them. Never a key.
@@ -110,7 +124,8 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
                 Ok(uin) => show::run(settings, &store, uin, json).await,
                 Err(e) => fail(exit::USAGE, &format!("UIN: {}", e.message)),
             },
-            AccountsCommand::Remove { uin } => match Uin::parse(&uin) {
+            AccountsCommand::Remove { uin, logout, force } => match Uin::parse(&uin) {
+                Ok(uin) if logout => remove_logged_out(settings, &store, uin, force).await,
                 Ok(uin) => remove(settings, &store, uin).await,
                 Err(e) => fail(exit::USAGE, &format!("--uin: {}", e.message)),
             },
@@ -131,18 +146,24 @@ async fn list(store: &SqliteStore) -> ExitCode {
         eprintln!("qmkeys accounts: warning: left out, its record cannot be read: {u}");
     }
     let time = |t: Option<i64>| t.map(beijing::format_unix).unwrap_or_else(|| "-".into());
+    // The check's time and answer (alive, dead, error: …), as /admin/accounts shows them.
+    let check = |a: &StoredAccount| match (a.last_check_at, a.last_check.as_deref()) {
+        (Some(at), Some(said)) => format!("{} {said}", beijing::format_unix(at)),
+        _ => "-".into(),
+    };
     println!(
-        "{:<20} {:<4} {:<19}  {:<19}  {:<9}  LAST OUTCOME",
-        "UIN", "KIND", "EXPIRES", "LAST REFRESH", "HEALTH"
+        "{:<20} {:<4} {:<19}  {:<19}  {:<9}  {:<26}  LAST OUTCOME",
+        "UIN", "KIND", "EXPIRES", "LAST REFRESH", "HEALTH", "LAST CHECK"
     );
     for a in &accounts {
         println!(
-            "{:<20} {:<4} {:<19}  {:<19}  {:<9}  {}",
+            "{:<20} {:<4} {:<19}  {:<19}  {:<9}  {:<26}  {}",
             a.uin(),
             a.cred.kind().as_str(),
             time(a.expires_at),
             time(a.last_refresh_at),
             a.health.as_str(),
+            check(a),
             a.last_outcome.as_deref().unwrap_or("-"),
         );
     }
@@ -288,6 +309,64 @@ async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode 
         }
         Ok(false) => fail(exit::FAILED, &format!("no account with uin {uin}")),
         Err(err) => fail(exit::UNAVAILABLE, &err.to_string()),
+    }
+}
+
+/// `remove --logout [--force]`: Logout with the stored key, then remove.
+async fn remove_logged_out(
+    settings: &Settings,
+    store: &SqliteStore,
+    uin: Uin,
+    force: bool,
+) -> ExitCode {
+    let upstream = match crate::startup::upstream_client(settings) {
+        Ok(upstream) => upstream,
+        Err(err) => return fail(exit::USAGE, &crate::http::error::Chain(&err).to_string()),
+    };
+    match logout_then_remove(store, &upstream, uin, force).await {
+        Ok(removal) => {
+            match &removal.logout_failed {
+                None => println!("logged out and removed account {uin}"),
+                Some(err) => {
+                    eprintln!("qmkeys accounts: warning: {}", logout_message(err));
+                    println!("removed account {uin} without logging it out (--force)");
+                }
+            }
+            if let Some(record) = removal.record {
+                notify(
+                    settings,
+                    store,
+                    AccountEvent::of(EventKind::Removed, &record, now()),
+                )
+                .await;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(LogoutError::NotFound(_)) => fail(exit::FAILED, &format!("no account with uin {uin}")),
+        Err(LogoutError::Store(err)) => fail(exit::UNAVAILABLE, &err.to_string()),
+        Err(err) => {
+            let code = match &err {
+                LogoutError::Upstream(e) => super::client::exit_for_status(
+                    ApiError::from(e.clone()).parts().status.as_u16(),
+                ),
+                _ => exit::FAILED,
+            };
+            let message = format!(
+                "{}; account {uin} is kept (add --force to remove it anyway)",
+                logout_message(&err)
+            );
+            fail(code, &message)
+        }
+    }
+}
+
+/// A failed Logout in words: what QQ Music said, as the endpoints say it.
+fn logout_message(err: &LogoutError) -> String {
+    match err {
+        LogoutError::Upstream(e) => {
+            format!("{err}: {}", ApiError::from(e.clone()).parts().message)
+        }
+        other => other.to_string(),
     }
 }
 

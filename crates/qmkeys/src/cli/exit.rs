@@ -21,3 +21,5 @@ pub const REFUSED: u8 = 3;
 pub const UNAVAILABLE: u8 = 4;
 /// `cos-sign --upload`: the bucket refused the PUT.
 pub const UPLOAD_REFUSED: u8 = 5;
+/// `check`: QQ Music answered, and the key is dead (expired or logged out).
+pub const DEAD: u8 = 6;

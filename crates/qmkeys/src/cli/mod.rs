@@ -2,6 +2,7 @@
 //! server (`accounts`, `refresh`, `cos-sign`, `login`).
 
 pub mod accounts;
+pub mod check;
 pub mod client;
 pub mod cos_sign;
 pub mod exit;
@@ -55,6 +56,19 @@ enum Command {
         config: Option<PathBuf>,
         #[command(flatten)]
         args: refresh::RefreshArgs,
+    },
+    /// Ask QQ Music whether a music key is alive, without rotating it.
+    ///
+    /// Asks directly with these settings, or a running server with --server.
+    /// Exit codes: 0 alive, 6 dead (expired or logged out), 2 bad arguments
+    /// or settings, 3 refused (a restricted account), 4 the server or QQ
+    /// Music failed or could not be reached (retry later).
+    Check {
+        /// TOML settings file; `QMKEYS_*` environment variables override it.
+        #[arg(long, env = CONFIG_ENV)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        args: check::CheckArgs,
     },
     /// Hash a cover image, get a signed upload for it, print it, and with
     /// --upload send the file to the bucket.
@@ -115,6 +129,17 @@ pub fn main() -> ExitCode {
             }
         },
         // With --server the settings are not needed: a bad one must not stop it.
+        Command::Check { config, args } if args.server.is_some() => {
+            let _ = config;
+            check::run(None, args)
+        }
+        Command::Check { config, args } => match Settings::load(config.as_deref()) {
+            Ok(settings) => check::run(Some(&settings), args),
+            Err(err) => {
+                eprintln!("qmkeys: invalid configuration: {err}");
+                ExitCode::from(exit::USAGE)
+            }
+        },
         Command::CosSign { config, args } if args.server.is_some() => {
             let _ = config;
             cos_sign::run(None, args)

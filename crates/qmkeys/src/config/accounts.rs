@@ -31,6 +31,10 @@ pub struct AccountsConfig {
     /// How many account events the owner's timeline keeps (newest first).
     #[serde(rename = "accounts_events_keep")]
     pub events_keep: usize,
+    /// How often the background task asks whether each kept key is alive
+    /// (GetLoginUserInfo, which does not rotate it).
+    #[serde(rename = "accounts_key_check_interval_ms")]
+    pub key_check_interval_ms: u64,
     /// The SQLite file that keeps upload accounts across restarts.
     pub db: PathBuf,
     /// Encrypts keys and tokens at rest when set (at least 16 characters);
@@ -46,6 +50,7 @@ impl Default for AccountsConfig {
             refresh_share: 1.0 / 3.0,
             check_interval_ms: 30_000,
             events_keep: 1_000,
+            key_check_interval_ms: 3_600_000,
             db: PathBuf::from("qmkeys.db"),
             secret_key: None,
         }
@@ -67,6 +72,12 @@ impl AccountsConfig {
             " milliseconds",
         )?;
         between("accounts_events_keep", self.events_keep, 1..=100_000, "")?;
+        between(
+            "accounts_key_check_interval_ms",
+            self.key_check_interval_ms,
+            1_000..=86_400_000,
+            " milliseconds",
+        )?;
         if self.db.as_os_str().is_empty() {
             return Err(invalid("db", "must be a file path"));
         }
@@ -99,6 +110,10 @@ impl AccountsConfig {
 
     pub fn check_interval(&self) -> Duration {
         Duration::from_millis(self.check_interval_ms)
+    }
+
+    pub fn key_check_interval(&self) -> Duration {
+        Duration::from_millis(self.key_check_interval_ms)
     }
 }
 

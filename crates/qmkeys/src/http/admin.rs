@@ -169,6 +169,11 @@ pub struct AccountView {
     pub last_refresh_timestamp: Option<i64>,
     pub last_refresh_time: Option<String>,
     pub last_outcome: Option<String>,
+    /// When the keeper last asked whether the key is alive, and what it heard:
+    /// `alive`, `dead` or `error: …`.
+    pub last_check_timestamp: Option<i64>,
+    pub last_check_time: Option<String>,
+    pub last_check: Option<String>,
     pub health: &'static str,
 }
 
@@ -182,6 +187,9 @@ impl From<&crate::accounts::StoredAccount> for AccountView {
             last_refresh_timestamp: a.last_refresh_at,
             last_refresh_time: a.last_refresh_at.map(beijing::format_unix),
             last_outcome: a.last_outcome.clone(),
+            last_check_timestamp: a.last_check_at,
+            last_check_time: a.last_check_at.map(beijing::format_unix),
+            last_check: a.last_check.clone(),
             health: a.health.as_str(),
         }
     }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod assets;
 pub mod caps;
+pub mod check;
 pub mod client;
 pub mod cors;
 pub mod cos_sign;
@@ -111,6 +112,8 @@ fn groups() -> [Group; 4] {
             routes: Routes::new()
                 .route(routes!(refresh::refresh_get), refresh::GET_ERRORS)
                 .route(routes!(refresh::refresh_post), refresh::POST_ERRORS)
+                .route(routes!(check::check_get), check::GET_ERRORS)
+                .route(routes!(check::check_post), check::POST_ERRORS)
                 .route(routes!(cos_sign::sign), cos_sign::ERRORS)
                 .route(routes!(login::qrcode), login::QR_ERRORS)
                 .route(routes!(login::fastlogin_get), login::FAST_GET_ERRORS)

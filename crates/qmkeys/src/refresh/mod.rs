@@ -1,8 +1,10 @@
 //! Refreshing a caller's musickey: one Login per credential per minute, at most one
 //! in flight, then the account's VIP state (cached per account for 30 minutes).
 
+mod check;
 mod redis;
 
+pub use check::Checked;
 pub use redis::RedisRefresh;
 use redis::Stored;
 

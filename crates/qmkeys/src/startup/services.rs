@@ -171,6 +171,7 @@ pub async fn upload_service(
             refresh_share: settings.accounts.refresh_share,
             wait_limit: backends.wait_limit,
             events_keep: settings.accounts.events_keep,
+            key_check_interval: settings.accounts.key_check_interval(),
         },
         backends.events.clone(),
     )

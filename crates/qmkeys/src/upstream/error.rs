@@ -122,6 +122,8 @@ impl UpstreamError {
 fn call_name(module: &str, method: &str) -> &'static str {
     match (module, method) {
         ("music.login.LoginServer", "Login") => "Login",
+        ("music.login.LoginServer", "Logout") => "Logout",
+        ("music.UserInfo.userInfoServer", "GetLoginUserInfo") => "GetLoginUserInfo",
         ("QQConnectLogin.LoginServer", "QQLogin") => "QQLogin",
         ("VipLogin.VipLoginInter", "vip_login_base") => "vip_login_base",
         ("music.filesys.FileSystem", "InitUpload") => "InitUpload",

@@ -8,6 +8,7 @@ mod error;
 mod filesys;
 mod guard;
 mod login;
+mod session;
 mod sign;
 mod vip;
 
@@ -15,6 +16,7 @@ pub use error::{Rejection, UpstreamError};
 pub use filesys::{CosCredential, UploadGrant};
 pub use guard::GuardSettings;
 pub use login::{LoginGrant, DEFAULT_KEY_LIFETIME_SECS};
+pub use session::KeyCheck;
 pub use sign::{hash33, zzc_sign};
 pub use vip::VipStatus;
 
@@ -151,6 +153,41 @@ impl UpstreamClient {
             })
             .await?;
         Ok(VipStatus::from_data(&data))
+    }
+
+    /// `music.UserInfo.userInfoServer.GetLoginUserInfo`: whether `key` still
+    /// logs in as `uin`, without rotating it (docs/protocol.md section 10.2).
+    /// Repeat-safe, so retried like `vip_status`.
+    pub async fn check_key(&self, uin: Uin, key: &MusicKey) -> Result<KeyCheck, UpstreamError> {
+        let caller = Caller::keyed(uin, key);
+        let result = self
+            .with_retries(|| {
+                self.call(
+                    Route::Unsigned,
+                    session::INFO_MODULE,
+                    session::INFO_METHOD,
+                    json!({}),
+                    &caller,
+                )
+            })
+            .await;
+        KeyCheck::from_result(result)
+    }
+
+    /// `music.login.LoginServer.Logout`: ends the session of `key`, so it and
+    /// its refresh pair stop working (docs/protocol.md section 10.3). Not
+    /// retried: after a lost answer a second Logout would meet a dead key.
+    pub async fn logout(&self, uin: Uin, key: &MusicKey) -> Result<(), UpstreamError> {
+        let caller = Caller::keyed(uin, key);
+        self.call(
+            Route::Unsigned,
+            session::LOGOUT_MODULE,
+            session::LOGOUT_METHOD,
+            json!({}),
+            &caller,
+        )
+        .await
+        .map(drop)
     }
 
     /// `music.filesys.FileSystem.InitUpload`: a temporary COS credential and an

@@ -48,6 +48,8 @@ async fn by_default_any_origin_gets_a_preflight_and_never_credentials() {
     for (path, method) in [
         ("/music/tencent/cookie/refresh", "POST"),
         ("/music/tencent/cookie/refresh", "GET"),
+        ("/music/tencent/cookie/check", "POST"),
+        ("/music/tencent/cookie/check", "GET"),
         ("/tool/cos/sign", "GET"),
         ("/openapi.json", "GET"),
     ] {

@@ -3,6 +3,8 @@
 
 mod accounts;
 mod binary;
+mod check;
+mod check_cli;
 mod cli;
 mod connections;
 mod cors;
@@ -12,6 +14,7 @@ mod crash;
 mod envelopes;
 mod healthcheck;
 mod helpers;
+mod keeper_checks;
 mod lease;
 mod log_capture;
 mod login_cli;

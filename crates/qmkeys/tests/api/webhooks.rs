@@ -310,6 +310,31 @@ async fn a_logged_out_account_sends_one_dead_notice() {
 }
 
 #[tokio::test]
+async fn a_key_check_that_finds_the_key_logged_out_sends_the_dead_notice_within_the_hour() {
+    let receiver = Receiver::start(None).await;
+    let (app, accounts) = spawn_app_with_webhook(1, receiver.tuning(), |s| {
+        s.accounts.check_interval_ms = 20;
+        s.accounts.key_check_interval_ms = 3_600_000;
+        receiver.configure(s, None);
+    })
+    .await;
+    receiver.wait_for("account.refreshed").await;
+    app.sim_post(
+        &format!("/_sim/accounts/{}/logout", accounts[0].uin),
+        json!({}),
+    )
+    .await;
+
+    // An hour in, long before its lifetime would send the keeper to Login.
+    advance(&app, 3_600).await;
+    let dead = receiver.wait_for("account.dead").await;
+    let body = dead.json();
+    assert_eq!(body["uin"], accounts[0].uin.as_str());
+    assert_eq!(body["health"], "unhealthy");
+    assert_eq!(receiver.delivered("account.dead").len(), 1);
+}
+
+#[tokio::test]
 async fn a_transient_refresh_failure_sends_a_failing_notice_and_the_account_stays_healthy() {
     let receiver = Receiver::start(Some(SECRET)).await;
     let (app, _) = spawn_app_with_webhook(1, receiver.tuning(), |s| {

@@ -11,6 +11,7 @@ mod login;
 mod session;
 mod upload;
 mod upload_params;
+mod user;
 mod vip;
 
 use std::collections::HashMap;
@@ -64,6 +65,20 @@ pub const ROUTES: &[Route] = &[
         method: "Login",
         handle: login::handle,
         failure: login::failure,
+        signed_only: false,
+    },
+    Route {
+        module: "music.login.LoginServer",
+        method: "Logout",
+        handle: user::logout,
+        failure: user::failure,
+        signed_only: false,
+    },
+    Route {
+        module: "music.UserInfo.userInfoServer",
+        method: "GetLoginUserInfo",
+        handle: user::info,
+        failure: user::failure,
         signed_only: false,
     },
     Route {

@@ -11,4 +11,5 @@ mod gateway;
 mod login;
 mod qr_login;
 mod upload;
+mod user;
 mod vip;

@@ -236,6 +236,11 @@ fn cases() -> Vec<Case> {
             "25"
         ),
         case!(
+            "accounts_key_check_interval_ms" = "60000",
+            |s| millis(s.accounts.key_check_interval()),
+            "60000"
+        ),
+        case!(
             "accounts_allow_save" = "true",
             |s| s.accounts.allow_save.to_string(),
             "true"

@@ -6,8 +6,18 @@ use serde_json::{json, Value};
 /// A form body is one schema, so it can say what query parameters cannot:
 /// a `Q_H_L_` key goes with a 6-11 digit QQ number, a `W_X_` key with a
 /// WeChat id of up to 19 digits (`Credential::parse` refuses other pairs).
+/// The refresh's and the check's form bodies alike.
 pub(super) fn pair_uin_with_key(doc: &mut Value) {
-    let base = doc["components"]["schemas"]["RefreshParams"].clone();
+    for (path, schema) in [
+        (crate::http::refresh::PATH, "RefreshParams"),
+        (crate::http::check::PATH, "CheckParams"),
+    ] {
+        pair_in(doc, path, schema);
+    }
+}
+
+fn pair_in(doc: &mut Value, path: &str, schema: &str) {
+    let base = doc["components"]["schemas"][schema].clone();
     if !base.is_object() {
         return;
     }
@@ -22,7 +32,7 @@ pub(super) fn pair_uin_with_key(doc: &mut Value) {
         v["properties"]["music_key"]["pattern"] = json!(key);
         v
     };
-    let form = &mut doc["paths"][crate::http::refresh::PATH]["post"]["requestBody"]["content"]
+    let form = &mut doc["paths"][path]["post"]["requestBody"]["content"]
         ["application/x-www-form-urlencoded"]["schema"];
     *form = json!({"oneOf": [
         variant(r"^[1-9][0-9]{5,10}$", "Q_H_L_", "QQ 账号 / a QQ account"),

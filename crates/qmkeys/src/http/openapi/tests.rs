@@ -116,6 +116,7 @@ fn the_rate_limit_covers_the_api_and_admin_routes_only() {
             "/admin/accounts",
             "/admin/accounts/{uin}/cookie",
             "/admin/events",
+            "/music/tencent/cookie/check",
             "/music/tencent/cookie/fastlogin",
             "/music/tencent/cookie/qrcode",
             "/music/tencent/cookie/refresh",

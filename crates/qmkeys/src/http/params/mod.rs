@@ -6,12 +6,14 @@
 //! `*Params` struct in its own file.
 
 mod admin;
+mod check;
 mod login;
 mod read;
 mod refresh;
 mod sign;
 
 pub use admin::{EventsParams, EventsQuery, DEFAULT_EVENTS};
+pub use check::{Check, CheckParams};
 pub use login::{FastLogin, FastLoginParams, QrParams, QrStart};
 pub use refresh::{Refresh, RefreshParams};
 pub use sign::{Sign, SignParams};
