@@ -150,6 +150,7 @@ mod tests {
                 refresh_share: 0.3,
                 wait_limit: Duration::from_secs(1),
                 key_check_interval: Duration::from_secs(3600),
+                events_keep: 1_000,
             },
             None,
         )
