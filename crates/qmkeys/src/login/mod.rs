@@ -63,6 +63,7 @@ mod kinds;
 mod parse;
 mod provider;
 mod ptlogin;
+mod push;
 mod qr;
 mod secret;
 mod wire;
@@ -108,6 +109,8 @@ pub struct LoginSettings {
     pub graph: Url,
     pub wx_open: Url,
     pub wx_lp: Url,
+    /// The app QR's push host, a whole `ws://` or `wss://` URL (section 10.1).
+    pub app_push: Url,
     /// For every request but the WeChat long poll.
     pub timeout: Duration,
     pub connect_timeout: Duration,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use url::Url;
 
 /// The desktop browser docs/protocol.md section 9 says every request carries.
-const USER_AGENT: &str =
+pub(super) const USER_AGENT: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36";
 pub const PT_REFERER: &str = "https://xui.ptlogin2.qq.com/";
 /// QR images are a few KiB, pages a few tens.

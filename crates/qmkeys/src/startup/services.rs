@@ -109,6 +109,7 @@ pub fn login_settings(settings: &Settings) -> LoginSettings {
         graph: settings.login.graph_base.clone(),
         wx_open: settings.login.wx_open_base.clone(),
         wx_lp: settings.login.wx_lp_base.clone(),
+        app_push: settings.login.app_qr_push_url.clone(),
         timeout: settings.upstream.timeout(),
         connect_timeout: settings.upstream.connect_timeout(),
         max_sessions: settings.login.max_sessions,

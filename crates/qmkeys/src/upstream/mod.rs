@@ -66,6 +66,18 @@ struct Caller<'a> {
     who: Option<(Uin, &'a MusicKey)>,
     /// Login calls also say which kind of login (`tmeLoginType`) it is.
     login_type: Option<&'static str>,
+    /// The `comm` profile: the desktop client's, or the app QR's own.
+    profile: Profile,
+}
+
+/// Which `comm` a call sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    /// Section 1's desktop comm: `ct "19"`, `cv "2201"`.
+    Desktop,
+    /// Section 10.1 step 1: `ct "23"`, `cv "0"`, `chid "0"`, `g_tk "5381"`
+    /// and the guid, nothing else.
+    AppQr,
 }
 
 impl<'a> Caller<'a> {
@@ -73,6 +85,7 @@ impl<'a> Caller<'a> {
         Self {
             who: Some((uin, key)),
             login_type: None,
+            profile: Profile::Desktop,
         }
     }
 }
@@ -123,6 +136,7 @@ impl UpstreamClient {
         let caller = Caller {
             who: Some((cred.uin, &cred.key)),
             login_type: Some(cred.kind().login_type()),
+            profile: Profile::Desktop,
         };
         let data = self
             .call(
@@ -256,6 +270,17 @@ impl UpstreamClient {
 
     fn body(&self, module: &str, method: &str, param: Value, caller: &Caller<'_>) -> Vec<u8> {
         let mut comm = Map::new();
+        if caller.profile == Profile::AppQr {
+            for (k, v) in [("ct", "23"), ("cv", "0"), ("chid", "0"), ("g_tk", "5381")] {
+                comm.insert(k.into(), v.into());
+            }
+            comm.insert("guid".into(), self.guid.clone().into());
+            let body = json!({
+                "comm": comm,
+                "req_0": {"module": module, "method": method, "param": param},
+            });
+            return serde_json::to_vec(&body).unwrap_or_default();
+        }
         comm.insert("ct".into(), "19".into());
         comm.insert("cv".into(), "2201".into());
         comm.insert("chid".into(), "0".into());

@@ -14,6 +14,7 @@ mod healthcheck;
 mod helpers;
 mod lease;
 mod log_capture;
+mod login_app;
 mod login_cli;
 mod login_engine;
 mod login_http;

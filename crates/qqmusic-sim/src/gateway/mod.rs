@@ -5,6 +5,7 @@
 //! `module.method` to a handler in [`ROUTES`]. New endpoints are a new
 //! module plus one entry there.
 
+mod app_qr;
 mod code_login;
 mod creds;
 mod login;
@@ -64,6 +65,13 @@ pub const ROUTES: &[Route] = &[
         method: "Login",
         handle: login::handle,
         failure: login::failure,
+        signed_only: false,
+    },
+    Route {
+        module: "music.login.LoginServer",
+        method: "CreateQRCode",
+        handle: app_qr::create,
+        failure: app_qr::create_failure,
         signed_only: false,
     },
     Route {

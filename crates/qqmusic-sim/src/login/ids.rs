@@ -38,3 +38,13 @@ pub fn wx_code() -> String {
 pub fn client_key() -> String {
     lower_hex(32).to_ascii_uppercase()
 }
+
+/// An app QR's `qrcodeID`: 32 lower hex chars.
+pub fn app_qrcode_id() -> String {
+    lower_hex(16)
+}
+
+/// The `qqmusic_key` token an app QR's `cookies` message carries: 40 chars.
+pub fn app_token() -> String {
+    format!("Q_H_L_{}", pick(ALNUM, 34))
+}

@@ -28,6 +28,8 @@ pub enum QrState {
     Confirmed,
     Refused,
     Expired,
+    /// The app QR only: the phone's login failed (`loginFailed`).
+    Failed,
 }
 
 impl QrState {
@@ -38,6 +40,7 @@ impl QrState {
             QrState::Confirmed => "confirmed",
             QrState::Refused => "refused",
             QrState::Expired => "expired",
+            QrState::Failed => "failed",
         }
     }
 
@@ -45,7 +48,7 @@ impl QrState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            QrState::Confirmed | QrState::Refused | QrState::Expired
+            QrState::Confirmed | QrState::Refused | QrState::Expired | QrState::Failed
         )
     }
 }
@@ -57,6 +60,8 @@ pub enum QrAction {
     Confirm,
     Refuse,
     Expire,
+    /// The app QR only: publishes `loginFailed`.
+    Fail,
 }
 
 impl QrAction {
@@ -66,6 +71,7 @@ impl QrAction {
             "confirm" => QrAction::Confirm,
             "refuse" => QrAction::Refuse,
             "expire" => QrAction::Expire,
+            "fail" => QrAction::Fail,
             _ => return None,
         })
     }
@@ -76,14 +82,52 @@ impl QrAction {
             QrAction::Confirm => "confirm",
             QrAction::Refuse => "refuse",
             QrAction::Expire => "expire",
+            QrAction::Fail => "fail",
         }
     }
+}
+
+/// Which login host a QR belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QrKind {
+    Qq,
+    Wx,
+    /// The QQ Music app's own QR (section 10.1), pushed over MQTT.
+    App,
+}
+
+impl QrKind {
+    /// `/_sim/qr`'s `kind`.
+    pub fn name(self) -> &'static str {
+        match self {
+            QrKind::Qq => "qq",
+            QrKind::Wx => "wx",
+            QrKind::App => "app",
+        }
+    }
+
+    /// The kind of account a confirm logs in: the app logs QQ accounts in.
+    pub fn account(self) -> Kind {
+        match self {
+            QrKind::Qq | QrKind::App => Kind::Qq,
+            QrKind::Wx => Kind::Wx,
+        }
+    }
+}
+
+/// A CONNECT the push host will answer with a redirect (`/_sim/push/redirect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// 0x9C (use another server) or 0x9D (server moved).
+    pub reason: u8,
+    /// The Server Reference it names.
+    pub reference: String,
 }
 
 #[derive(Debug)]
 pub struct QrLogin {
     pub ident: String,
-    pub kind: Kind,
+    pub kind: QrKind,
     pub created: i64,
     expires_at: i64,
     state: QrState,
@@ -146,6 +190,11 @@ pub struct Logins {
     p_skeys: HashMap<String, Ticket>,
     qq_codes: HashMap<String, Ticket>,
     wx_codes: HashMap<String, Ticket>,
+    /// App QR tokens, keyed by `<qrcodeID>\n<token>`: a token serves only
+    /// with the QR it was issued for.
+    app_tokens: HashMap<String, Ticket>,
+    /// The next CONNECTs to answer with a redirect, first first.
+    redirects: VecDeque<Redirect>,
     clients: HashMap<u64, ClientSession>,
     /// Every login secret ever issued, for `GET /_sim/secrets`.
     issued: Vec<String>,
@@ -168,7 +217,13 @@ impl Logins {
         let ident = qq_ident(&qrsig);
         self.issued.push(qrsig.clone());
         self.qrsigs.insert(qrsig.clone(), ident.clone());
-        self.insert(ident.clone(), Kind::Qq, Some(qrsig.clone()), now, lifetime);
+        self.insert(
+            ident.clone(),
+            QrKind::Qq,
+            Some(qrsig.clone()),
+            now,
+            lifetime,
+        );
         (ident, qrsig)
     }
 
@@ -178,14 +233,52 @@ impl Logins {
         while self.qr.contains_key(&uuid) {
             uuid = ids::wx_uuid();
         }
-        self.insert(uuid.clone(), Kind::Wx, None, now, lifetime);
+        self.insert(uuid.clone(), QrKind::Wx, None, now, lifetime);
         uuid
+    }
+
+    /// A new app QR (CreateQRCode): answers its qrcodeID.
+    pub fn new_app(&mut self, now: i64, lifetime: i64) -> String {
+        let mut id = ids::app_qrcode_id();
+        while self.qr.contains_key(&id) {
+            id = ids::app_qrcode_id();
+        }
+        self.insert(id.clone(), QrKind::App, None, now, lifetime);
+        id
+    }
+
+    /// Spends the token an app QR's `cookies` message carried, for the
+    /// QR `ident` and the account `uin` it was issued for.
+    pub fn take_app_token(
+        &mut self,
+        ident: &str,
+        token: &str,
+        uin: u64,
+        now: i64,
+    ) -> Result<u64, Refused> {
+        spend(
+            &mut self.app_tokens,
+            &format!("{ident}\n{token}"),
+            Some(uin),
+            now,
+        )
+    }
+
+    /// Makes the next `count` CONNECTs answer `redirect`.
+    pub fn push_redirects(&mut self, redirect: Redirect, count: usize) {
+        self.redirects.clear();
+        self.redirects.extend(std::iter::repeat_n(redirect, count));
+    }
+
+    /// The redirect the next CONNECT answers, if one is armed.
+    pub fn take_redirect(&mut self) -> Option<Redirect> {
+        self.redirects.pop_front()
     }
 
     fn insert(
         &mut self,
         ident: String,
-        kind: Kind,
+        kind: QrKind,
         qrsig: Option<String>,
         now: i64,
         lifetime: i64,
@@ -234,7 +327,7 @@ impl Logins {
     }
 
     /// Every remembered login, newest first, expiry applied.
-    pub fn list(&mut self, now: i64) -> Vec<(String, Kind, QrState, i64)> {
+    pub fn list(&mut self, now: i64) -> Vec<(String, QrKind, QrState, i64)> {
         let idents: Vec<String> = self.order.iter().rev().cloned().collect();
         idents
             .iter()
@@ -251,8 +344,13 @@ impl Logins {
         ident: &str,
         action: QrAction,
         now: i64,
-    ) -> Result<Kind, ActionError> {
+    ) -> Result<QrKind, ActionError> {
         let login = self.get(ident, now).ok_or(ActionError::UnknownLogin)?;
+        if action == QrAction::Fail && login.kind != QrKind::App {
+            return Err(ActionError::Invalid(
+                "only an app QR can fail (loginFailed)".into(),
+            ));
+        }
         let allowed = match action {
             QrAction::Scan => login.state == QrState::Waiting,
             _ => matches!(login.state, QrState::Waiting | QrState::Scanned),
@@ -282,11 +380,13 @@ impl Logins {
             QrAction::Scan => QrState::Scanned,
             QrAction::Refuse => QrState::Refused,
             QrAction::Expire => QrState::Expired,
+            QrAction::Fail => QrState::Failed,
             QrAction::Confirm => {
                 let uin = uin.ok_or_else(|| ActionError::Invalid("confirm needs a uin".into()))?;
                 let (token, lifetime) = match login.kind {
-                    Kind::Qq => (ids::ptsigx(), PTSIGX_LIFETIME),
-                    Kind::Wx => (ids::wx_code(), CODE_LIFETIME),
+                    QrKind::Qq => (ids::ptsigx(), PTSIGX_LIFETIME),
+                    QrKind::Wx => (ids::wx_code(), CODE_LIFETIME),
+                    QrKind::App => (ids::app_token(), CODE_LIFETIME),
                 };
                 login.uin = Some(uin);
                 login.token = Some(token.clone());
@@ -303,8 +403,9 @@ impl Logins {
             };
             self.issued.push(token.clone());
             match kind {
-                Kind::Qq => self.ptsigx.insert(token, ticket),
-                Kind::Wx => self.wx_codes.insert(token, ticket),
+                QrKind::Qq => self.ptsigx.insert(token, ticket),
+                QrKind::Wx => self.wx_codes.insert(token, ticket),
+                QrKind::App => self.app_tokens.insert(format!("{ident}\n{token}"), ticket),
             };
         }
         Ok(())
