@@ -5,7 +5,7 @@ use super::store::{Health, Loaded, Problem, StoreError, StoredAccount, Unreadabl
 use crate::domain::{Credential, Uin};
 use crate::secrets::{SealError, Sealer};
 
-pub(super) const FIELDS: [&str; 15] = [
+pub(super) const FIELDS: [&str; 16] = [
     "uin",
     "kind",
     "musickey",
@@ -21,6 +21,7 @@ pub(super) const FIELDS: [&str; 15] = [
     "health",
     "generation",
     "seed",
+    "login_type",
 ];
 
 const SECRETS: [&str; 3] = ["musickey", "refresh_key", "refresh_token"];
@@ -61,7 +62,7 @@ pub(super) fn key_check(sealer: &Sealer) -> String {
 }
 
 /// Values in the order of [`FIELDS`]; `None` is an absent value.
-pub(super) fn encode(sealer: &Sealer, a: &StoredAccount) -> [Option<String>; 15] {
+pub(super) fn encode(sealer: &Sealer, a: &StoredAccount) -> [Option<String>; 16] {
     let uin = a.uin().to_string();
     let seal = |cred: &Credential, names: [&str; 3]| {
         let values = [
@@ -93,6 +94,7 @@ pub(super) fn encode(sealer: &Sealer, a: &StoredAccount) -> [Option<String>; 15]
         Some(a.health.as_str().to_owned()),
         Some(a.generation.to_string()),
         a.seed.clone(),
+        a.login_type.map(|t| t.to_string()),
     ]
 }
 
@@ -264,7 +266,14 @@ pub(super) fn decode(
     let generation = (r.get)("generation")
         .and_then(|g| g.parse::<u64>().ok())
         .ok_or_else(|| r.fail("generation", Problem::Invalid))?;
+    // Records from before it have none: they refresh with their kind's type.
+    let login_type = match (r.get)("login_type") {
+        None => None,
+        Some(t) if t == "6" || t == current.kind().login_type() => t.parse::<u8>().ok(),
+        Some(_) => return Err(r.fail("login_type", Problem::Invalid)),
+    };
     let account = StoredAccount {
+        login_type,
         cred: current,
         previous: r.credential(PREVIOUS)?,
         created_at: r.number("created_at")?,

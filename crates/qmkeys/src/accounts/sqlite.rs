@@ -27,13 +27,28 @@ CREATE TABLE IF NOT EXISTS accounts (
     last_outcome    TEXT,
     health          TEXT NOT NULL,
     generation      INTEGER NOT NULL,
-    seed            TEXT
+    seed            TEXT,
+    login_type      TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 ";
+
+/// A store made before accounts remembered their login type gains the
+/// column; its rows read as their kind's type (NULL).
+fn add_login_type(conn: &Connection) -> Result<(), StoreError> {
+    let has = conn
+        .prepare("SELECT 1 FROM pragma_table_info('accounts') WHERE name = 'login_type'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(|e| backend(&e))?;
+    if !has {
+        conn.execute_batch("ALTER TABLE accounts ADD COLUMN login_type TEXT")
+            .map_err(|e| backend(&e))?;
+    }
+    Ok(())
+}
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -51,6 +66,7 @@ impl SqliteStore {
         )
         .map_err(|e| backend(&e))?;
         conn.execute_batch(SCHEMA).map_err(|e| backend(&e))?;
+        add_login_type(&conn)?;
         if sealer.is_encrypting() {
             seal_plain_values(&mut conn, &sealer)?;
         }

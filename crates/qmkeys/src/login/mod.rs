@@ -96,6 +96,8 @@ const POLL_EVERY: Duration = Duration::from_millis(1500);
 #[derive(Debug, Clone)]
 pub struct LoginResult {
     pub cookie: Arc<Cookie>,
+    /// The `tmeLoginType` the key was issued with, for saving the account.
+    pub login_type: u8,
     /// `None` when upstream would not tell; the new key is never withheld for it.
     pub info: Option<VipStatus>,
 }
@@ -304,7 +306,7 @@ impl LoginService {
             let ctx = &self.inner.ctx;
             let ticket = ptlogin::jump(&ctx.hosts, client_uin, client_key).await?;
             let grant = ctx.qq_ticket_login(&ticket).await?;
-            ctx.result(Some(AccountKind::Qq), grant).await
+            ctx.result(Some(AccountKind::Qq), grant, 2).await
         }
         .await;
         let outcome = match &result {

@@ -14,7 +14,7 @@ mod vip;
 pub use error::{Rejection, UpstreamError};
 pub use filesys::{CosCredential, UploadGrant};
 pub use guard::GuardSettings;
-pub use login::{LoginGrant, DEFAULT_KEY_LIFETIME_SECS};
+pub use login::{LoginGrant, APP_LOGIN_TYPE, DEFAULT_KEY_LIFETIME_SECS};
 pub use sign::{hash33, zzc_sign};
 pub use vip::VipStatus;
 
@@ -133,17 +133,34 @@ impl UpstreamClient {
     /// `music.login.LoginServer.Login`: trades a credential for a new, rotated one.
     /// Never retried here: a second Login would rotate the key again.
     pub async fn login(&self, cred: &Credential) -> Result<LoginGrant, UpstreamError> {
+        self.login_as(cred, None).await
+    }
+
+    /// [`Self::login`] for an account issued with `login_type`: an app QR's
+    /// (6) sends `tmeLoginType` 6 and the union param set (docs/protocol.md
+    /// section 10.1); None or any other sends the kind's own (section 3).
+    pub async fn login_as(
+        &self,
+        cred: &Credential,
+        login_type: Option<u8>,
+    ) -> Result<LoginGrant, UpstreamError> {
+        let app = login_type == Some(login::APP_LOGIN_TYPE);
         let caller = Caller {
             who: Some((cred.uin, &cred.key)),
-            login_type: Some(cred.kind().login_type()),
+            login_type: Some(if app { "6" } else { cred.kind().login_type() }),
             profile: Profile::Desktop,
+        };
+        let param = if app {
+            login::union_param(cred)
+        } else {
+            login::param(cred)
         };
         let data = self
             .call(
                 Route::Unsigned,
                 login::MODULE,
                 login::METHOD,
-                login::param(cred),
+                param,
                 &caller,
             )
             .await?;

@@ -230,3 +230,59 @@ async fn a_caller_who_leaves_closes_the_push_socket() {
     let qr = app.sim.qr_logins();
     assert_eq!(qr[0].state, "waiting");
 }
+
+#[tokio::test]
+async fn a_saved_app_account_remembers_login_type_6_and_the_keeper_refreshes_with_it() {
+    const DAY: u64 = 86_400;
+    let mut app = login_app(|s| {
+        s.accounts.allow_save = true;
+        s.accounts.check_interval_ms = 20;
+    })
+    .await;
+    let data = walk_to_the_cookie(&app, "app", "image/png", true).await;
+    let uin = data["cookie"]["uin"].as_u64().expect("uin");
+    let saved = app.stored_accounts().await;
+    let saved = saved.iter().find(|a| a.uin().get() == uin).expect("saved");
+    assert_eq!(saved.login_type, Some(6));
+    app.restart().await;
+    let reread = app.stored_accounts().await;
+    assert_eq!(reread[0].login_type, Some(6), "the store keeps it");
+
+    // Two days in (of three) the keeper rotates the key, as a type-6 account.
+    app.clock.advance(Duration::from_secs(2 * DAY + 3_600));
+    app.sim_post("/_sim/clock", json!({"advance_secs": 2 * DAY + 3_600}))
+        .await;
+    for _ in 0..100 {
+        if app.stored_accounts().await[0].generation >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rotated = app.stored_accounts().await;
+    assert_eq!(rotated[0].generation, 1, "the keeper refreshed it");
+    assert_eq!(rotated[0].login_type, Some(6));
+    let logins = gateway_bodies(&app, "Login").await;
+    let refresh = logins.last().expect("the keeper's Login");
+    assert_eq!(refresh["comm"]["tmeLoginType"], "6", "{refresh}");
+    let param = refresh["req_0"]["param"].as_object().expect("param");
+    let mut keys: Vec<_> = param.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "expired_in",
+            "loginMode",
+            "musicid",
+            "musickey",
+            "openid",
+            "refresh_key",
+            "refresh_token",
+            "str_musicid",
+            "unionid"
+        ],
+        "section 10.1's union of both param sets"
+    );
+    assert_eq!(param["musicid"], uin);
+    assert_eq!(param["str_musicid"], uin.to_string());
+}

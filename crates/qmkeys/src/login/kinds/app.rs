@@ -45,6 +45,7 @@ impl QrProvider for AppQr {
         // The app logs in whichever account it holds.
         account: None,
         delivery: Delivery::Pushed,
+        login_type: crate::upstream::APP_LOGIN_TYPE,
     };
     type Handle = AppHandle;
     type Confirmed = AppConfirmed;
