@@ -447,6 +447,59 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_store_from_before_login_types_gains_the_column_and_its_rows_read_as_their_kinds() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("old.db");
+        {
+            // The schema as it was, without `login_type`.
+            let conn = Connection::open(&path).expect("open");
+            let old = SCHEMA.replace(",\n    login_type      TEXT", "");
+            assert!(!old.contains("login_type"));
+            conn.execute_batch(&old).expect("old schema");
+            conn.execute(
+                "INSERT INTO accounts (uin, kind, musickey, refresh_key, refresh_token, health, generation)
+                 VALUES ('123456', 'qq', 'Q_H_L_old', 'rk', 'rt', 'healthy', 0)",
+                [],
+            )
+            .expect("an old row");
+        }
+        let store = SqliteStore::open(&path, Sealer::new(None, "store")).expect("migrated");
+        let all = store.load().await.expect("load");
+        assert_eq!(all.accounts.len(), 1, "{:?}", all.unreadable);
+        assert_eq!(all.accounts[0].login_type, None, "reads as the kind's own");
+
+        let mut app = account("654321", "Q_H_L_app");
+        app.login_type = Some(6);
+        store.put(&app).await.expect("put");
+        drop(store);
+        let store = SqliteStore::open(&path, Sealer::new(None, "store")).expect("reopen");
+        let all = store.load().await.expect("load");
+        let types: Vec<_> = all
+            .accounts
+            .iter()
+            .map(|a| (a.uin().get(), a.login_type))
+            .collect();
+        assert!(types.contains(&(654_321, Some(6))), "{types:?}");
+        assert!(types.contains(&(123_456, None)), "{types:?}");
+
+        // A type that does not fit the account is refused by field.
+        store
+            .with(|conn, _| {
+                conn.execute(
+                    "UPDATE accounts SET login_type = '1' WHERE uin = '654321'",
+                    [],
+                )
+                .map(|_| ())
+                .map_err(|e| backend(&e))
+            })
+            .await
+            .expect("update");
+        let all = store.load().await.expect("load");
+        assert_eq!(all.unreadable.len(), 1);
+        assert_eq!(all.unreadable[0].field, "login_type");
+    }
+
+    #[tokio::test]
     async fn accounts_survive_reopening_and_rotation_is_compare_and_swap() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("a.db");
