@@ -565,6 +565,43 @@ mod tests {
     }
 
     #[test]
+    fn only_an_app_qr_fails_and_its_token_serves_only_its_own_qr_and_account() {
+        let mut l = Logins::default();
+        let wx = l.new_wx(1_000, 120);
+        assert!(matches!(
+            l.check_action(&wx, QrAction::Fail, 1_001),
+            Err(ActionError::Invalid(_))
+        ));
+        let app = l.new_app(1_000, 120);
+        let other = l.new_app(1_000, 120);
+        assert!(l
+            .apply_action(&app, QrAction::Confirm, Some(42), 1_001)
+            .is_ok());
+        let token = l
+            .get(&app, 1_002)
+            .and_then(|q| q.token.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            l.take_app_token(&other, &token, 42, 1_002),
+            Err(Refused::Unknown)
+        );
+        assert_eq!(
+            l.take_app_token(&app, &token, 43, 1_002),
+            Err(Refused::WrongUin)
+        );
+        assert_eq!(l.take_app_token(&app, &token, 42, 1_002), Ok(42));
+        assert_eq!(
+            l.take_app_token(&app, &token, 42, 1_002),
+            Err(Refused::Used)
+        );
+        assert!(l.apply_action(&other, QrAction::Fail, None, 1_003).is_ok());
+        assert_eq!(
+            l.get(&other, 1_003).map(|q| q.state()),
+            Some(QrState::Failed)
+        );
+    }
+
+    #[test]
     fn a_ptsigx_serves_only_the_uin_it_was_issued_for() {
         let mut l = Logins::default();
         let sig = l.issue_ptsigx(7, 1_000);
