@@ -653,7 +653,7 @@ mod tests {
         Connection::open(&path)
             .expect("raw")
             .execute(
-                "INSERT INTO accounts VALUES ('123456', 'qq', ?1, ?2, ?3, ?4, ?5, ?6, 100, 200, 150, 'refreshed', 'healthy', 7, 'seed')",
+                "INSERT INTO accounts VALUES ('123456', 'qq', ?1, ?2, ?3, ?4, ?5, ?6, 100, 200, 150, 'refreshed', 'healthy', 7, 'seed', NULL)",
                 params![
                     legacy("musickey", "Q_H_L_current"),
                     legacy("refresh_key", "rk-current"),
@@ -726,7 +726,7 @@ mod tests {
             "UPDATE accounts SET musickey = (SELECT musickey FROM accounts WHERE uin = '111111') WHERE uin = '222222';
              INSERT INTO accounts SELECT '333333', kind, musickey, refresh_key, refresh_token, prev_musickey,
                prev_refresh_key, prev_refresh_token, created_at, expires_at, last_refresh_at, last_outcome,
-               health, generation, seed FROM accounts WHERE uin = '111111';",
+               health, generation, seed, login_type FROM accounts WHERE uin = '111111';",
         );
         let loaded = store.load().await.expect("the load does not fail");
 
