@@ -458,6 +458,60 @@ mod tests {
         assert_eq!(s.filters[0].qos, QoS::AtMostOnce);
     }
 
+    fn ack(code: ConnectReturnCode, keep_alive: Option<u16>, reference: Option<&str>) -> ConnAck {
+        let properties = rumqttc::v5::mqttbytes::v5::ConnAckProperties {
+            session_expiry_interval: None,
+            receive_max: None,
+            max_qos: None,
+            retain_available: None,
+            max_packet_size: None,
+            assigned_client_identifier: None,
+            topic_alias_max: None,
+            reason_string: None,
+            user_properties: Vec::new(),
+            wildcard_subscription_available: None,
+            subscription_identifiers_available: None,
+            shared_subscription_available: None,
+            server_keep_alive: keep_alive,
+            response_information: None,
+            server_reference: reference.map(str::to_owned),
+            authentication_method: None,
+            authentication_data: None,
+        };
+        ConnAck {
+            session_present: false,
+            code,
+            properties: Some(properties),
+        }
+    }
+
+    #[test]
+    fn a_connack_gives_the_keep_alive_a_node_to_go_to_or_the_refusals_reason() {
+        use ConnectReturnCode as C;
+        assert!(matches!(
+            connack(ack(C::Success, Some(40), None)),
+            Ok(Connected::Yes(40))
+        ));
+        assert!(matches!(
+            connack(ack(C::Success, None, None)),
+            Ok(Connected::Yes(45))
+        ));
+        assert!(
+            matches!(connack(ack(C::UseAnotherServer, None, Some("n:1"))), Ok(Connected::Elsewhere(r)) if r == "n:1")
+        );
+        assert!(matches!(
+            connack(ack(C::ServerMoved, None, None)),
+            Err(LoginError::Protocol(_))
+        ));
+        assert!(matches!(
+            connack(ack(C::NotAuthorized, None, None)),
+            Err(LoginError::PushRefused {
+                step: "CONNECT",
+                reason: 0x87
+            })
+        ));
+    }
+
     #[test]
     fn a_cookies_message_needs_both_values() {
         let ok = br#"{"cookies":{"qqmusic_uin":{"value":"12345678"},"qqmusic_key":{"value":"Q_H_L_x"}}}"#;

@@ -286,3 +286,34 @@ async fn a_saved_app_account_remembers_login_type_6_and_the_keeper_refreshes_wit
     assert_eq!(param["musicid"], uin);
     assert_eq!(param["str_musicid"], uin.to_string());
 }
+
+#[tokio::test]
+async fn gateway_refusals_of_create_qr_code_and_of_the_apps_login_map_as_for_the_other_kinds() {
+    let app = login_app(|_| {}).await;
+    app.fault(json!({"target": "music.login.LoginServer.CreateQRCode", "code": 104604}))
+        .await;
+    let limited = EventStream::open(&app, &[("type", "app")])
+        .await
+        .err()
+        .expect("no stream");
+    assert_eq!(
+        (limited.status, limited.code()),
+        (429, 42901),
+        "{:?}",
+        limited.body
+    );
+    assert_eq!(
+        stat(&app, "push.handshake").await,
+        0,
+        "no socket for a QR never made"
+    );
+
+    let mut stream = opened(&app).await;
+    let ident = newest(&app, "app");
+    app.fault(json!({"target": "music.login.LoginServer.Login", "code": 20277}))
+        .await;
+    act(&app, &ident, QrAction::Confirm);
+    let last = json(&stream.next().await.expect("the end"));
+    assert_eq!(last["code"], 40301, "{last}");
+    assert!(stream.next().await.is_none());
+}
