@@ -141,6 +141,7 @@
 //! | `GET /_sim/qr` | | the login QRs, newest first: `[{"ident","kind":"qq"\|"wx"\|"app","state":"waiting"\|"scanned"\|"confirmed"\|"refused"\|"expired"\|"failed","created":unix_s}]` |
 //! | `POST /_sim/qr/{ident}` | `{"action":"scan"\|"confirm"\|"refuse"\|"expire"\|"fail","uin":N}` (uin optional, confirm only; `fail` app QRs only) | plays the phone: `{"ident","state","uin"}` (uin null but for confirm); see [Login hosts](#login-hosts) |
 //! | `POST /_sim/push/redirect` | `{"count":N,"reason":156\|157,"reference":"<text>"}` (defaults 1, 156, `node-b:443`) | the next N CONNECTs to the push host answer that CONNACK reason with that Server Reference; see [The app's QR](#the-qq-music-apps-qr-section-101) |
+//! | `POST /_sim/push/drop` | none | closes every push connection open now (within 100 ms), as a node going away would: `{"ok":true}` |
 //! | `POST /_sim/clients` | `{"uin":N}` or `{}` or nothing | plays a logged-in desktop QQ: `{"client_uin","client_key"}`; without uin for a new QQ account; 404 unknown uin, 400 a WeChat one |
 //! | `POST /_sim/clients/{uin}/expire` | none | that desktop session's client key stops working: `{"ok":true,"uin"}`; 404 when it has none |
 //! | `DELETE /_sim/requests` | | clears the log: `{"cleared": n}` |
@@ -353,7 +354,8 @@
 //! kind's own section-3 body; a type-6 refresh of any other account is
 //! 20261. Counters: `push.handshake`, `push.handshake:<path>`,
 //! `push.connect`, `push.redirected`, `push.connected`, `push.subscribed`,
-//! `push.subscribe_refused`, `push.ping`, `push.publish.<type>` and
+//! `push.subscribe_refused`, `push.ping`, `push.publish.<type>`,
+//! `push.dropped` (closed by `/_sim/push/drop`) and
 //! `push.closed` (connections that ended, for tests that see a client
 //! close its socket).
 //!

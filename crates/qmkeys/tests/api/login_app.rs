@@ -317,3 +317,32 @@ async fn gateway_refusals_of_create_qr_code_and_of_the_apps_login_map_as_for_the
     assert_eq!(last["code"], 40301, "{last}");
     assert!(stream.next().await.is_none());
 }
+
+#[tokio::test]
+async fn a_push_connection_that_breaks_is_opened_again_and_the_login_goes_on() {
+    let app = login_app(|_| {}).await;
+    let mut stream = opened(&app).await;
+    let ident = newest(&app, "app");
+    act(&app, &ident, QrAction::Scan);
+    assert_eq!(
+        json(&stream.next().await.expect("scanned"))["status"],
+        "scanned"
+    );
+    app.sim_post("/_sim/push/drop", json!({})).await;
+    assert_eq!(stat_reaches(&app, "push.dropped", 1).await, 1);
+    assert_eq!(
+        stat_reaches(&app, "push.subscribed", 2).await,
+        2,
+        "qmkeys connected and subscribed again"
+    );
+    act(&app, &ident, QrAction::Confirm);
+    let done = json(
+        &stream
+            .next()
+            .await
+            .expect("the cookie, not a second scanned"),
+    );
+    assert!(done["cookie"]["musickey"].is_string(), "{done}");
+    assert!(stream.next().await.is_none());
+    assert_eq!(stat(&app, "push.connected").await, 2);
+}

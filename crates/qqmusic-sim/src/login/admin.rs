@@ -270,6 +270,13 @@ fn node_b() -> String {
     "node-b:443".into()
 }
 
+/// `POST /_sim/push/drop`: every push connection open now is closed, as a
+/// node going away would.
+pub async fn drop_route(State(sim): State<AppState>) -> ControlResult {
+    sim.logins()?.drop_push_connections();
+    Ok(Json(json!({ "ok": true })))
+}
+
 /// `POST /_sim/push/redirect`: the next `count` CONNECTs to the push host
 /// answer `reason` (0x9C or 0x9D) with `reference` as the Server Reference.
 pub async fn redirect_route(State(sim): State<AppState>, body: Bytes) -> ControlResult {

@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ws/handshake", get(push::handshake))
         .route("/ws/handshake/{node}", get(push::handshake_node))
         .route("/_sim/push/redirect", post(admin::redirect_route))
+        .route("/_sim/push/drop", post(admin::drop_route))
         .route("/_sim/qr", get(admin::list))
         .route("/_sim/qr/{ident}", post(admin::act))
         .route("/_sim/clients", post(admin::new_client_route))

@@ -122,6 +122,7 @@ async fn session(sim: &Shared, mut socket: WebSocket) {
         return;
     }
     count(sim, "push.connected");
+    let epoch = sim.logins().map(|l| l.push_epoch()).unwrap_or_default();
     let mut subscribed = false;
     // A new QR counts as having told "waiting".
     let mut told = QrState::Waiting;
@@ -147,7 +148,15 @@ async fn session(sim: &Shared, mut socket: WebSocket) {
                     return;
                 }
             }
-            _ = tick.tick(), if subscribed => {
+            _ = tick.tick() => {
+                // `/_sim/push/drop`: the connection breaks without a word.
+                if sim.logins().map(|l| l.push_epoch()).unwrap_or_default() != epoch {
+                    count(sim, "push.dropped");
+                    return;
+                }
+                if !subscribed {
+                    continue;
+                }
                 let Some(publish) = state_change(sim, &ident, &mut told) else { continue };
                 if send(&mut socket, Packet::Publish(publish)).await.is_err() {
                     return;

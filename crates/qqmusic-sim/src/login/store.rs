@@ -195,6 +195,8 @@ pub struct Logins {
     app_tokens: HashMap<String, Ticket>,
     /// The next CONNECTs to answer with a redirect, first first.
     redirects: VecDeque<Redirect>,
+    /// Bumped by `/_sim/push/drop`: push connections opened before it close.
+    push_epoch: u64,
     clients: HashMap<u64, ClientSession>,
     /// Every login secret ever issued, for `GET /_sim/secrets`.
     issued: Vec<String>,
@@ -268,6 +270,16 @@ impl Logins {
     pub fn push_redirects(&mut self, redirect: Redirect, count: usize) {
         self.redirects.clear();
         self.redirects.extend(std::iter::repeat_n(redirect, count));
+    }
+
+    /// Which `/_sim/push/drop` the push host is at.
+    pub fn push_epoch(&self) -> u64 {
+        self.push_epoch
+    }
+
+    /// Closes every push connection open now (they see it within 100 ms).
+    pub fn drop_push_connections(&mut self) {
+        self.push_epoch += 1;
     }
 
     /// The redirect the next CONNECT answers, if one is armed.
