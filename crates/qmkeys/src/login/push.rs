@@ -315,7 +315,7 @@ fn connack(ack: ConnAck) -> Result<Connected, LoginError> {
 /// holds a `:`, else it is appended.
 fn redirected(url: &Url, reference: &str) -> Result<Url, LoginError> {
     let bad = || LoginError::Protocol("push host named an unusable Server Reference");
-    if reference.contains(['/', '?', '#']) {
+    if reference.is_empty() || reference.len() > 255 || reference.contains(['/', '?', '#']) {
         return Err(bad());
     }
     let mut next = url.clone();
@@ -428,6 +428,7 @@ mod tests {
         let twice = redirected(&once, "node-c:443").expect("second");
         assert_eq!(twice.as_str(), "wss://mu.y.qq.com/ws/handshake/node-c:443");
         assert!(redirected(&url, "a/b").is_err());
+        assert!(redirected(&url, &"n".repeat(256)).is_err());
     }
 
     #[test]
