@@ -138,8 +138,10 @@
 //! | `GET /_sim/secrets` | | `{"secrets":[..]}`: every musickey, refresh key, refresh token and access token issued, the SecretKey and session token of every COS credential still known, and every login secret issued (qrsig, ptsigx, p_skey, pt4_token, QQ Connect and WeChat codes, client keys); for tests that prove no secret leaked (logs, Redis dumps) |
 //! | `GET /_sim/stats` | | `{"module.method": calls}` for every sub-request received; `cos.PutObject` every bucket PUT, `cos.PutObject.accepted` those answered 200; the login hosts' counters (see [Login hosts](#login-hosts)) |
 //! | `GET /_sim/requests` | | in order, last 10,000: `{"kind":"gateway","path","query","cookie","body"}`, `{"kind":"cos","method":"PUT","path","query","headers":{lowercase name: value}}` (no body) and `{"kind":"login","method","path","query","headers"}` (login hosts, no body) |
-//! | `GET /_sim/qr` | | the login QRs, newest first: `[{"ident","kind":"qq"\|"wx","state":"waiting"\|"scanned"\|"confirmed"\|"refused"\|"expired","created":unix_s}]` |
-//! | `POST /_sim/qr/{ident}` | `{"action":"scan"\|"confirm"\|"refuse"\|"expire","uin":N}` (uin optional, confirm only) | plays the phone: `{"ident","state","uin"}` (uin null but for confirm); see [Login hosts](#login-hosts) |
+//! | `GET /_sim/qr` | | the login QRs, newest first: `[{"ident","kind":"qq"\|"wx"\|"app","state":"waiting"\|"scanned"\|"confirmed"\|"refused"\|"expired"\|"failed","created":unix_s}]` |
+//! | `POST /_sim/qr/{ident}` | `{"action":"scan"\|"confirm"\|"refuse"\|"expire"\|"fail","uin":N}` (uin optional, confirm only; `fail` app QRs only) | plays the phone: `{"ident","state","uin"}` (uin null but for confirm); see [Login hosts](#login-hosts) |
+//! | `POST /_sim/push/redirect` | `{"count":N,"reason":156\|157,"reference":"<text>"}` (defaults 1, 156, `node-b:443`) | the next N CONNECTs to the push host answer that CONNACK reason with that Server Reference; see [The app's QR](#the-qq-music-apps-qr-section-101) |
+//! | `POST /_sim/push/drop` | none | closes every push connection open now (within 100 ms), as a node going away would: `{"ok":true}` |
 //! | `POST /_sim/clients` | `{"uin":N}` or `{}` or nothing | plays a logged-in desktop QQ: `{"client_uin","client_key"}`; without uin for a new QQ account; 404 unknown uin, 400 a WeChat one |
 //! | `POST /_sim/clients/{uin}/expire` | none | that desktop session's client key stops working: `{"ok":true,"uin"}`; 404 when it has none |
 //! | `POST /_sim/desktop` | `{"accounts":[{"uin":N,"nickname":"…"},…]}` (each field optional) | plays desktop QQ's sign-ins: exactly these accounts are logged in on the simulated desktop from now on, in this order (`[]`: none); an entry without uin is a new QQ account, without nickname `sim-<uin>`. Answers `{"accounts":[{"uin","nickname"}]}`; 404 unknown uin, 400 a WeChat one or one listed twice |
@@ -196,10 +198,10 @@
 //!
 //! | what | lives | uses |
 //! |---|---|---|
-//! | a QR (QQ or WeChat) | [`SimConfig::qr_lifetime`], default 120 s from its creation, unless confirmed or refused first | |
+//! | a QR (QQ, WeChat or the app's) | [`SimConfig::qr_lifetime`], default 120 s from its creation, unless confirmed or refused first | |
 //! | ptsigx | 120 s from issue | once |
 //! | p_skey | 86400 s | many authorizes |
-//! | QQ Connect code, WeChat code | 600 s | once |
+//! | QQ Connect code, WeChat code, app QR token | 600 s | once |
 //! | client key | [`SimConfig::client_key_lifetime`], default 1800 s, or until `POST /_sim/clients/{uin}/expire` or a newer key for the same uin | many jumps |
 //!
 //! A QR moves `waiting → scanned → confirmed | refused`, and any state but
@@ -311,6 +313,54 @@
 //!    account (19-digit `str_musicid`, `W_X_` key, loginType 1); a QQ
 //!    Connect code here is 20271. Any Login param with a `code` key is
 //!    taken for this form.
+//!
+//! ## The QQ Music app's QR (section 10.1)
+//!
+//! 1. Gateway `music.login.LoginServer.CreateQRCode`: comm exactly `ct
+//!    "23"`, `cv "0"`, `chid "0"`, `g_tk "5381"`, a guid (no uin, no
+//!    tmeLoginType, no cookie), param exactly
+//!    `{"tmeAppID":"qqmusic","ct":19,"cv":2201}`; anything else 20261.
+//!    Answers `qrcode` (`data:image/png;base64,…`, a QR of
+//!    `https://y.qq.com/m/login/qrcode.html?qrcodeID=<id>`) and `qrcodeID`
+//!    (32 hex chars, the ident in `/_sim/qr`, kind `app`).
+//! 2. `GET /ws/handshake` (and `/ws/handshake/{node}`, where redirects
+//!    lead): a WebSocket that needs the subprotocol `mqtt` (else 400) and
+//!    `Origin: https://y.qq.com` (else 403), speaking MQTT 5 in binary
+//!    frames. The CONNECT must carry Authentication Method `pass` (else
+//!    CONNACK 0x8C) and exactly the User Properties `tmeAppID=qqmusic`,
+//!    `business=management`, `hashTag=<id>`, `clientTag=management.user`,
+//!    `userID=<id>` in that order for a known app QR (else 0x87), with
+//!    clean start and a client id (else 0x85); a refused CONNECT is closed.
+//!    An armed redirect answers 0x9C or 0x9D with its Server Reference and
+//!    closes. Otherwise CONNACK 0x00 with Server Keep Alive 40. SUBSCRIBE
+//!    to exactly `management.qrcode_login/<id>` at QoS 0 with User
+//!    Properties `authorization=tmelogin` and `pubsub=unicast` answers
+//!    SUBACK 0x00, anything else 0x87. PINGREQ answers PINGRESP.
+//! 3. Once subscribed, each change of the QR's state is published to that
+//!    topic, QoS 0, with User Property `type`: `scanned`, `canceled`
+//!    (refused), `timeout` (expired by the action or the clock, seen
+//!    within 100 ms), `loginFailed` (the `fail` action; payload
+//!    `{"msg":…}`) and `cookies` (confirmed; payload
+//!    `{"cookies":{"qqmusic_uin":{"value":"<uin>"},"qqmusic_key":{"value":"<token>"},"qm_keyst":{"value":""}}}`).
+//!    A confirm logs a QQ account in.
+//! 4. Gateway `music.login.LoginServer.Login` with param exactly
+//!    `{"musicid":<uin as number>,"qrCodeID":"<id>","token":"<token>"}`,
+//!    comm `tmeLoginType "6"`, no uin and no cookie: the token serves
+//!    once, for its own QR and account (else 20271); the answer is
+//!    Login's with `loginType` 6, and the account is marked type 6.
+//!    Any Login param with a `qrCodeID` key is taken for this form.
+//!
+//! A type-6 account refreshes with comm `tmeLoginType "6"` and the union
+//! param set (`openid`, `access_token`, `refresh_token`, `expired_in`,
+//! `str_musicid` = the uin as a string, `musicid`, `musickey`, `unionid`,
+//! `refresh_key`, `loginMode 2`), or, the simulator's choice, with its
+//! kind's own section-3 body; a type-6 refresh of any other account is
+//! 20261. Counters: `push.handshake`, `push.handshake:<path>`,
+//! `push.connect`, `push.redirected`, `push.connected`, `push.subscribed`,
+//! `push.subscribe_refused`, `push.ping`, `push.publish.<type>`,
+//! `push.dropped` (closed by `/_sim/push/drop`) and
+//! `push.closed` (connections that ended, for tests that see a client
+//! close its socket).
 //!
 //! ## Desktop fast login (section 9.3)
 //!

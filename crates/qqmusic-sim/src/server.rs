@@ -166,7 +166,9 @@ async fn serve_connection(stream: TcpStream, router: Router) {
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(stream), service)
+        // The push host's WebSocket (`/ws/handshake`) takes the connection over.
+        .with_upgrades();
     if let Err(e) = conn.await {
         tracing::debug!(error = %e, "connection ended with an error");
     }

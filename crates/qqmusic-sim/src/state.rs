@@ -36,6 +36,9 @@ pub struct Account {
     pub encrypt_uin: String,
     pub logged_out: bool,
     pub banned: bool,
+    /// The login type it was last signed in with: its kind's (2 or 1), or 6
+    /// after the app's QR (docs/protocol.md section 10.1).
+    pub login_type: u8,
     /// Every (refresh_key, refresh_token) pair ever issued; all stay valid
     /// until logout, so two concurrent refreshes both succeed.
     refresh_pairs: HashSet<(String, String)>,
@@ -57,7 +60,8 @@ struct KeyRecord {
 #[derive(Debug, Clone)]
 pub struct Grant {
     pub uin: u64,
-    pub kind: Kind,
+    /// The account's login type (`loginType`).
+    pub login_type: u8,
     pub musickey: String,
     pub refresh_key: String,
     pub refresh_token: String,
@@ -73,6 +77,8 @@ pub struct Grant {
 #[derive(Debug)]
 pub struct LoginAttempt<'a> {
     pub kind: Kind,
+    /// comm `tmeLoginType`: the kind's, or 6 for an app QR's account.
+    pub login_type: u8,
     pub uin: u64,
     pub musickey: &'a str,
     pub refresh_key: &'a str,
@@ -124,6 +130,7 @@ impl Accounts {
             encrypt_uin: ids::encrypt_uin(),
             logged_out: false,
             banned: false,
+            login_type: kind.login_type(),
             refresh_pairs: HashSet::new(),
             retired_pairs: Vec::new(),
             keys: Vec::new(),
@@ -185,6 +192,11 @@ impl Accounts {
         })
     }
 
+    /// Marks `uin` as signed in through the app's QR (login type 6).
+    pub fn set_login_type(&mut self, uin: u64, login_type: u8) {
+        self.set_flag(uin, |a| a.login_type = login_type);
+    }
+
     /// The kind of account `uin` is, if it exists.
     pub fn kind_of(&self, uin: u64) -> Option<Kind> {
         self.accounts.get(&uin).map(|a| a.kind)
@@ -212,6 +224,7 @@ impl Accounts {
             account.retired_pairs.extend(old);
             account.logged_out = false;
         }
+        account.login_type = kind.login_type();
         Ok(issue(account, keys, now, lifetime))
     }
 
@@ -239,6 +252,13 @@ impl Accounts {
         let expired = now >= rec.expires_at;
         let account = self.accounts.get(&rec.uin).ok_or(codes::LOGIN_REQUIRED)?;
         if account.kind != at.kind {
+            return Err(codes::BAD_LOGIN_PARAMS);
+        }
+        // Section 10.1: an app QR's account refreshes with its own type 6. A
+        // type-6 refresh of any other account is refused; the kind's own
+        // type still serves a type-6 account (a caller that does not know
+        // how its key was issued).
+        if at.login_type != at.kind.login_type() && at.login_type != account.login_type {
             return Err(codes::BAD_LOGIN_PARAMS);
         }
         if account.banned {
@@ -287,7 +307,7 @@ fn issue(
     );
     Grant {
         uin: account.uin,
-        kind: account.kind,
+        login_type: account.login_type,
         musickey,
         refresh_key,
         refresh_token,
@@ -307,8 +327,14 @@ mod tests {
     const LIFE: i64 = 259_200;
 
     fn attempt<'a>(g: &'a Grant, key: &'a str, rk: &'a str, rt: &'a str) -> LoginAttempt<'a> {
+        let kind = if g.musickey.starts_with("W_X_") {
+            Kind::Wx
+        } else {
+            Kind::Qq
+        };
         LoginAttempt {
-            kind: g.kind,
+            kind,
+            login_type: kind.login_type(),
             uin: g.uin,
             musickey: key,
             refresh_key: rk,

@@ -9,7 +9,7 @@ use super::schedule::Schedule;
 use super::store::{AccountStore, Health, Loaded, StoreError, StoredAccount, Unreadable};
 use crate::clock::SharedClock;
 use crate::domain::{Cookie, Credential, Uin};
-use crate::upstream::UpstreamClient;
+use crate::upstream::{UpstreamClient, APP_LOGIN_TYPE};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -323,6 +323,13 @@ impl AccountPool {
     /// process's copy, which another instance may have rotated past): on
     /// losing to another writer it reads again and decides again.
     pub async fn save(&self, cookie: &Cookie) -> Result<(), StoreError> {
+        self.save_as(cookie, None).await
+    }
+
+    /// [`Self::save`] for a login that says how the key was issued
+    /// (`tmeLoginType`): 6, the app QR's, is kept and refreshed with; any
+    /// other is the kind's own. None (a refresh) keeps what was stored.
+    pub async fn save_as(&self, cookie: &Cookie, login_type: Option<u8>) -> Result<(), StoreError> {
         let existing = self.all().into_iter().find(|a| a.uin == cookie.uin);
         let _one_at_a_time = match &existing {
             Some(account) => Some(account.refreshing.lock().await),
@@ -353,6 +360,10 @@ impl AccountPool {
                 health: Health::Healthy,
                 generation: stored.as_ref().map_or(0, |p| p.generation + 1),
                 seed: stored.as_ref().and_then(|p| p.seed.clone()),
+                login_type: match login_type {
+                    Some(t) => Some(t).filter(|&t| t == APP_LOGIN_TYPE),
+                    None => stored.as_ref().and_then(|p| p.login_type),
+                },
             };
             let written = match &stored {
                 Some(s) => self.store.commit_rotation(&record, s.generation).await?,

@@ -5,7 +5,7 @@ use super::store::{Health, Loaded, Problem, StoreError, StoredAccount, Unreadabl
 use crate::domain::{Credential, Uin};
 use crate::secrets::{SealError, Sealer};
 
-pub(super) const FIELDS: [&str; 17] = [
+pub(super) const FIELDS: [&str; 18] = [
     "uin",
     "kind",
     "musickey",
@@ -24,6 +24,7 @@ pub(super) const FIELDS: [&str; 17] = [
     // Added with the keeper's checks; absent (None) in older records.
     "last_check_at",
     "last_check",
+    "login_type",
 ];
 
 const SECRETS: [&str; 3] = ["musickey", "refresh_key", "refresh_token"];
@@ -64,7 +65,7 @@ pub(super) fn key_check(sealer: &Sealer) -> String {
 }
 
 /// Values in the order of [`FIELDS`]; `None` is an absent value.
-pub(super) fn encode(sealer: &Sealer, a: &StoredAccount) -> [Option<String>; 17] {
+pub(super) fn encode(sealer: &Sealer, a: &StoredAccount) -> [Option<String>; 18] {
     let uin = a.uin().to_string();
     let seal = |cred: &Credential, names: [&str; 3]| {
         let values = [
@@ -98,6 +99,7 @@ pub(super) fn encode(sealer: &Sealer, a: &StoredAccount) -> [Option<String>; 17]
         a.seed.clone(),
         num(a.last_check_at),
         a.last_check.clone(),
+        a.login_type.map(|t| t.to_string()),
     ]
 }
 
@@ -269,7 +271,14 @@ pub(super) fn decode(
     let generation = (r.get)("generation")
         .and_then(|g| g.parse::<u64>().ok())
         .ok_or_else(|| r.fail("generation", Problem::Invalid))?;
+    // Records from before it have none: they refresh with their kind's type.
+    let login_type = match (r.get)("login_type") {
+        None => None,
+        Some(t) if t == "6" || t == current.kind().login_type() => t.parse::<u8>().ok(),
+        Some(_) => return Err(r.fail("login_type", Problem::Invalid)),
+    };
     let account = StoredAccount {
+        login_type,
         cred: current,
         previous: r.credential(PREVIOUS)?,
         created_at: r.number("created_at")?,

@@ -140,12 +140,13 @@ impl AccountPool {
         current: StoredAccount,
         lease: Option<&Lease>,
     ) -> Step {
-        let mut result = self.upstream.login(&current.cred).await;
+        let login_type = current.login_type;
+        let mut result = self.upstream.login_as(&current.cred, login_type).await;
         if let (Err(err), Some(previous)) = (&result, &current.previous) {
             // A key that went bad right after a rotation: the one before it may
             // still refresh.
             if err.rejection() == Some(Rejection::LoginRequired) {
-                result = self.upstream.login(previous).await;
+                result = self.upstream.login_as(previous, login_type).await;
             }
         }
         let at = self.clock.unix();
@@ -173,6 +174,7 @@ impl AccountPool {
                     health: Health::Healthy,
                     generation: current.generation + 1,
                     seed: current.seed.clone(),
+                    login_type,
                 };
                 self.commit(account, &current, next, lease).await
             }

@@ -31,13 +31,28 @@ CREATE TABLE IF NOT EXISTS accounts (
     generation      INTEGER NOT NULL,
     seed            TEXT,
     last_check_at   INTEGER,
-    last_check      TEXT
+    last_check      TEXT,
+    login_type      TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 ";
+
+/// A store made before accounts remembered their login type gains the
+/// column; its rows read as their kind's type (NULL).
+fn add_login_type(conn: &Connection) -> Result<(), StoreError> {
+    let has = conn
+        .prepare("SELECT 1 FROM pragma_table_info('accounts') WHERE name = 'login_type'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(|e| backend(&e))?;
+    if !has {
+        conn.execute_batch("ALTER TABLE accounts ADD COLUMN login_type TEXT")
+            .map_err(|e| backend(&e))?;
+    }
+    Ok(())
+}
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -58,6 +73,7 @@ impl SqliteStore {
         conn.execute_batch(super::timeline::SQLITE_SCHEMA)
             .map_err(|e| backend(&e))?;
         add_missing_columns(&conn)?;
+        add_login_type(&conn)?;
         if sealer.is_encrypting() {
             seal_plain_values(&mut conn, &sealer)?;
         }
@@ -483,6 +499,59 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_store_from_before_login_types_gains_the_column_and_its_rows_read_as_their_kinds() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("old.db");
+        {
+            // The schema as it was, without `login_type`.
+            let conn = Connection::open(&path).expect("open");
+            let old = SCHEMA.replace(",\n    login_type      TEXT", "");
+            assert!(!old.contains("login_type"));
+            conn.execute_batch(&old).expect("old schema");
+            conn.execute(
+                "INSERT INTO accounts (uin, kind, musickey, refresh_key, refresh_token, health, generation)
+                 VALUES ('123456', 'qq', 'Q_H_L_old', 'rk', 'rt', 'healthy', 0)",
+                [],
+            )
+            .expect("an old row");
+        }
+        let store = SqliteStore::open(&path, Sealer::new(None, "store")).expect("migrated");
+        let all = store.load().await.expect("load");
+        assert_eq!(all.accounts.len(), 1, "{:?}", all.unreadable);
+        assert_eq!(all.accounts[0].login_type, None, "reads as the kind's own");
+
+        let mut app = account("654321", "Q_H_L_app");
+        app.login_type = Some(6);
+        store.put(&app).await.expect("put");
+        drop(store);
+        let store = SqliteStore::open(&path, Sealer::new(None, "store")).expect("reopen");
+        let all = store.load().await.expect("load");
+        let types: Vec<_> = all
+            .accounts
+            .iter()
+            .map(|a| (a.uin().get(), a.login_type))
+            .collect();
+        assert!(types.contains(&(654_321, Some(6))), "{types:?}");
+        assert!(types.contains(&(123_456, None)), "{types:?}");
+
+        // A type that does not fit the account is refused by field.
+        store
+            .with(|conn, _| {
+                conn.execute(
+                    "UPDATE accounts SET login_type = '1' WHERE uin = '654321'",
+                    [],
+                )
+                .map(|_| ())
+                .map_err(|e| backend(&e))
+            })
+            .await
+            .expect("update");
+        let all = store.load().await.expect("load");
+        assert_eq!(all.unreadable.len(), 1);
+        assert_eq!(all.unreadable[0].field, "login_type");
+    }
+
+    #[tokio::test]
     async fn accounts_survive_reopening_and_rotation_is_compare_and_swap() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("a.db");
@@ -644,7 +713,7 @@ mod tests {
         Connection::open(&path)
             .expect("raw")
             .execute(
-                "INSERT INTO accounts VALUES ('123456', 'qq', ?1, ?2, ?3, ?4, ?5, ?6, 100, 200, 150, 'refreshed', 'healthy', 7, 'seed')",
+                "INSERT INTO accounts VALUES ('123456', 'qq', ?1, ?2, ?3, ?4, ?5, ?6, 100, 200, 150, 'refreshed', 'healthy', 7, 'seed', NULL)",
                 params![
                     legacy("musickey", "Q_H_L_current"),
                     legacy("refresh_key", "rk-current"),
@@ -722,7 +791,7 @@ mod tests {
             "UPDATE accounts SET musickey = (SELECT musickey FROM accounts WHERE uin = '111111') WHERE uin = '222222';
              INSERT INTO accounts SELECT '333333', kind, musickey, refresh_key, refresh_token, prev_musickey,
                prev_refresh_key, prev_refresh_token, created_at, expires_at, last_refresh_at, last_outcome,
-               health, generation, seed, last_check_at, last_check FROM accounts WHERE uin = '111111';",
+               health, generation, seed, last_check_at, last_check, login_type FROM accounts WHERE uin = '111111';",
         );
         let loaded = store.load().await.expect("the load does not fail");
 

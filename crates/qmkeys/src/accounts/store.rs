@@ -56,6 +56,11 @@ pub struct StoredAccount {
     /// Fingerprint of the config-file credential that seeded this row, so a
     /// changed config entry can be told from an unchanged one.
     pub seed: Option<String>,
+    /// The `tmeLoginType` the account was issued with when it is not its
+    /// kind's own: 6 after the QQ Music app's QR (docs/protocol.md section
+    /// 10.1), which its refreshes send too. None (records from before it
+    /// included) refreshes with the kind's: 2 for QQ, 1 for WeChat.
+    pub login_type: Option<u8>,
 }
 
 impl StoredAccount {
@@ -72,6 +77,7 @@ impl StoredAccount {
             health: Health::Healthy,
             generation: 0,
             seed: None,
+            login_type: None,
         }
     }
 

@@ -18,6 +18,9 @@ pub struct LoginConfig {
     /// The xlogin page, whose `pt_local_token` `qmkeys login --desktop`
     /// shows desktop QQ's local service (section 9.5).
     pub xlogin_base: Url,
+    /// The app QR's push host (docs/protocol.md section 10.1 step 2): the
+    /// whole WebSocket URL, path included.
+    pub app_qr_push_url: Url,
     /// QR logins open at once; past it a new one is refused at once.
     #[serde(rename = "login_max_sessions")]
     pub max_sessions: usize,
@@ -38,6 +41,7 @@ impl Default for LoginConfig {
             wx_open_base: fixed_url("https://open.weixin.qq.com"),
             wx_lp_base: fixed_url("https://lp.open.weixin.qq.com"),
             xlogin_base: fixed_url("https://xui.ptlogin2.qq.com"),
+            app_qr_push_url: fixed_url("wss://mu.y.qq.com/ws/handshake"),
             max_sessions: 64,
             max_per_client: 4,
             polls_per_second: 10,
@@ -61,6 +65,17 @@ impl LoginConfig {
                     "must be an http:// or https:// URL with a host and nothing after it, e.g. https://ssl.ptlogin2.qq.com",
                 ));
             }
+        }
+        let push = &self.app_qr_push_url;
+        if !matches!(push.scheme(), "ws" | "wss")
+            || push.host_str().is_none()
+            || push.query().is_some()
+            || push.fragment().is_some()
+        {
+            return Err(invalid(
+                "app_qr_push_url",
+                "must be a ws:// or wss:// URL with a host and a path but no query, e.g. wss://mu.y.qq.com/ws/handshake",
+            ));
         }
         between("login_max_sessions", self.max_sessions, 1..=100_000, "")?;
         between("login_max_per_client", self.max_per_client, 1..=100_000, "")?;

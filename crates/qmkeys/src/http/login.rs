@@ -183,7 +183,11 @@ fn status(status: &str, message: &str) -> String {
 /// would lose the login.
 async fn finish(state: &AppState, result: LoginResult, save: bool) -> RefreshData {
     if save {
-        if let Err(err) = state.accounts.save(&result.cookie).await {
+        let saved = state
+            .accounts
+            .save_as(&result.cookie, Some(result.login_type))
+            .await;
+        if let Err(err) = saved {
             tracing::error!(error = %Chain(&err), "a logged-in account could not be saved");
         }
     }

@@ -15,6 +15,9 @@ use crate::upstream::UpstreamError;
 /// | `HostStatus { .. }` | 502 | 50201 | 登录服务返回了 HTTP 错误状态 |
 /// | `Transport { .. }` | 502 | 50203 | 无法连接登录服务或连接中断 |
 /// | `Timeout { .. }` | 504 | 50401 | 登录服务响应超时 |
+/// | `Push { .. }` | 502 | 50203 | 无法连接 QQ 音乐推送服务或连接中断 |
+/// | `PushRefused { .. }` | 502 | 50201 | QQ 音乐推送服务拒绝了连接或订阅 |
+/// | `AppLoginFailed` | 502 | 50204 | QQ 音乐 App 登录失败 |
 /// | `Finished` | 500 | 50000 | a caller bug: `next` after the last event |
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -47,6 +50,20 @@ pub enum LoginError {
     /// A login host did not answer in time.
     #[error("{step} did not answer in time")]
     Timeout { step: &'static str },
+    /// The app QR's push host (section 10.1) could not be reached over
+    /// its WebSocket, or the connection broke.
+    #[error("{step}: connection to the push host failed")]
+    Push {
+        step: &'static str,
+        #[source]
+        source: tokio_tungstenite::tungstenite::Error,
+    },
+    /// The push host refused the CONNECT or the SUBSCRIBE: its MQTT reason code.
+    #[error("the push host refused the {step} (reason {reason:#04x})")]
+    PushRefused { step: &'static str, reason: u8 },
+    /// The phone's QQ Music app said the login failed (`loginFailed`).
+    #[error("the QQ Music app reported that the login failed")]
+    AppLoginFailed,
     /// `QrLogin::next` was called after its last event.
     #[error("this QR login has already ended")]
     Finished,
@@ -64,6 +81,9 @@ impl LoginError {
             Self::HostStatus { .. } => "登录服务返回了 HTTP 错误状态",
             Self::Transport { .. } => "无法连接登录服务或连接中断",
             Self::Timeout { .. } => "登录服务响应超时",
+            Self::Push { .. } => "无法连接 QQ 音乐推送服务或连接中断",
+            Self::PushRefused { .. } => "QQ 音乐推送服务拒绝了连接",
+            Self::AppLoginFailed => "QQ 音乐 App 登录失败",
             Self::Finished => "本次登录已结束",
         }
     }
@@ -74,11 +94,13 @@ impl LoginError {
             Self::Busy => "busy",
             Self::ClientBusy => "client_busy",
             Self::ClientKeyRefused => "refused",
-            Self::Upstream(_) => "upstream_error",
+            Self::Upstream(_) | Self::AppLoginFailed => "upstream_error",
             Self::Timeout { .. } => "timeout",
             Self::Protocol(_)
             | Self::HostStatus { .. }
             | Self::Transport { .. }
+            | Self::Push { .. }
+            | Self::PushRefused { .. }
             | Self::Finished => "host_error",
         }
     }
@@ -86,7 +108,8 @@ impl LoginError {
     /// A failure of the host that may pass: worth polling again.
     pub(super) fn is_passing(&self) -> bool {
         match self {
-            Self::Transport { .. } | Self::Timeout { .. } => true,
+            // A broken push connection is opened again by the next poll.
+            Self::Transport { .. } | Self::Timeout { .. } | Self::Push { .. } => true,
             Self::HostStatus { status, .. } => *status >= 500,
             _ => false,
         }

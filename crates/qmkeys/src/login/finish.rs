@@ -28,6 +28,7 @@ impl Ctx {
         &self,
         expected: Option<AccountKind>,
         grant: LoginGrant,
+        login_type: u8,
     ) -> Result<LoginResult, LoginError> {
         let unreadable = |why| LoginError::Upstream(UpstreamError::Unreadable(why));
         let account = grant
@@ -58,6 +59,10 @@ impl Ctx {
                 None
             }
         };
-        Ok(LoginResult { cookie, info })
+        Ok(LoginResult {
+            cookie,
+            login_type,
+            info,
+        })
     }
 }

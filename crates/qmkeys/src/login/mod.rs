@@ -64,6 +64,7 @@ mod kinds;
 mod parse;
 mod provider;
 mod ptlogin;
+mod push;
 mod qr;
 mod secret;
 mod wire;
@@ -96,6 +97,8 @@ const POLL_EVERY: Duration = Duration::from_millis(1500);
 #[derive(Debug, Clone)]
 pub struct LoginResult {
     pub cookie: Arc<Cookie>,
+    /// The `tmeLoginType` the key was issued with, for saving the account.
+    pub login_type: u8,
     /// `None` when upstream would not tell; the new key is never withheld for it.
     pub info: Option<VipStatus>,
 }
@@ -111,6 +114,8 @@ pub struct LoginSettings {
     pub wx_lp: Url,
     /// The xlogin page (section 9.5), read only by `qmkeys login --desktop`.
     pub xlogin: Url,
+    /// The app QR's push host, a whole `ws://` or `wss://` URL (section 10.1).
+    pub app_push: Url,
     /// For every request but the WeChat long poll.
     pub timeout: Duration,
     pub connect_timeout: Duration,
@@ -304,7 +309,7 @@ impl LoginService {
             let ctx = &self.inner.ctx;
             let ticket = ptlogin::jump(&ctx.hosts, client_uin, client_key).await?;
             let grant = ctx.qq_ticket_login(&ticket).await?;
-            ctx.result(Some(AccountKind::Qq), grant).await
+            ctx.result(Some(AccountKind::Qq), grant, 2).await
         }
         .await;
         let outcome = match &result {

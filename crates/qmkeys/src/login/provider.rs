@@ -36,6 +36,9 @@ pub struct KindInfo {
     pub account: Option<AccountKind>,
     /// How its states arrive.
     pub delivery: Delivery,
+    /// The `tmeLoginType` its key is issued with; an account saved from it
+    /// refreshes with the same (docs/protocol.md section 10.1).
+    pub login_type: u8,
 }
 
 /// How a kind learns its QR's state.

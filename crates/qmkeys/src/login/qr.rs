@@ -155,7 +155,8 @@ impl QrLogin {
                     self.session = None;
                     let ctx = &self.inner.ctx;
                     let grant = confirmed.finish(ctx).await?;
-                    let result = ctx.result(self.kind.info().account, grant).await?;
+                    let info = self.kind.info();
+                    let result = ctx.result(info.account, grant, info.login_type).await?;
                     return Ok(QrEvent::Done(result));
                 }
             };
@@ -250,6 +251,7 @@ mod tests {
             mime: "image/png",
             account: None,
             delivery: Delivery::Pushed,
+            login_type: 2,
         };
         type Handle = Connection;
         /// Whether the connection was closed by the time of `finish`.

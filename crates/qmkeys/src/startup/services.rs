@@ -110,6 +110,7 @@ pub fn login_settings(settings: &Settings) -> LoginSettings {
         wx_open: settings.login.wx_open_base.clone(),
         wx_lp: settings.login.wx_lp_base.clone(),
         xlogin: settings.login.xlogin_base.clone(),
+        app_push: settings.login.app_qr_push_url.clone(),
         timeout: settings.upstream.timeout(),
         connect_timeout: settings.upstream.connect_timeout(),
         max_sessions: settings.login.max_sessions,

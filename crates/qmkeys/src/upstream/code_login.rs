@@ -4,7 +4,7 @@
 //! desktop fast login share. No key exists yet, so these carry no uin, no
 //! cookie and `g_tk` 5381.
 
-use super::{Caller, LoginGrant, Route, UpstreamClient, UpstreamError};
+use super::{Caller, LoginGrant, Profile, Route, UpstreamClient, UpstreamError};
 use serde_json::{json, Value};
 
 pub(super) const QQ_MODULE: &str = "QQConnectLogin.LoginServer";
@@ -12,6 +12,13 @@ pub(super) const QQ_METHOD: &str = "QQLogin";
 
 fn qq_param(code: &str) -> Value {
     json!({ "code": code })
+}
+
+const APP_QR_MODULE: &str = "music.login.LoginServer";
+const APP_QR_METHOD: &str = "CreateQRCode";
+
+fn app_qr_param() -> Value {
+    json!({ "tmeAppID": "qqmusic", "ct": 19, "cv": 2201 })
 }
 
 impl UpstreamClient {
@@ -49,9 +56,29 @@ impl UpstreamClient {
         let caller = Caller {
             who: None,
             login_type: Some(login_type),
+            profile: Profile::Desktop,
         };
         self.call(Route::Unsigned, module, method, param, &caller)
             .await
+    }
+
+    /// `music.login.LoginServer.CreateQRCode` (docs/protocol.md section
+    /// 10.1 step 1): the app QR's own comm, no key, no login type. Answers
+    /// its `data` (`qrcode`, `qrcodeID`). Never retried: each makes a QR.
+    pub async fn create_app_qr(&self) -> Result<Value, UpstreamError> {
+        let caller = Caller {
+            who: None,
+            login_type: None,
+            profile: Profile::AppQr,
+        };
+        self.call(
+            Route::Unsigned,
+            APP_QR_MODULE,
+            APP_QR_METHOD,
+            app_qr_param(),
+            &caller,
+        )
+        .await
     }
 }
 
@@ -69,6 +96,7 @@ mod tests {
         let caller = Caller {
             who: None,
             login_type: Some("2"),
+            profile: Profile::Desktop,
         };
         let headers = super::super::headers(&caller).expect("headers");
         assert!(headers.get(reqwest::header::COOKIE).is_none());
@@ -90,5 +118,28 @@ mod tests {
         assert_eq!(body["comm"]["g_tk"], "5381");
         assert_eq!(body["comm"]["tmeLoginType"], "2");
         assert_eq!(body["req_0"]["module"], QQ_MODULE);
+
+        let app = Caller {
+            who: None,
+            login_type: None,
+            profile: Profile::AppQr,
+        };
+        assert!(super::super::headers(&app)
+            .expect("headers")
+            .get(reqwest::header::COOKIE)
+            .is_none());
+        let body = client.body(APP_QR_MODULE, APP_QR_METHOD, app_qr_param(), &app);
+        let body: Value = serde_json::from_slice(&body).expect("json");
+        let guid = body["comm"]["guid"].clone();
+        assert_eq!(
+            body,
+            json!({
+                "comm": {"ct":"23","cv":"0","chid":"0","g_tk":"5381","guid":guid},
+                "req_0": {"module":"music.login.LoginServer","method":"CreateQRCode",
+                          "param":{"tmeAppID":"qqmusic","ct":19,"cv":2201}},
+            }),
+            "docs/protocol.md section 10.1 step 1, field for field"
+        );
+        assert!(guid.as_str().is_some_and(|g| g.len() == 32));
     }
 }

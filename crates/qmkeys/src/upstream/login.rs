@@ -36,6 +36,27 @@ pub(super) fn param(cred: &Credential) -> Value {
     }
 }
 
+/// The login type of an account the QQ Music app's QR issued
+/// (docs/protocol.md section 10.1).
+pub const APP_LOGIN_TYPE: u8 = 6;
+
+/// Section 10.1: an account of a login type that is neither 1 nor 2
+/// refreshes with the union of both kinds' params.
+pub(super) fn union_param(cred: &Credential) -> Value {
+    json!({
+        "openid": "",
+        "access_token": "",
+        "refresh_token": cred.refresh_token_str(),
+        "expired_in": 0,
+        "str_musicid": cred.uin.to_string(),
+        "musicid": cred.uin.get(),
+        "musickey": cred.key.expose(),
+        "unionid": "",
+        "refresh_key": cred.refresh_key_str(),
+        "loginMode": 2,
+    })
+}
+
 /// A successful Login: the rotated credential and its lifetime.
 #[derive(Debug, Clone)]
 pub struct LoginGrant {

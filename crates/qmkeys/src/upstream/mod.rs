@@ -15,7 +15,7 @@ mod vip;
 pub use error::{Rejection, UpstreamError};
 pub use filesys::{CosCredential, UploadGrant};
 pub use guard::GuardSettings;
-pub use login::{LoginGrant, DEFAULT_KEY_LIFETIME_SECS};
+pub use login::{LoginGrant, APP_LOGIN_TYPE, DEFAULT_KEY_LIFETIME_SECS};
 pub use session::KeyCheck;
 pub use sign::{hash33, zzc_sign};
 pub use vip::VipStatus;
@@ -68,6 +68,18 @@ struct Caller<'a> {
     who: Option<(Uin, &'a MusicKey)>,
     /// Login calls also say which kind of login (`tmeLoginType`) it is.
     login_type: Option<&'static str>,
+    /// The `comm` profile: the desktop client's, or the app QR's own.
+    profile: Profile,
+}
+
+/// Which `comm` a call sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    /// Section 1's desktop comm: `ct "19"`, `cv "2201"`.
+    Desktop,
+    /// Section 10.1 step 1: `ct "23"`, `cv "0"`, `chid "0"`, `g_tk "5381"`
+    /// and the guid, nothing else.
+    AppQr,
 }
 
 impl<'a> Caller<'a> {
@@ -75,6 +87,7 @@ impl<'a> Caller<'a> {
         Self {
             who: Some((uin, key)),
             login_type: None,
+            profile: Profile::Desktop,
         }
     }
 }
@@ -122,16 +135,34 @@ impl UpstreamClient {
     /// `music.login.LoginServer.Login`: trades a credential for a new, rotated one.
     /// Never retried here: a second Login would rotate the key again.
     pub async fn login(&self, cred: &Credential) -> Result<LoginGrant, UpstreamError> {
+        self.login_as(cred, None).await
+    }
+
+    /// [`Self::login`] for an account issued with `login_type`: an app QR's
+    /// (6) sends `tmeLoginType` 6 and the union param set (docs/protocol.md
+    /// section 10.1); None or any other sends the kind's own (section 3).
+    pub async fn login_as(
+        &self,
+        cred: &Credential,
+        login_type: Option<u8>,
+    ) -> Result<LoginGrant, UpstreamError> {
+        let app = login_type == Some(login::APP_LOGIN_TYPE);
         let caller = Caller {
             who: Some((cred.uin, &cred.key)),
-            login_type: Some(cred.kind().login_type()),
+            login_type: Some(if app { "6" } else { cred.kind().login_type() }),
+            profile: Profile::Desktop,
+        };
+        let param = if app {
+            login::union_param(cred)
+        } else {
+            login::param(cred)
         };
         let data = self
             .call(
                 Route::Unsigned,
                 login::MODULE,
                 login::METHOD,
-                login::param(cred),
+                param,
                 &caller,
             )
             .await?;
@@ -293,6 +324,17 @@ impl UpstreamClient {
 
     fn body(&self, module: &str, method: &str, param: Value, caller: &Caller<'_>) -> Vec<u8> {
         let mut comm = Map::new();
+        if caller.profile == Profile::AppQr {
+            for (k, v) in [("ct", "23"), ("cv", "0"), ("chid", "0"), ("g_tk", "5381")] {
+                comm.insert(k.into(), v.into());
+            }
+            comm.insert("guid".into(), self.guid.clone().into());
+            let body = json!({
+                "comm": comm,
+                "req_0": {"module": module, "method": method, "param": param},
+            });
+            return serde_json::to_vec(&body).unwrap_or_default();
+        }
         comm.insert("ct".into(), "19".into());
         comm.insert("cv".into(), "2201".into());
         comm.insert("chid".into(), "0".into());

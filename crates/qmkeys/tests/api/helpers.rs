@@ -117,7 +117,11 @@ pub async fn login_app(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         s.login.ptlogin_graph_base = sim.clone();
         s.login.graph_base = sim.clone();
         s.login.wx_open_base = sim.clone();
-        s.login.wx_lp_base = sim;
+        s.login.wx_lp_base = sim.clone();
+        let mut push = sim;
+        let _ = push.set_scheme("ws");
+        push.set_path("/ws/handshake");
+        s.login.app_qr_push_url = push;
         tweak(s);
     })
     .await

@@ -131,6 +131,8 @@ pub fn in_process(app: &TestApp, dir: &Path) -> Command {
     ] {
         cmd.env(var, &sim);
     }
+    let push = format!("{}/ws/handshake", sim.replacen("http://", "ws://", 1));
+    cmd.env("QMKEYS_APP_QR_PUSH_URL", push);
     cmd.env("QMKEYS_DB", dir.join("cli.db")).env("TMPDIR", dir);
     cmd
 }
@@ -228,6 +230,43 @@ async fn login_in_process_with_wechat_and_save_keeps_the_account_in_the_store() 
         .expect("key line");
     assert_eq!(shown.json()["data"]["cookie"]["musickey"], printed);
     assert_no_secret_on_stderr(&app, &ended.stderr);
+}
+
+#[tokio::test]
+async fn login_in_process_with_the_app_qr_saves_a_type_6_account() {
+    let app = login_app(|_| {}).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut cmd = in_process(&app, dir.path());
+    cmd.args(["login", "--kind", "app", "--save", "--json"]);
+    let running = Running::start(cmd);
+    let ident = wait_for_qr(&app, "app").await;
+    let uin = scan_and_confirm(&app, &ident).await;
+    let ended = running.end().await;
+
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    let body = ended.json();
+    assert_eq!(body["data"]["cookie"]["uin"], uin);
+    assert_png_holds(&ended.png(), &ident);
+    assert_no_secret_on_stderr(&app, &ended.stderr);
+
+    let mut show = in_process(&app, dir.path());
+    show.args(["accounts", "show", &uin.to_string(), "--json"]);
+    let shown = Running::start(show).end().await;
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+    assert_eq!(
+        shown.json()["data"]["cookie"]["musickey"],
+        body["data"]["cookie"]["musickey"]
+    );
+    // The store remembers how the key was issued (docs/protocol.md section 10.1).
+    let db = rusqlite::Connection::open(dir.path().join("cli.db")).expect("db");
+    let login_type: Option<String> = db
+        .query_row(
+            "SELECT login_type FROM accounts WHERE uin = ?1",
+            [uin.to_string()],
+            |r| r.get(0),
+        )
+        .expect("the saved row");
+    assert_eq!(login_type.as_deref(), Some("6"));
 }
 
 #[tokio::test]

@@ -12,19 +12,19 @@ use tokio::time::timeout;
 const ADMIN_TOKEN: &str = "admin-token-for-login-tests";
 
 #[derive(Debug)]
-struct SseEvent {
-    id: Option<String>,
-    data: String,
+pub(crate) struct SseEvent {
+    pub(crate) id: Option<String>,
+    pub(crate) data: String,
 }
 
 /// Reads a `text/event-stream` answer event by event, skipping comments.
-struct EventStream {
+pub(crate) struct EventStream {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl EventStream {
-    async fn open(app: &TestApp, query: &[(&str, &str)]) -> Result<Self, Answer> {
+    pub(crate) async fn open(app: &TestApp, query: &[(&str, &str)]) -> Result<Self, Answer> {
         Self::open_as(app, &app.http, &[], query).await
     }
 
@@ -65,7 +65,7 @@ impl EventStream {
     }
 
     /// The next event, or `None` once the server has closed the stream.
-    async fn next(&mut self) -> Option<SseEvent> {
+    pub(crate) async fn next(&mut self) -> Option<SseEvent> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -97,7 +97,7 @@ impl EventStream {
 }
 
 /// The simulator's ident of the newest QR of `kind`.
-fn newest(app: &TestApp, kind: &str) -> String {
+pub(crate) fn newest(app: &TestApp, kind: &str) -> String {
     app.sim
         .qr_logins()
         .into_iter()
@@ -106,18 +106,18 @@ fn newest(app: &TestApp, kind: &str) -> String {
         .expect("the simulator knows the QR")
 }
 
-fn act(app: &TestApp, ident: &str, action: QrAction) {
+pub(crate) fn act(app: &TestApp, ident: &str, action: QrAction) {
     app.sim
         .qr_action(ident, action, None)
         .expect("the simulator takes the action");
 }
 
-fn json(event: &SseEvent) -> Value {
+pub(crate) fn json(event: &SseEvent) -> Value {
     serde_json::from_str(&event.data).unwrap_or(Value::Null)
 }
 
 /// Image, waiting, scanned, then the cookie; answers the final `data`.
-async fn walk_to_the_cookie(app: &TestApp, kind: &str, mime: &str, save: bool) -> Value {
+pub(crate) async fn walk_to_the_cookie(app: &TestApp, kind: &str, mime: &str, save: bool) -> Value {
     let mut query = vec![("type", kind)];
     if save {
         query.push(("save", "true"));
@@ -137,7 +137,7 @@ async fn walk_to_the_cookie(app: &TestApp, kind: &str, mime: &str, save: bool) -
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64)
         .expect("base64");
-    let magic: &[u8] = if kind == "qq" {
+    let magic: &[u8] = if mime == "image/png" {
         b"\x89PNG"
     } else {
         b"\xff\xd8\xff"
@@ -165,7 +165,7 @@ async fn walk_to_the_cookie(app: &TestApp, kind: &str, mime: &str, save: bool) -
     json(&done)
 }
 
-async fn refreshes(app: &TestApp, cookie: &Value) -> Answer {
+pub(crate) async fn refreshes(app: &TestApp, cookie: &Value) -> Answer {
     let text = |k: &str| cookie[k].as_str().unwrap_or_default().to_owned();
     let uin = cookie["uin"].as_u64().expect("uin").to_string();
     app.refresh(&[

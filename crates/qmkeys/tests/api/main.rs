@@ -17,6 +17,7 @@ mod helpers;
 mod keeper_checks;
 mod lease;
 mod log_capture;
+mod login_app;
 mod login_cli;
 mod login_desktop;
 mod login_engine;

@@ -244,6 +244,47 @@ async fn a_login_refused_before_any_stream_shows_the_servers_message_and_switchi
 }
 
 #[tokio::test]
+async fn the_qq_music_tab_logs_in_with_the_apps_own_qr_and_shows_a_failure_on_the_phone() {
+    let app = login_app(|_| {}).await;
+    let browser = page(&app).await;
+    assert_eq!(browser.text("#login-tab-app").await, "QQ音乐");
+
+    browser.click("#login-tab-app").await;
+    browser.click("#login-start").await;
+    let src = shown_qr(&browser).await;
+    assert!(src.starts_with("data:image/png;base64,"), "{src}");
+    assert_eq!(wait_status(&browser, "waiting").await, "等待扫码");
+    let idents = qrs(&app, "app");
+    assert_eq!(idents.len(), 1, "one app QR");
+    act(&app, &idents[0], QrAction::Scan);
+    wait_status(&browser, "scanned").await;
+    act(&app, &idents[0], QrAction::Confirm);
+    browser
+        .wait_for("#login-result[data-state=done], #login-result[data-state=error]")
+        .await;
+    assert_eq!(browser.text("#login-result .error-message").await, "");
+    assert_eq!(browser.text("#login-status").await, "登录成功");
+    let key = browser.text("#login-new-musickey").await;
+    assert!(key.starts_with("Q_H_L_"), "{key}");
+    browser.screenshot("#login-tool", "login-app.png").await;
+
+    // A second login that fails on the phone shows the server's message.
+    browser.click("#login-start").await;
+    wait_status(&browser, "waiting").await;
+    let second = qrs(&app, "app");
+    assert_eq!(second.len(), 2);
+    act(&app, &second[0], QrAction::Fail);
+    browser.wait_for("#login-result[data-state=error]").await;
+    assert_eq!(browser.text("#login-status").await, "登录失败");
+    let detail = browser.text("#login-result .error-detail").await;
+    assert!(detail.contains("50204"), "{detail}");
+
+    browser.click("#lang-switch").await;
+    assert_eq!(browser.text("#login-tab-app").await, "QQ Music");
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn the_pages_event_stream_parser_follows_the_sse_rules_across_chunk_boundaries() {
     let app = spawn_app_with(|_| {}).await;
     let browser = page(&app).await;

@@ -30,6 +30,9 @@ const WX_KEYS: [&str; 7] = [
 ];
 
 pub fn handle(call: &Call<'_>) -> Result<Reply, SimError> {
+    if super::app_qr::is_app_login(call.param) {
+        return super::app_qr::login(call);
+    }
     if super::code_login::is_code_login(call.param) {
         return super::code_login::wx(call);
     }
@@ -64,11 +67,27 @@ fn refuse(code: i64) -> Reply {
     }
 }
 
+/// Section 10.1's refresh of an app QR's account: `tmeLoginType "6"` and
+/// the union of both kinds' params.
+const APP_KEYS: [&str; 10] = [
+    "openid",
+    "access_token",
+    "refresh_token",
+    "expired_in",
+    "str_musicid",
+    "musicid",
+    "musickey",
+    "unionid",
+    "refresh_key",
+    "loginMode",
+];
+
 /// Checks the body against its kind's exact shape (kind from `comm.tmeLoginType`).
 fn parse<'a>(comm: &Map<String, Value>, param: &'a Value) -> Option<LoginAttempt<'a>> {
     let kind = match comm.get("tmeLoginType").and_then(Value::as_str) {
         Some("2") => Kind::Qq,
         Some("1") => Kind::Wx,
+        Some("6") => return parse_app(param),
         _ => return None,
     };
     let p = param.as_object()?;
@@ -106,6 +125,37 @@ fn parse<'a>(comm: &Map<String, Value>, param: &'a Value) -> Option<LoginAttempt
     };
     Some(LoginAttempt {
         kind,
+        login_type: kind.login_type(),
+        uin,
+        musickey: text("musickey")?,
+        refresh_key: text("refresh_key")?,
+        refresh_token: text("refresh_token")?,
+    })
+}
+
+/// The union param set: empty OAuth fields, `musicid` a number and
+/// `str_musicid` the same id as a string; the app logs QQ accounts in.
+fn parse_app(param: &Value) -> Option<LoginAttempt<'_>> {
+    let p = param.as_object()?;
+    if p.len() != APP_KEYS.len() || !APP_KEYS.iter().all(|k| p.contains_key(*k)) {
+        return None;
+    }
+    let text = |k: &str| p.get(k).and_then(Value::as_str);
+    let int = |k: &str| p.get(k).and_then(Value::as_i64);
+    let empty = ["openid", "access_token", "unionid"];
+    if !empty.iter().all(|k| text(k) == Some("")) || int("loginMode") != Some(2) {
+        return None;
+    }
+    if int("expired_in") != Some(0) {
+        return None;
+    }
+    let uin = p.get("musicid")?.as_u64()?;
+    if text("str_musicid")? != uin.to_string() {
+        return None;
+    }
+    Some(LoginAttempt {
+        kind: Kind::Qq,
+        login_type: super::app_qr::APP_LOGIN_TYPE,
         uin,
         musickey: text("musickey")?,
         refresh_key: text("refresh_key")?,
@@ -125,7 +175,7 @@ pub(super) fn granted(g: &Grant, lifetime: i64) -> Value {
         "musickeyCreateTime": g.created_at,
         "keyExpiresIn": lifetime,
         "encryptUin": g.encrypt_uin,
-        "loginType": g.kind.login_type(),
+        "loginType": g.login_type,
         "openid": g.openid,
         "unionid": g.unionid,
     })

@@ -5,6 +5,7 @@
 //! `module.method` to a handler in [`ROUTES`]. New endpoints are a new
 //! module plus one entry there.
 
+mod app_qr;
 mod code_login;
 mod creds;
 mod login;
@@ -79,6 +80,13 @@ pub const ROUTES: &[Route] = &[
         method: "GetLoginUserInfo",
         handle: user::info,
         failure: user::failure,
+        signed_only: false,
+    },
+    Route {
+        module: "music.login.LoginServer",
+        method: "CreateQRCode",
+        handle: app_qr::create,
+        failure: app_qr::create_failure,
         signed_only: false,
     },
     Route {

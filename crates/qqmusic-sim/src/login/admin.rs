@@ -9,7 +9,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::store::{ActionError, QrAction, QrState};
+use super::store::{ActionError, QrAction, QrState, Redirect};
 use crate::app::{AppState, Shared};
 use crate::error::SimError;
 use crate::state::Kind;
@@ -19,9 +19,10 @@ use crate::state::Kind;
 pub struct QrLoginInfo {
     /// QQ: the `k` of the QR text; WeChat: the uuid.
     pub ident: String,
-    /// `"qq"` or `"wx"`.
+    /// `"qq"`, `"wx"` or `"app"`.
     pub kind: &'static str,
-    /// `"waiting"`, `"scanned"`, `"confirmed"`, `"refused"` or `"expired"`.
+    /// `"waiting"`, `"scanned"`, `"confirmed"`, `"refused"`, `"expired"`
+    /// or (app QRs only) `"failed"`.
     pub state: &'static str,
     /// Unix seconds on the sim clock.
     pub created: i64,
@@ -77,7 +78,7 @@ pub fn qr_logins(sim: &Shared) -> Result<Vec<QrLoginInfo>, SimError> {
         .into_iter()
         .map(|(ident, kind, state, created)| QrLoginInfo {
             ident,
-            kind: kind_name(kind),
+            kind: kind.name(),
             state: state.name(),
             created,
         })
@@ -135,7 +136,7 @@ pub fn qr_action(
         .check_action(ident, action, sim.clock.now())
         .map_err(|e| action_error(ident, e))?;
     let uin = match action {
-        QrAction::Confirm => Some(account_for(sim, kind, uin)?),
+        QrAction::Confirm => Some(account_for(sim, kind.account(), uin)?),
         _ => None,
     };
     let now = sim.clock.now();
@@ -211,7 +212,7 @@ pub async fn act(
     let action = QrAction::parse(&req.action).ok_or_else(|| {
         ControlError::new(
             StatusCode::BAD_REQUEST,
-            "action must be scan, confirm, refuse or expire",
+            "action must be scan, confirm, refuse, expire or fail",
         )
     })?;
     let (state, uin) = qr_action(&sim, &ident, action, req.uin)?;
@@ -308,4 +309,64 @@ pub async fn set_desktop_route(State(sim): State<AppState>, body: Bytes) -> Cont
 /// `GET /_sim/desktop`
 pub async fn desktop_route(State(sim): State<AppState>) -> ControlResult {
     Ok(desktop_json(sim.logins()?.desktop()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedirectBody {
+    #[serde(default = "one")]
+    count: usize,
+    #[serde(default = "use_another_server")]
+    reason: u8,
+    #[serde(default = "node_b")]
+    reference: String,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn use_another_server() -> u8 {
+    0x9C
+}
+
+fn node_b() -> String {
+    "node-b:443".into()
+}
+
+/// `POST /_sim/push/drop`: every push connection open now is closed, as a
+/// node going away would.
+pub async fn drop_route(State(sim): State<AppState>) -> ControlResult {
+    sim.logins()?.drop_push_connections();
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// `POST /_sim/push/redirect`: the next `count` CONNECTs to the push host
+/// answer `reason` (0x9C or 0x9D) with `reference` as the Server Reference.
+pub async fn redirect_route(State(sim): State<AppState>, body: Bytes) -> ControlResult {
+    let req: RedirectBody = parse_body(&body)?;
+    if !matches!(req.reason, 0x9C | 0x9D) {
+        return Err(ControlError::new(
+            StatusCode::BAD_REQUEST,
+            "reason must be 156 (0x9C) or 157 (0x9D)",
+        ));
+    }
+    let ok = !req.reference.is_empty()
+        && req.reference.len() <= 200
+        && req
+            .reference
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'_'));
+    if !ok || req.count > 100 {
+        return Err(ControlError::new(
+            StatusCode::BAD_REQUEST,
+            "reference must be 1-200 of [A-Za-z0-9.:_-] and count at most 100",
+        ));
+    }
+    let redirect = Redirect {
+        reason: req.reason,
+        reference: req.reference,
+    };
+    sim.logins()?.push_redirects(redirect, req.count);
+    Ok(Json(json!({ "ok": true, "count": req.count })))
 }

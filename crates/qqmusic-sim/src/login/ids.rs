@@ -46,3 +46,13 @@ pub fn local_token() -> String {
     let n: i64 = rand::thread_rng().gen_range(1_000_000_000..=2_147_483_647);
     format!("-{n}")
 }
+
+/// An app QR's `qrcodeID`: 32 lower hex chars.
+pub fn app_qrcode_id() -> String {
+    lower_hex(16)
+}
+
+/// The `qqmusic_key` token an app QR's `cookies` message carries: 40 chars.
+pub fn app_token() -> String {
+    format!("Q_H_L_{}", pick(ALNUM, 34))
+}

@@ -7,6 +7,7 @@ pub mod admin;
 mod desktop;
 mod fast;
 mod ids;
+mod push;
 mod qq;
 pub mod qr_image;
 mod store;
@@ -55,6 +56,10 @@ pub fn routes() -> Router<AppState> {
         .route("/connect/qrconnect", get(wx::qrconnect))
         .route("/connect/qrcode/{uuid}", get(wx::qrcode))
         .route("/connect/l/qrconnect", get(wx::long_poll))
+        .route("/ws/handshake", get(push::handshake))
+        .route("/ws/handshake/{node}", get(push::handshake_node))
+        .route("/_sim/push/redirect", post(admin::redirect_route))
+        .route("/_sim/push/drop", post(admin::drop_route))
         .route("/_sim/qr", get(admin::list))
         .route("/_sim/qr/{ident}", post(admin::act))
         .route("/_sim/clients", post(admin::new_client_route))

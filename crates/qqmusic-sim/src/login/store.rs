@@ -28,6 +28,8 @@ pub enum QrState {
     Confirmed,
     Refused,
     Expired,
+    /// The app QR only: the phone's login failed (`loginFailed`).
+    Failed,
 }
 
 impl QrState {
@@ -38,6 +40,7 @@ impl QrState {
             QrState::Confirmed => "confirmed",
             QrState::Refused => "refused",
             QrState::Expired => "expired",
+            QrState::Failed => "failed",
         }
     }
 
@@ -45,7 +48,7 @@ impl QrState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            QrState::Confirmed | QrState::Refused | QrState::Expired
+            QrState::Confirmed | QrState::Refused | QrState::Expired | QrState::Failed
         )
     }
 }
@@ -57,6 +60,8 @@ pub enum QrAction {
     Confirm,
     Refuse,
     Expire,
+    /// The app QR only: publishes `loginFailed`.
+    Fail,
 }
 
 impl QrAction {
@@ -66,6 +71,7 @@ impl QrAction {
             "confirm" => QrAction::Confirm,
             "refuse" => QrAction::Refuse,
             "expire" => QrAction::Expire,
+            "fail" => QrAction::Fail,
             _ => return None,
         })
     }
@@ -76,14 +82,52 @@ impl QrAction {
             QrAction::Confirm => "confirm",
             QrAction::Refuse => "refuse",
             QrAction::Expire => "expire",
+            QrAction::Fail => "fail",
         }
     }
+}
+
+/// Which login host a QR belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QrKind {
+    Qq,
+    Wx,
+    /// The QQ Music app's own QR (section 10.1), pushed over MQTT.
+    App,
+}
+
+impl QrKind {
+    /// `/_sim/qr`'s `kind`.
+    pub fn name(self) -> &'static str {
+        match self {
+            QrKind::Qq => "qq",
+            QrKind::Wx => "wx",
+            QrKind::App => "app",
+        }
+    }
+
+    /// The kind of account a confirm logs in: the app logs QQ accounts in.
+    pub fn account(self) -> Kind {
+        match self {
+            QrKind::Qq | QrKind::App => Kind::Qq,
+            QrKind::Wx => Kind::Wx,
+        }
+    }
+}
+
+/// A CONNECT the push host will answer with a redirect (`/_sim/push/redirect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// 0x9C (use another server) or 0x9D (server moved).
+    pub reason: u8,
+    /// The Server Reference it names.
+    pub reference: String,
 }
 
 #[derive(Debug)]
 pub struct QrLogin {
     pub ident: String,
-    pub kind: Kind,
+    pub kind: QrKind,
     pub created: i64,
     expires_at: i64,
     state: QrState,
@@ -146,6 +190,13 @@ pub struct Logins {
     p_skeys: HashMap<String, Ticket>,
     qq_codes: HashMap<String, Ticket>,
     wx_codes: HashMap<String, Ticket>,
+    /// App QR tokens, keyed by `<qrcodeID>\n<token>`: a token serves only
+    /// with the QR it was issued for.
+    app_tokens: HashMap<String, Ticket>,
+    /// The next CONNECTs to answer with a redirect, first first.
+    redirects: VecDeque<Redirect>,
+    /// Bumped by `/_sim/push/drop`: push connections opened before it close.
+    push_epoch: u64,
     clients: HashMap<u64, ClientSession>,
     /// The accounts logged in on the simulated desktop QQ, in its order,
     /// with their nicknames (`POST /_sim/desktop`).
@@ -173,7 +224,13 @@ impl Logins {
         let ident = qq_ident(&qrsig);
         self.issued.push(qrsig.clone());
         self.qrsigs.insert(qrsig.clone(), ident.clone());
-        self.insert(ident.clone(), Kind::Qq, Some(qrsig.clone()), now, lifetime);
+        self.insert(
+            ident.clone(),
+            QrKind::Qq,
+            Some(qrsig.clone()),
+            now,
+            lifetime,
+        );
         (ident, qrsig)
     }
 
@@ -183,14 +240,62 @@ impl Logins {
         while self.qr.contains_key(&uuid) {
             uuid = ids::wx_uuid();
         }
-        self.insert(uuid.clone(), Kind::Wx, None, now, lifetime);
+        self.insert(uuid.clone(), QrKind::Wx, None, now, lifetime);
         uuid
+    }
+
+    /// A new app QR (CreateQRCode): answers its qrcodeID.
+    pub fn new_app(&mut self, now: i64, lifetime: i64) -> String {
+        let mut id = ids::app_qrcode_id();
+        while self.qr.contains_key(&id) {
+            id = ids::app_qrcode_id();
+        }
+        self.insert(id.clone(), QrKind::App, None, now, lifetime);
+        id
+    }
+
+    /// Spends the token an app QR's `cookies` message carried, for the
+    /// QR `ident` and the account `uin` it was issued for.
+    pub fn take_app_token(
+        &mut self,
+        ident: &str,
+        token: &str,
+        uin: u64,
+        now: i64,
+    ) -> Result<u64, Refused> {
+        spend(
+            &mut self.app_tokens,
+            &format!("{ident}\n{token}"),
+            Some(uin),
+            now,
+        )
+    }
+
+    /// Makes the next `count` CONNECTs answer `redirect`.
+    pub fn push_redirects(&mut self, redirect: Redirect, count: usize) {
+        self.redirects.clear();
+        self.redirects.extend(std::iter::repeat_n(redirect, count));
+    }
+
+    /// Which `/_sim/push/drop` the push host is at.
+    pub fn push_epoch(&self) -> u64 {
+        self.push_epoch
+    }
+
+    /// Closes every push connection open now (they see it within 100 ms).
+    pub fn drop_push_connections(&mut self) {
+        self.push_epoch += 1;
+    }
+
+    /// The redirect the next CONNECT answers, if one is armed.
+    pub fn take_redirect(&mut self) -> Option<Redirect> {
+        self.redirects.pop_front()
     }
 
     fn insert(
         &mut self,
         ident: String,
-        kind: Kind,
+        kind: QrKind,
         qrsig: Option<String>,
         now: i64,
         lifetime: i64,
@@ -239,7 +344,7 @@ impl Logins {
     }
 
     /// Every remembered login, newest first, expiry applied.
-    pub fn list(&mut self, now: i64) -> Vec<(String, Kind, QrState, i64)> {
+    pub fn list(&mut self, now: i64) -> Vec<(String, QrKind, QrState, i64)> {
         let idents: Vec<String> = self.order.iter().rev().cloned().collect();
         idents
             .iter()
@@ -256,8 +361,13 @@ impl Logins {
         ident: &str,
         action: QrAction,
         now: i64,
-    ) -> Result<Kind, ActionError> {
+    ) -> Result<QrKind, ActionError> {
         let login = self.get(ident, now).ok_or(ActionError::UnknownLogin)?;
+        if action == QrAction::Fail && login.kind != QrKind::App {
+            return Err(ActionError::Invalid(
+                "only an app QR can fail (loginFailed)".into(),
+            ));
+        }
         let allowed = match action {
             QrAction::Scan => login.state == QrState::Waiting,
             _ => matches!(login.state, QrState::Waiting | QrState::Scanned),
@@ -287,11 +397,13 @@ impl Logins {
             QrAction::Scan => QrState::Scanned,
             QrAction::Refuse => QrState::Refused,
             QrAction::Expire => QrState::Expired,
+            QrAction::Fail => QrState::Failed,
             QrAction::Confirm => {
                 let uin = uin.ok_or_else(|| ActionError::Invalid("confirm needs a uin".into()))?;
                 let (token, lifetime) = match login.kind {
-                    Kind::Qq => (ids::ptsigx(), PTSIGX_LIFETIME),
-                    Kind::Wx => (ids::wx_code(), CODE_LIFETIME),
+                    QrKind::Qq => (ids::ptsigx(), PTSIGX_LIFETIME),
+                    QrKind::Wx => (ids::wx_code(), CODE_LIFETIME),
+                    QrKind::App => (ids::app_token(), CODE_LIFETIME),
                 };
                 login.uin = Some(uin);
                 login.token = Some(token.clone());
@@ -308,8 +420,9 @@ impl Logins {
             };
             self.issued.push(token.clone());
             match kind {
-                Kind::Qq => self.ptsigx.insert(token, ticket),
-                Kind::Wx => self.wx_codes.insert(token, ticket),
+                QrKind::Qq => self.ptsigx.insert(token, ticket),
+                QrKind::Wx => self.wx_codes.insert(token, ticket),
+                QrKind::App => self.app_tokens.insert(format!("{ident}\n{token}"), ticket),
             };
         }
         Ok(())
@@ -490,6 +603,43 @@ mod tests {
         assert_eq!(l.take_code(Kind::Wx, &code, 1_003), Err(Refused::Used));
         assert_eq!(l.take_code(Kind::Qq, &code, 1_003), Err(Refused::Unknown));
         assert!(l.secrets().contains(&code));
+    }
+
+    #[test]
+    fn only_an_app_qr_fails_and_its_token_serves_only_its_own_qr_and_account() {
+        let mut l = Logins::default();
+        let wx = l.new_wx(1_000, 120);
+        assert!(matches!(
+            l.check_action(&wx, QrAction::Fail, 1_001),
+            Err(ActionError::Invalid(_))
+        ));
+        let app = l.new_app(1_000, 120);
+        let other = l.new_app(1_000, 120);
+        assert!(l
+            .apply_action(&app, QrAction::Confirm, Some(42), 1_001)
+            .is_ok());
+        let token = l
+            .get(&app, 1_002)
+            .and_then(|q| q.token.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            l.take_app_token(&other, &token, 42, 1_002),
+            Err(Refused::Unknown)
+        );
+        assert_eq!(
+            l.take_app_token(&app, &token, 43, 1_002),
+            Err(Refused::WrongUin)
+        );
+        assert_eq!(l.take_app_token(&app, &token, 42, 1_002), Ok(42));
+        assert_eq!(
+            l.take_app_token(&app, &token, 42, 1_002),
+            Err(Refused::Used)
+        );
+        assert!(l.apply_action(&other, QrAction::Fail, None, 1_003).is_ok());
+        assert_eq!(
+            l.get(&other, 1_003).map(|q| q.state()),
+            Some(QrState::Failed)
+        );
     }
 
     #[test]

@@ -110,7 +110,7 @@ fn errcode(state: QrState) -> u16 {
         QrState::Waiting => 408,
         QrState::Scanned => 404,
         QrState::Refused => 403,
-        QrState::Expired => 402,
+        QrState::Expired | QrState::Failed => 402,
         QrState::Confirmed => 405,
     }
 }

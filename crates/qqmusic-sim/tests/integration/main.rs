@@ -1,6 +1,7 @@
 //! Integration tests: a real simulator on 127.0.0.1:0, driven over HTTP.
 
 mod admin;
+mod app_qr;
 mod bucket;
 mod common;
 mod cors;

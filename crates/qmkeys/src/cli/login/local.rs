@@ -105,6 +105,7 @@ impl Local {
         result: LoginResult,
     ) -> Result<Ending, ExitCode> {
         let clock = self.clock;
+        let login_type = result.login_type;
         let refreshed = Refreshed {
             cookie: result.cookie,
             info: result.info,
@@ -114,7 +115,7 @@ impl Local {
             let is_new = !accounts.all().iter().any(|a| a.snapshot().uin() == uin);
             // The new key is printed even if it cannot be kept: losing it would
             // lose the login. The exit code says the save failed.
-            if let Err(err) = accounts.save(&refreshed.cookie).await {
+            if let Err(err) = accounts.save_as(&refreshed.cookie, Some(login_type)).await {
                 let data = RefreshData::new(&refreshed, clock.now());
                 super::print(stamp, args.json, data);
                 return Err(client::fail(

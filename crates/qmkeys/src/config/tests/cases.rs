@@ -301,6 +301,11 @@ fn cases() -> Vec<Case> {
             "http://127.0.0.1:9006/"
         ),
         case!(
+            "app_qr_push_url" = "\"ws://127.0.0.1:9006/ws/handshake\"",
+            |s| s.login.app_qr_push_url.to_string(),
+            "ws://127.0.0.1:9006/ws/handshake"
+        ),
+        case!(
             "login_max_sessions" = "7",
             |s| s.login.max_sessions.to_string(),
             "7"

@@ -74,6 +74,14 @@ fn bad_values_are_refused_naming_the_key() {
         ("ptlogin_base = \"ftp://x\"", "ptlogin_base"),
         ("graph_base = \"https://graph.qq.com/oauth\"", "graph_base"),
         ("wx_lp_base = \"http://h/?q=1\"", "wx_lp_base"),
+        (
+            "app_qr_push_url = \"https://mu.y.qq.com/ws\"",
+            "app_qr_push_url",
+        ),
+        (
+            "app_qr_push_url = \"wss://mu.y.qq.com/ws?x=1\"",
+            "app_qr_push_url",
+        ),
         ("login_max_sessions = 0", "login_max_sessions"),
         ("login_max_sessions = 100001", "login_max_sessions"),
     ] {

@@ -125,6 +125,17 @@ fn login_parts(err: &LoginError) -> ErrorParts {
         LoginError::Timeout { .. } => {
             ErrorParts::new(C::UpstreamTimeout, "QQ 登录服务响应超时，请稍后重试")
         }
+        LoginError::Push { .. } => {
+            ErrorParts::new(C::UpstreamUnreachable, "无法连接 QQ 音乐推送服务，请稍后重试")
+        }
+        LoginError::PushRefused { reason, .. } => ErrorParts::new(
+            C::UpstreamStatus,
+            format!("QQ 音乐推送服务拒绝了连接（MQTT 原因码 {reason:#04x}），请稍后重试"),
+        ),
+        LoginError::AppLoginFailed => ErrorParts::new(
+            C::UpstreamRefused,
+            "QQ 音乐 App 登录失败，请重新扫码",
+        ),
     }
 }
 

@@ -5,13 +5,18 @@
 //! A new kind: a module here implementing [`super::provider::QrProvider`],
 //! its `mod` line and its line in [`KINDS`].
 
+mod app;
 mod qq;
 mod wx;
 
 use super::provider::{register, Entry, KindInfo};
 
 /// Every QR login kind, the default first. The order is the page's tabs'.
-pub static KINDS: &[Entry] = &[register::<qq::QqQr>(), register::<wx::WxQr>()];
+pub static KINDS: &[Entry] = &[
+    register::<qq::QqQr>(),
+    register::<wx::WxQr>(),
+    register::<app::AppQr>(),
+];
 
 /// A registered QR login kind.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -79,6 +84,7 @@ mod tests {
     fn qr_kind_reads_the_apis_type_and_nothing_else() {
         assert_eq!(QrKind::parse("qq").map(QrKind::as_str), Some("qq"));
         assert_eq!(QrKind::parse("wx").map(QrKind::as_str), Some("wx"));
+        assert_eq!(QrKind::parse("app").map(QrKind::as_str), Some("app"));
         for bad in ["", "QQ", "wechat", " qq"] {
             assert_eq!(QrKind::parse(bad), None, "{bad}");
         }

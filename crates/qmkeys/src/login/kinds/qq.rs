@@ -21,6 +21,7 @@ impl QrProvider for QqQr {
         mime: "image/png",
         account: Some(AccountKind::Qq),
         delivery: Delivery::Polled,
+        login_type: 2,
     };
     type Handle = Secret;
     type Confirmed = SigTicket;

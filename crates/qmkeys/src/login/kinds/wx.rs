@@ -38,6 +38,7 @@ impl QrProvider for WxQr {
         mime: "image/jpeg",
         account: Some(AccountKind::WeChat),
         delivery: Delivery::Polled,
+        login_type: 1,
     };
     /// The login's uuid.
     type Handle = String;
