@@ -40,20 +40,6 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 ";
 
-/// A store made before accounts remembered their login type gains the
-/// column; its rows read as their kind's type (NULL).
-fn add_login_type(conn: &Connection) -> Result<(), StoreError> {
-    let has = conn
-        .prepare("SELECT 1 FROM pragma_table_info('accounts') WHERE name = 'login_type'")
-        .and_then(|mut s| s.exists([]))
-        .map_err(|e| backend(&e))?;
-    if !has {
-        conn.execute_batch("ALTER TABLE accounts ADD COLUMN login_type TEXT")
-            .map_err(|e| backend(&e))?;
-    }
-    Ok(())
-}
-
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
@@ -73,7 +59,6 @@ impl SqliteStore {
         conn.execute_batch(super::timeline::SQLITE_SCHEMA)
             .map_err(|e| backend(&e))?;
         add_missing_columns(&conn)?;
-        add_login_type(&conn)?;
         if sealer.is_encrypting() {
             seal_plain_values(&mut conn, &sealer)?;
         }
@@ -239,7 +224,11 @@ fn seal_plain_values(conn: &mut Connection, sealer: &Sealer) -> Result<(), Store
 
 /// Columns added after the first release, with their types: a file written
 /// before them gains them empty, so older stores stay readable.
-const ADDED_COLUMNS: [(&str, &str); 2] = [("last_check_at", "INTEGER"), ("last_check", "TEXT")];
+const ADDED_COLUMNS: [(&str, &str); 3] = [
+    ("last_check_at", "INTEGER"),
+    ("last_check", "TEXT"),
+    ("login_type", "TEXT"),
+];
 
 fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
     let mut stmt = conn
@@ -704,16 +693,17 @@ mod tests {
         let before_checks = SCHEMA
             .replace("seed            TEXT,", "seed            TEXT")
             .replace(
-                "    last_check_at   INTEGER,\n    last_check      TEXT\n",
+                "    last_check_at   INTEGER,\n    last_check      TEXT,\n    login_type      TEXT\n",
                 "",
             );
         assert!(!before_checks.contains("last_check"), "{before_checks}");
+        assert!(!before_checks.contains("login_type"), "{before_checks}");
         raw(&path, &before_checks);
         let legacy = |field: &str, value: &str| sealer.seal(&format!("123456:{field}"), value);
         Connection::open(&path)
             .expect("raw")
             .execute(
-                "INSERT INTO accounts VALUES ('123456', 'qq', ?1, ?2, ?3, ?4, ?5, ?6, 100, 200, 150, 'refreshed', 'healthy', 7, 'seed', NULL)",
+                "INSERT INTO accounts VALUES ('123456', 'qq', ?1, ?2, ?3, ?4, ?5, ?6, 100, 200, 150, 'refreshed', 'healthy', 7, 'seed')",
                 params![
                     legacy("musickey", "Q_H_L_current"),
                     legacy("refresh_key", "rk-current"),
