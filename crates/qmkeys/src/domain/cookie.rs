@@ -24,3 +24,13 @@ impl Cookie {
         self.created_at.saturating_add(self.expires_in)
     }
 }
+
+/// The `Cookie:` line the reference client sends with a key (docs/protocol.md
+/// section 1), which players and bots paste: `tmeLoginType` is the login
+/// type the key was issued with (1 WeChat, 2 QQ, 6 the app's QR).
+pub fn cookie_line(uin: Uin, key: &MusicKey, login_type: &str) -> String {
+    format!(
+        "uin={uin}; qqmusic_uin={uin}; qqmusic_key={k}; qm_keyst={k}; tmeLoginType={login_type}",
+        k = key.expose()
+    )
+}

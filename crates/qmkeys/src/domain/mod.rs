@@ -12,7 +12,7 @@ mod upload;
 
 pub use client::{canonical, ClientId, DEFAULT_IPV6_PREFIX};
 pub use client_key::{parse_client_uin, ClientKey};
-pub use cookie::Cookie;
+pub use cookie::{cookie_line, Cookie};
 pub use credential::{Credential, RefreshSecret};
 pub use endpoint::EndpointTemplate;
 pub(crate) use music_key::is_token_char;

@@ -126,7 +126,20 @@ fn groups() -> [Group; 4] {
             routes: Routes::new()
                 .route(routes!(admin::accounts), admin::ACCOUNTS_ERRORS)
                 .route(routes!(admin::account_cookie), admin::COOKIE_ERRORS)
-                .route(routes!(admin::events), admin::EVENTS_ERRORS),
+                .route(routes!(admin::events), admin::EVENTS_ERRORS)
+                .route(
+                    routes!(admin::account::account),
+                    admin::account::ACCOUNT_ERRORS,
+                )
+                .route(
+                    routes!(admin::account::remove),
+                    admin::account::CHANGE_ERRORS,
+                )
+                .route(routes!(admin::account::check), admin::account::CHECK_ERRORS)
+                .route(
+                    routes!(admin::account::refresh),
+                    admin::account::CHANGE_ERRORS,
+                ),
         },
         Group {
             limited: false,

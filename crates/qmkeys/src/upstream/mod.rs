@@ -393,12 +393,7 @@ fn headers(caller: &Caller<'_>) -> Result<HeaderMap, UpstreamError> {
     };
     // The reference client's cookie set (docs/protocol.md section 1); the
     // gateway treats a keyed call without `uin` and `qqmusic_key` as logged out.
-    let cookie = format!(
-        "uin={uin}; qqmusic_uin={uin}; qqmusic_key={}; qm_keyst={}; tmeLoginType={}",
-        key.expose(),
-        key.expose(),
-        key.kind().login_type()
-    );
+    let cookie = crate::domain::cookie_line(uin, key, key.kind().login_type());
     // MusicKey only admits visible ASCII without ';' or ',', so this cannot fail
     // for a parsed key; mark it sensitive so no debug output ever prints it.
     let mut value = HeaderValue::from_str(&cookie)

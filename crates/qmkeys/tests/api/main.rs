@@ -2,6 +2,7 @@
 //! real HTTP. One binary, so the suite links once.
 
 mod accounts;
+mod admin_accounts;
 mod binary;
 mod check;
 mod check_cli;

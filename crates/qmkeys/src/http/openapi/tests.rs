@@ -114,7 +114,10 @@ fn the_rate_limit_covers_the_api_and_admin_routes_only() {
         listed,
         [
             "/admin/accounts",
+            "/admin/accounts/{uin}",
+            "/admin/accounts/{uin}/check",
             "/admin/accounts/{uin}/cookie",
+            "/admin/accounts/{uin}/refresh",
             "/admin/events",
             "/music/tencent/cookie/check",
             "/music/tencent/cookie/fastlogin",

@@ -76,3 +76,78 @@ mod tests {
         assert!(limit("limit=1&limit=2").is_err_and(|m| m.contains("重复")));
     }
 }
+
+/// `DELETE /admin/accounts/{uin}`' parameters. [`RemoveQuery`] fills and checks them.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RemoveParams {
+    /// 删除前先在 QQ 音乐退出登录（Logout），让 key 和 refresh_key/refresh_token 在各处失效；默认 false / log the key out upstream first so it stops working wherever it was copied; false when absent
+    #[param(value_type = Option<bool>)]
+    pub logout: Option<String>,
+    /// 与 logout=true 同用：Logout 失败也删除；默认 false，此时 Logout 失败则保留账号 / with logout=true: remove even when the Logout fails; otherwise a failed Logout keeps the account
+    #[param(value_type = Option<bool>)]
+    pub force: Option<String>,
+}
+
+/// A removal, checked.
+#[derive(Debug)]
+pub struct RemoveQuery {
+    pub logout: bool,
+    pub force: bool,
+}
+
+impl FromRequestParts<AppState> for RemoveQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let params = read::<RemoveParams>(parts.uri.query(), None)?;
+        let logout = flag("logout", params.logout.as_deref())?;
+        let force = flag("force", params.force.as_deref())?;
+        if force && !logout {
+            return Err(ParamError::new("force", "force=true 只能与 logout=true 一起使用").into());
+        }
+        Ok(RemoveQuery { logout, force })
+    }
+}
+
+/// `true` or `false`; absent means false.
+fn flag(name: &'static str, raw: Option<&str>) -> Result<bool, ApiError> {
+    match raw {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ParamError::new(name, format!("参数 {name} 只能是 true 或 false")).into()),
+    }
+}
+
+/// How `GET /admin/accounts/{uin}/cookie` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieFormat {
+    /// The refresh endpoint's envelope.
+    Json,
+    /// The `Cookie:` line, as `text/plain`.
+    Header,
+}
+
+/// `GET /admin/accounts/{uin}/cookie`' parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CookieParams {
+    /// json（默认，与刷新接口相同的信封）或 header（text/plain 的 Cookie 行，可直接粘贴给播放器和机器人）/ json (the default: the refresh envelope) or header (the `Cookie:` line as text/plain, for players and bots)
+    #[param(value_type = Option<String>, pattern = "^(json|header)$")]
+    pub format: Option<String>,
+}
+
+impl FromRequestParts<AppState> for CookieFormat {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        match read::<CookieParams>(parts.uri.query(), None)?
+            .format
+            .as_deref()
+        {
+            None | Some("json") => Ok(CookieFormat::Json),
+            Some("header") => Ok(CookieFormat::Header),
+            Some(_) => Err(ParamError::new("format", "参数 format 只能是 json 或 header").into()),
+        }
+    }
+}

@@ -12,7 +12,10 @@ mod read;
 mod refresh;
 mod sign;
 
-pub use admin::{EventsParams, EventsQuery, DEFAULT_EVENTS};
+pub use admin::{
+    CookieFormat, CookieParams, EventsParams, EventsQuery, RemoveParams, RemoveQuery,
+    DEFAULT_EVENTS,
+};
 pub use check::{Check, CheckParams};
 pub use login::{FastLogin, FastLoginParams, QrParams, QrStart};
 pub use refresh::{Refresh, RefreshParams};

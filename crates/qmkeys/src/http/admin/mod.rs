@@ -6,7 +6,9 @@
 use super::envelope::Envelope;
 use super::error::ApiError;
 use super::error::ErrorCode as C;
-use super::params::{EventsParams, EventsQuery};
+pub mod account;
+
+use super::params::{CookieFormat, CookieParams, EventsParams, EventsQuery};
 use super::path::Segment;
 use super::refresh::RefreshData;
 use super::route::Errors;
@@ -18,7 +20,7 @@ use crate::refresh::Refreshed;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
@@ -103,13 +105,19 @@ pub async fn accounts(State(state): State<AppState>, _: Admin) -> Response {
     tag = "admin",
     operation_id = "adminAccountCookie",
     security(("admin_token" = [])),
-    params(("uin" = String, Path, description = "账号的 uin / the account's uin", pattern = r"^[1-9][0-9]{0,18}$")),
-    responses((status = 200, description = "该账号当前的 key 和会员信息 / the account's current key and VIP state (`code` 200)", body = Envelope<RefreshData>)),
+    params(("uin" = String, Path, description = "账号的 uin / the account's uin", pattern = r"^[1-9][0-9]{0,18}$"), CookieParams),
+    responses(
+        (status = 200, description = "该账号当前的 key 和会员信息；format=header 时是一行 text/plain 的 Cookie / the account's current key and VIP state (`code` 200); with format=header one text/plain Cookie line", content(
+            (Envelope<RefreshData> = "application/json"),
+            (String = "text/plain", example = "uin=1152921504; qqmusic_uin=1152921504; qqmusic_key=Q_H_L_…; qm_keyst=Q_H_L_…; tmeLoginType=2"),
+        )),
+    ),
 )]
 pub async fn account_cookie(
     State(state): State<AppState>,
     _: Admin,
     Segment(uin): Segment<Uin>,
+    format: CookieFormat,
 ) -> Result<Response, ApiError> {
     // From the store, not this process's copy: with several instances another
     // one may have rotated the key a moment ago.
@@ -120,6 +128,21 @@ pub async fn account_cookie(
         .await
         .map_err(ApiError::StoreRead)?
         .ok_or(ApiError::NoSuchAccount)?;
+    if format == CookieFormat::Header {
+        let login_type = stored.login_type.map_or_else(
+            || stored.cred.kind().login_type().to_owned(),
+            |t| t.to_string(),
+        );
+        let line = crate::domain::cookie_line(uin, &stored.cred.key, &login_type);
+        return Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            line,
+        )
+            .into_response());
+    }
     let cookie = std::sync::Arc::new(stored.cookie());
     let info = state.refresh.membership(&cookie).await;
     let data = RefreshData::new(&Refreshed { cookie, info }, state.stamp_now());
