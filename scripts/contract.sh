@@ -48,6 +48,7 @@ ptlogin_graph_base = "http://$SIM_ADDR"
 graph_base = "http://$SIM_ADDR"
 wx_open_base = "http://$SIM_ADDR"
 wx_lp_base = "http://$SIM_ADDR"
+app_qr_push_url = "ws://$SIM_ADDR/ws/handshake"
 login_max_sessions = 1000
 
 [[accounts]]

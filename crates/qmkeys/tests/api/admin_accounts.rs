@@ -140,7 +140,7 @@ async fn remove_with_logout_ends_the_key_upstream_and_a_failed_logout_keeps_the_
     let (app, account) = app_with_one().await;
     let path = format!("/admin/accounts/{}", account.uin);
 
-    for bad in ["?logout=yes", "?force=true"] {
+    for bad in ["?logout=yes", "?logout=true&force=1"] {
         let (answer, text) = admin(&app, reqwest::Method::DELETE, &format!("{path}{bad}")).await;
         assert_eq!(
             (answer.status, answer.code()),

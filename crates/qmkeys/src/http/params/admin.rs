@@ -11,12 +11,15 @@ use serde::Deserialize;
 /// How many events `GET /admin/events` answers when `limit` is absent.
 pub const DEFAULT_EVENTS: usize = 50;
 
+/// The largest `limit`: `accounts_events_keep`'s own maximum.
+const MAX_EVENTS: usize = 100_000;
+
 /// `GET /admin/events`' parameters. [`EventsQuery`] fills and checks them.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventsParams {
-    /// 最多返回多少条，默认 50，不超过 accounts_events_keep / at most this many, 50 when absent, at most accounts_events_keep
-    #[param(value_type = Option<u32>, minimum = 1, example = 20)]
+    /// 最多返回多少条，默认 50；超过 accounts_events_keep 时按它返回 / at most this many, 50 when absent; more than accounts_events_keep answers that many
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100000, example = 20)]
     pub limit: Option<String>,
 }
 
@@ -41,8 +44,10 @@ impl EventsParams {
             Some(text) => text
                 .parse::<usize>()
                 .ok()
-                .filter(|n| *n >= 1 && text.bytes().all(|b| b.is_ascii_digit()))
-                .ok_or_else(|| ParamError::new("limit", "limit 应为正整数（1 或更大）"))?,
+                .filter(|n| {
+                    (1..=MAX_EVENTS).contains(n) && text.bytes().all(|b| b.is_ascii_digit())
+                })
+                .ok_or_else(|| ParamError::new("limit", "limit 应为 1 到 100000 之间的整数"))?,
         };
         Ok(EventsQuery { limit })
     }
@@ -84,7 +89,7 @@ pub struct RemoveParams {
     /// 删除前先在 QQ 音乐退出登录（Logout），让 key 和 refresh_key/refresh_token 在各处失效；默认 false / log the key out upstream first so it stops working wherever it was copied; false when absent
     #[param(value_type = Option<bool>)]
     pub logout: Option<String>,
-    /// 与 logout=true 同用：Logout 失败也删除；默认 false，此时 Logout 失败则保留账号 / with logout=true: remove even when the Logout fails; otherwise a failed Logout keeps the account
+    /// 与 logout=true 同用：Logout 失败也删除；默认 false，此时 Logout 失败则保留账号；不带 logout=true 时无作用 / with logout=true: remove even when the Logout fails, otherwise a failed Logout keeps the account; without logout=true it changes nothing
     #[param(value_type = Option<bool>)]
     pub force: Option<String>,
 }
@@ -102,10 +107,8 @@ impl FromRequestParts<AppState> for RemoveQuery {
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
         let params = read::<RemoveParams>(parts.uri.query(), None)?;
         let logout = flag("logout", params.logout.as_deref())?;
+        // Without logout there is no Logout to force past: force is moot.
         let force = flag("force", params.force.as_deref())?;
-        if force && !logout {
-            return Err(ParamError::new("force", "force=true 只能与 logout=true 一起使用").into());
-        }
         Ok(RemoveQuery { logout, force })
     }
 }
