@@ -1,7 +1,7 @@
 //! The owner's routes for one kept account: `GET|DELETE /admin/accounts/{uin}`,
 //! `POST …/check` (no Login), `POST …/refresh`, and `…/cookie?format=header`.
 
-use crate::helpers::{spawn_app_with_accounts, Answer, SimAccount, TestApp, LOGIN};
+use crate::helpers::{login_app, spawn_app_with_accounts, Answer, SimAccount, TestApp, LOGIN};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
@@ -184,4 +184,68 @@ async fn remove_with_logout_ends_the_key_upstream_and_a_failed_logout_keeps_the_
 
     let (gone, _) = admin(&app, reqwest::Method::DELETE, &path).await;
     assert_eq!((gone.status, gone.code()), (404, 40402));
+}
+
+#[tokio::test]
+async fn the_admin_token_allows_save_true_when_accounts_allow_save_is_off() {
+    let app = login_app(|s| s.http.admin_token = Some(SecretString::from(TOKEN))).await;
+    let (uin, key) = app.sim.new_client(None).expect("a desktop QQ");
+    let fast_login = |token: &'static str| {
+        app.http
+            .post(format!("{}/music/tencent/cookie/fastlogin", app.base))
+            .bearer_auth(token)
+            .form(&[
+                ("client_uin", uin.to_string()),
+                ("client_key", key.clone()),
+                ("save", "true".into()),
+            ])
+            .send()
+    };
+    let refused = fast_login("not-the-admin-token-at-all")
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["code"], 40305);
+    assert!(app.stored_accounts().await.is_empty(), "nothing saved");
+
+    let saved = fast_login(TOKEN).await.expect("sent");
+    assert_eq!(saved.status(), 200);
+    let stored = app.stored_accounts().await;
+    assert!(
+        stored
+            .iter()
+            .any(|a| a.uin().to_string() == uin.to_string()),
+        "the owner's fast login is kept"
+    );
+
+    // The refresh endpoint and the QR login read the token the same way.
+    let account = app.sim_account("qq").await;
+    let mut params = account.params_with_refresh();
+    params.push(("save", "true".into()));
+    let anonymous = app.refresh(&params).await;
+    assert_eq!((anonymous.status, anonymous.code()), (403, 40305));
+    let owner = app
+        .http
+        .get(format!("{}/music/tencent/cookie/refresh", app.base))
+        .bearer_auth(TOKEN)
+        .query(&params)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(owner.status(), 200);
+    assert_eq!(app.stored_accounts().await.len(), 2);
+    let qr = app
+        .http
+        .get(format!("{}/music/tencent/cookie/qrcode", app.base))
+        .bearer_auth(TOKEN)
+        .query(&[("save", "true")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        qr.status(),
+        200,
+        "the owner's QR login with save=true opens"
+    );
 }

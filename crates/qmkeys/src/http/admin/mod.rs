@@ -157,22 +157,32 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = &state.admin_token else {
+        if state.admin_token.is_none() {
             return Err(ApiError::NotFound);
-        };
-        let presented = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        // Constant time, so the token cannot be guessed a byte at a time.
-        if bool::from(presented.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
+        }
+        if carries_admin_token(parts.headers.get(AUTHORIZATION), state) {
             Ok(Admin)
         } else {
             Err(ApiError::AdminUnauthorized)
         }
     }
+}
+
+/// Whether an `Authorization` header is `Bearer <admin_token>`, compared in
+/// constant time so the token cannot be guessed a byte at a time. Always
+/// false on a server without the token.
+pub fn carries_admin_token(
+    authorization: Option<&axum::http::HeaderValue>,
+    state: &AppState,
+) -> bool {
+    let Some(token) = &state.admin_token else {
+        return false;
+    };
+    let presented = authorization
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    bool::from(presented.as_bytes().ct_eq(token.expose_secret().as_bytes()))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

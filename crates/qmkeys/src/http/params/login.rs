@@ -8,6 +8,7 @@ use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::login::QrKind;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::Deserialize;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -21,8 +22,8 @@ pub struct QrParams {
     #[serde(rename = "type")]
     #[param(rename = "type", schema_with = qr_type_schema)]
     pub kind: Option<String>,
-    /// 登录成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save`，否则 403）
-    /// / keep the account for uploads (403 unless the server enables it)
+    /// 登录成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save` 或带管理员令牌，否则 403）
+    /// / keep the account for uploads (403 unless the server enables it or the request carries the admin token)
     #[param(schema_with = save_schema)]
     pub save: Option<String>,
 }
@@ -88,7 +89,7 @@ impl FromRequestParts<AppState> for QrStart {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let request = read::<QrParams>(parts.uri.query(), None)?.check()?;
-        allowed(request.save, state)?;
+        allowed(request.save, parts.headers.get(AUTHORIZATION), state)?;
         Ok(request)
     }
 }
@@ -106,8 +107,8 @@ pub struct FastLoginParams {
     #[param(pattern = r"^[A-Za-z0-9*._-]{8,1024}$")]
     #[schema(pattern = r"^[A-Za-z0-9*._-]{8,1024}$")]
     pub client_key: String,
-    /// 登录成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save`，否则 403）
-    /// / keep the account for uploads (403 unless the server enables it)
+    /// 登录成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save` 或带管理员令牌，否则 403）
+    /// / keep the account for uploads (403 unless the server enables it or the request carries the admin token)
     #[param(schema_with = save_schema)]
     #[schema(schema_with = save_schema)]
     pub save: Option<String>,
@@ -135,9 +136,11 @@ impl FromRequest<AppState> for FastLogin {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        // Only the owner's token is kept: it may allow save=true.
+        let authorization = req.headers().get(AUTHORIZATION).cloned();
         let (query, form) = read_request(req, state).await?;
         let request = read::<FastLoginParams>(query.as_deref(), form_ref(&form))?.check()?;
-        allowed(request.save, state)?;
+        allowed(request.save, authorization.as_ref(), state)?;
         Ok(request)
     }
 }

@@ -21,9 +21,11 @@ pub use login::{FastLogin, FastLoginParams, QrParams, QrStart};
 pub use refresh::{Refresh, RefreshParams};
 pub use sign::{Sign, SignParams};
 
+use super::admin::carries_admin_token;
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::ParamError;
+use axum::http::HeaderValue;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
@@ -32,9 +34,14 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// `save=true` on a server without `accounts_allow_save` is 403 (40305),
 /// refused as the request is read, before any work: a refused refresh burns
-/// no key, a refused login starts none.
-fn allowed(save: bool, state: &AppState) -> Result<bool, ApiError> {
-    if save && !state.allow_save {
+/// no key, a refused login starts none. The owner's token is the permission
+/// itself: with it, `save=true` is allowed whatever the setting says.
+fn allowed(
+    save: bool,
+    authorization: Option<&HeaderValue>,
+    state: &AppState,
+) -> Result<bool, ApiError> {
+    if save && !state.allow_save && !carries_admin_token(authorization, state) {
         return Err(ApiError::SaveDisabled);
     }
     Ok(save)

@@ -6,6 +6,7 @@ use crate::domain::Credential;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use axum::extract::{FromRequest, Request};
+use axum::http::header::AUTHORIZATION;
 use serde::Deserialize;
 
 /// `GET|POST /music/tencent/cookie/refresh`'s parameters, as the OpenAPI
@@ -39,8 +40,8 @@ pub struct RefreshParams {
     #[param(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
     #[schema(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
     pub refresh_token: Option<String>,
-    /// 刷新成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save`，否则 403）
-    /// / keep the account for uploads (403 unless the server enables it)
+    /// 刷新成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save` 或带管理员令牌，否则 403）
+    /// / keep the account for uploads (403 unless the server enables it or the request carries the admin token)
     #[param(schema_with = save_schema)]
     #[schema(schema_with = save_schema)]
     pub save: Option<String>,
@@ -81,9 +82,11 @@ impl FromRequest<AppState> for Refresh {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        // Only the owner's token is kept: it may allow save=true.
+        let authorization = req.headers().get(AUTHORIZATION).cloned();
         let (query, form) = read_request(req, state).await?;
         let request = Self::from_parts(query.as_deref(), form_ref(&form))?;
-        allowed(request.save, state)?;
+        allowed(request.save, authorization.as_ref(), state)?;
         Ok(request)
     }
 }
