@@ -4,6 +4,7 @@
 //! key nears its end (`schedule.rs`) or a check finds it dead, so an account
 //! spends one key per lifetime, not one per check.
 
+use super::events::{AccountEvent, EventKind};
 use super::mask;
 use super::pool::{Account, AccountPool};
 use super::rotate::outcome_of;
@@ -38,8 +39,19 @@ impl AccountPool {
     }
 
     /// Asks whether `account`'s key is alive, without rotating it, and
-    /// records when and what the answer was, in memory and in the store.
+    /// records when and what the answer was, in memory and in the store; a
+    /// changed answer goes into the timeline (`account.checked`).
     pub async fn check(&self, account: &Account) -> Result<KeyCheck, UpstreamError> {
+        self.check_as(account, false).await
+    }
+
+    /// [`AccountPool::check`] for the owner, who asked: the answer goes into
+    /// the timeline whether or not it changed.
+    pub async fn check_now(&self, account: &Account) -> Result<KeyCheck, UpstreamError> {
+        self.check_as(account, true).await
+    }
+
+    async fn check_as(&self, account: &Account, asked: bool) -> Result<KeyCheck, UpstreamError> {
         let cred = account.snapshot().cred;
         let result = self.upstream.check_key(cred.uin, &cred.key).await;
         let at = self.clock.unix();
@@ -55,16 +67,20 @@ impl AccountPool {
                 tracing::warn!(account = %mask(account.uin), outcome = %outcome_of(err), "upload account key check failed");
             }
         }
-        {
+        let changed = {
             let mut record = account
                 .record
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
             record.last_check_at = Some(at);
-            record.last_check = Some(text.clone());
-        }
+            record.last_check.replace(text.clone()).as_ref() != Some(&text)
+        };
         if let Err(err) = self.store.record_check(account.uin, at, &text).await {
             tracing::error!(account = %mask(account.uin), error = %err, "could not store a key check");
+        }
+        if asked || changed {
+            let event = AccountEvent::of(EventKind::Checked, &account.snapshot(), at);
+            self.emit(event.with_detail(&text)).await;
         }
         result
     }

@@ -18,15 +18,20 @@ pub enum EventKind {
     Dead,
     /// It left the store.
     Removed,
+    /// Its key was checked (not rotated): in the timeline only, when the
+    /// answer changed or the owner asked; never sent to the webhook, which
+    /// would hear from every account every hour.
+    Checked,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::Added,
         EventKind::Refreshed,
         EventKind::Failing,
         EventKind::Dead,
         EventKind::Removed,
+        EventKind::Checked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,7 +41,13 @@ impl EventKind {
             EventKind::Failing => "account.failing",
             EventKind::Dead => "account.dead",
             EventKind::Removed => "account.removed",
+            EventKind::Checked => "account.checked",
         }
+    }
+
+    /// Whether the webhook is told (every kind but `Checked`).
+    pub fn is_notice(self) -> bool {
+        self != EventKind::Checked
     }
 
     /// The kind whose name is `text`, exactly.
@@ -169,6 +180,15 @@ mod tests {
         assert_eq!(value["event"], "account.dead");
         assert_eq!(value["uin"], "1569097443");
         assert_eq!(value.as_object().map(|o| o.len()), Some(7));
+    }
+
+    #[test]
+    fn every_kind_but_a_check_is_a_notice_and_every_name_reads_back() {
+        for kind in EventKind::ALL {
+            assert_eq!(kind.is_notice(), kind != EventKind::Checked, "{kind:?}");
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("account.Checked"), None);
     }
 
     #[test]

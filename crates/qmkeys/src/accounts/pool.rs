@@ -199,7 +199,7 @@ impl AccountPool {
         {
             tracing::warn!(error = %err, event = event.kind.as_str(), "account event not kept in the timeline");
         }
-        if let Some(events) = &self.events {
+        if let Some(events) = self.events.as_ref().filter(|_| event.kind.is_notice()) {
             events.notify(event);
         }
     }

@@ -56,6 +56,11 @@ fn message(event: &AccountEvent) -> String {
             "账号已失效{why}，无法再刷新：请重新登录（扫码登录或 qmkeys accounts add）后再保存。"
         ),
         EventKind::Removed => "账号已从 qmkeys 移除，不再自动刷新。".to_owned(),
+        // Not sent (EventKind::is_notice); worded all the same.
+        EventKind::Checked => format!(
+            "账号的 key 已检查（未轮换）：{}。",
+            event.detail.as_deref().unwrap_or("-")
+        ),
     }
 }
 

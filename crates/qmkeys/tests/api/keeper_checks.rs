@@ -81,6 +81,16 @@ async fn hourly_checks_over_a_key_lifetime_spend_one_key_not_one_per_check() {
         "{} checks",
         app.calls(INFO).await
     );
+    // The timeline holds the answer that changed, not 73 of the same.
+    let timeline = app.timeline().await;
+    assert_eq!(
+        timeline
+            .iter()
+            .filter(|e| e.starts_with("account.checked"))
+            .count(),
+        1,
+        "{timeline:?}"
+    );
 }
 
 #[tokio::test]

@@ -72,7 +72,7 @@ pub async fn check(
     Segment(uin): Segment<Uin>,
 ) -> Result<Response, ApiError> {
     let account = kept(&state, uin).await?;
-    let alive = state.accounts.check(&account).await? == KeyCheck::Alive;
+    let alive = state.accounts.check_now(&account).await? == KeyCheck::Alive;
     Ok(state.stamp.ok(CheckedAccount {
         alive,
         account: AccountView::from(&account.snapshot()),

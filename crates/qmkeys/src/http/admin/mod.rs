@@ -47,8 +47,9 @@ pub const EVENTS_ERRORS: Errors = Errors::of(&[&[
 
 /// The timeline: the newest account events, newest first.
 ///
-/// The same events the webhook sends (added, refreshed, failing, dead,
-/// removed), kept in the account store across restarts, the newest
+/// The events the webhook sends (added, refreshed, failing, dead, removed)
+/// and key checks (`account.checked`, when the answer changed or the owner
+/// asked), kept in the account store across restarts, the newest
 /// `accounts_events_keep`. Uins are masked; no event holds a key.
 #[utoipa::path(
     get,
@@ -237,7 +238,8 @@ pub struct AdminEvents {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventView {
-    /// `account.added`, `account.refreshed`, `account.failing`, `account.dead` or `account.removed`
+    /// `account.added`, `account.refreshed`, `account.failing`, `account.dead`, `account.removed`
+    /// or `account.checked` (a key check whose answer changed, or one the owner asked for; never sent to the webhook)
     pub event: &'static str,
     pub uin: String,
     pub kind: &'static str,
