@@ -39,34 +39,22 @@ impl Browser {
              ({CHROMIUM}, {CHROMEDRIVER}); .ci/run installs them: apt-get install -y chromium chromium-driver"
         );
         let profile = tempfile::tempdir().expect("profile dir");
-        let mut cmd = Command::new(CHROMEDRIVER);
-        cmd.arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        // Guarded from here on: a chromedriver that never names its port is
-        // killed with the failing test. The group's id is chromedriver's pid,
-        // so this ends only what the test started.
-        let mut child = cmd
-            .spawn()
-            .map(KillOnDrop::group_leader)
-            .expect("chromedriver starts");
-        let stdout = child.stdout.take().expect("piped");
-        // chromedriver names the port it chose; wait for that line, then keep
-        // draining its output so it never blocks on a full pipe.
-        let port = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let port = lines.by_ref().map_while(Result::ok).find_map(|line| {
-                line.split("started successfully on port ")
-                    .nth(1)
-                    .and_then(|rest| rest.trim_end_matches('.').trim().parse::<u16>().ok())
-            });
-            std::thread::spawn(move || lines.for_each(drop));
-            port
-        })
-        .await
-        .expect("joined")
-        .expect("chromedriver reports its port");
+        // A chromedriver that dies before naming its port (seen once on a
+        // loaded machine) is started again; its stderr is shown if it never does.
+        let mut failures = Vec::new();
+        let (child, port) = loop {
+            let log = profile
+                .path()
+                .join(format!("chromedriver-{}.log", failures.len()));
+            match start_chromedriver(&log).await {
+                Ok(started) => break started,
+                Err(why) if failures.len() < 2 => failures.push(why),
+                Err(why) => {
+                    failures.push(why);
+                    panic!("chromedriver never reported its port: {failures:#?}");
+                }
+            }
+        };
         let driver = Driver {
             _child: child,
             port,
@@ -313,4 +301,41 @@ pub async fn other_origin() -> OtherOrigin {
         let _ = axum::serve(listener, app).await;
     });
     OtherOrigin { base, server }
+}
+
+/// Starts chromedriver on a port of its choosing and reads which; on failure,
+/// what it wrote to stderr.
+async fn start_chromedriver(log: &Path) -> Result<(KillOnDrop, u16), String> {
+    let stderr = std::fs::File::create(log).map_err(|e| format!("log file: {e}"))?;
+    let mut cmd = Command::new(CHROMEDRIVER);
+    cmd.arg("--port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(stderr));
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    // Guarded from here on: a chromedriver that never names its port is
+    // killed. The group's id is chromedriver's pid, so this ends only what
+    // the test started.
+    let mut child = cmd
+        .spawn()
+        .map(KillOnDrop::group_leader)
+        .map_err(|e| format!("spawn: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    // chromedriver names the port it chose; wait for that line, then keep
+    // draining its output so it never blocks on a full pipe.
+    let port = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let port = lines.by_ref().map_while(Result::ok).find_map(|line| {
+            line.split("started successfully on port ")
+                .nth(1)
+                .and_then(|rest| rest.trim_end_matches('.').trim().parse::<u16>().ok())
+        });
+        std::thread::spawn(move || lines.for_each(drop));
+        port
+    })
+    .await
+    .map_err(|e| format!("reader: {e}"))?;
+    match port {
+        Some(port) => Ok((child, port)),
+        None => Err(std::fs::read_to_string(log).unwrap_or_default()),
+    }
 }
