@@ -20,18 +20,28 @@
 #
 # Settings, from the environment:
 #   SANITIZER=address   or none (faster builds and runs, no AddressSanitizer)
+#   FUZZ_PROFILE=release  or dev: unoptimised, so the build takes a fraction
+#                       of the time and each run makes fewer executions; CI
+#                       uses dev (every target built and fuzzed on each
+#                       change), a long search by hand wants release
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_EACH=${1:-30}
 shift || true
 SANITIZER=${SANITIZER:-address}
+FUZZ_PROFILE=${FUZZ_PROFILE:-release}
 
 SCRIPT=fuzz.sh
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 check_seconds "$SECONDS_EACH" 1 86400 "the time per target"
 case $SANITIZER in address | none) ;; *) die "SANITIZER is address or none" ;; esac
+case $FUZZ_PROFILE in
+  release) profile=() ;;
+  dev) profile=(--dev) ;;
+  *) die "FUZZ_PROFILE is release or dev" ;;
+esac
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz from crates.io" >&2
@@ -53,9 +63,9 @@ else
 fi
 [ ${#targets[@]} -gt 0 ] || die "no fuzz targets found"
 
-echo "== building ${#targets[@]} fuzz targets (sanitizer: $SANITIZER)" >&2
+echo "== building ${#targets[@]} fuzz targets (sanitizer: $SANITIZER, profile: $FUZZ_PROFILE)" >&2
 build_start=$(date +%s)
-cargo fuzz build --sanitizer "$SANITIZER"
+cargo fuzz build "${profile[@]}" --sanitizer "$SANITIZER"
 echo "== built in $(($(date +%s) - build_start)) s" >&2
 
 failed=()
@@ -65,7 +75,7 @@ for target in "${targets[@]}"; do
   marker=$(mktemp -p "$work")
   # The outer timeout is a backstop only: libFuzzer stops itself at -max_total_time.
   if timeout --kill-after=10 $((SECONDS_EACH + 120)) \
-    cargo fuzz run --sanitizer "$SANITIZER" "$target" "fuzz/corpus/$target" -- \
+    cargo fuzz run "${profile[@]}" --sanitizer "$SANITIZER" "$target" "fuzz/corpus/$target" -- \
     -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
     >"fuzz/last-$target.log" 2>&1; then
     grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "fuzz/last-$target.log" |
@@ -74,7 +84,7 @@ for target in "${targets[@]}"; do
     failed+=("$target")
     tail -n 40 "fuzz/last-$target.log" >&2
     find "fuzz/artifacts/$target" -type f -newer "$marker" 2>/dev/null | while read -r artifact; do
-      echo "   replay: ${RUSTC_BOOTSTRAP:+RUSTC_BOOTSTRAP=1 }cargo fuzz run --sanitizer $SANITIZER $target $artifact" >&2
+      echo "   replay: ${RUSTC_BOOTSTRAP:+RUSTC_BOOTSTRAP=1 }cargo fuzz run ${profile[*]} --sanitizer $SANITIZER $target $artifact" >&2
     done
   fi
   rm -f "$marker"
