@@ -211,6 +211,11 @@
     });
   }
 
+  // The token was refused: the sign-in form is on show already.
+  function signedOut(err) {
+    return Boolean(err && err.status === 401 && err.body && err.body.code === 40103);
+  }
+
   function errorText(err) {
     if (err && err.status) {
       var body = err.body || {};
@@ -455,7 +460,7 @@
     }
     box.setAttribute('data-state', 'busy');
     run.catch(function (err) {
-      if (err && err.status === 401) return;
+      if (signedOut(err)) return;
       var e = errorText(err);
       say(box, 'error', e.message, e.detail);
       return load().catch(function () { /* shown already */ });
@@ -473,7 +478,7 @@
       say(box, 'done', t(r.body.data.loggedOut ? 'removedLoggedOut' : 'removed', { uin: a.uin }));
       return load();
     }).catch(function (err) {
-      if (err && err.status === 401) return;
+      if (signedOut(err)) return;
       var e = errorText(err);
       say(box, 'error', e.message, e.detail);
     });
@@ -596,7 +601,7 @@
       say(box, 'done', t('fastSaved', { uin: mask(String(r.body.data.cookie.uin)) }));
       return load();
     }).catch(function (err) {
-      if (err && err.status === 401 && err.body && err.body.code === 40103) return;
+      if (signedOut(err)) return;
       var e = errorText(err);
       say(box, 'error', e.message, e.detail);
     });
@@ -646,7 +651,7 @@
       setToken(value);
       say($('signin-result'), 'busy', '…');
       load().catch(function (err) {
-        if (err && err.status === 401) return;
+        if (signedOut(err)) return;
         var e = errorText(err);
         say($('signin-result'), 'error', e.message, e.detail);
       });
@@ -679,7 +684,7 @@
     }, 30000);
     if (token()) {
       load().catch(function (err) {
-        if (err && (err.status === 401 || err.status === 404)) return;
+        if (signedOut(err) || (err && err.status === 404)) return;
         signIn(errorText(err).message);
       });
     } else {

@@ -386,7 +386,9 @@ impl AccountPool {
             if !written {
                 continue;
             }
-            if stored.is_none() {
+            // New, or dead and logged in again (the console's re-login): it
+            // is in use from now on. A caller's re-save of a live account says nothing.
+            if stored.as_ref().is_none_or(|s| s.health != Health::Healthy) {
                 self.emit(AccountEvent::of(
                     EventKind::Added,
                     &record,

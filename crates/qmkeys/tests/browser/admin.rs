@@ -90,13 +90,11 @@ async fn first_row(browser: &Browser) -> String {
         .to_owned()
 }
 
-/// Starts a QR login in the page (already begun for a re-login), plays the
+/// Starts a QR login in the page by clicking `start`, plays the
 /// phone confirming as `as_uin` (a new account when `None`), waits for the end.
-async fn qr_login(browser: &Browser, app: &TestApp, start: bool, as_uin: Option<u64>) {
+async fn qr_login(browser: &Browser, app: &TestApp, start: &str, as_uin: Option<u64>) {
     let before = app.sim.qr_logins().len();
-    if start {
-        browser.click("#add-start").await;
-    }
+    browser.click(start).await;
     browser
         .wait_for("#add-qr-box:not([hidden]) img[src^='data:image/png']")
         .await;
@@ -208,12 +206,12 @@ async fn the_owner_signs_in_and_steers_an_account_from_qr_login_to_removal() {
     );
 
     // Two accounts added with QR logins from the page.
-    qr_login(&browser, &app, true, None).await;
+    qr_login(&browser, &app, "#add-start", None).await;
     browser.wait_for("#accounts-body tr[data-uin]").await;
     let first = first_row(&browser).await;
     app.sim_post("/_sim/clock", json!({"advance_secs": 120}))
         .await;
-    qr_login(&browser, &app, true, None).await;
+    qr_login(&browser, &app, "#add-start", None).await;
     until(
         &browser,
         "two rows",
@@ -331,8 +329,8 @@ async fn the_owner_signs_in_and_steers_an_account_from_qr_login_to_removal() {
     browser.screenshot("main", "admin.png").await;
 
     // Log it in again with a QR: another account's login is not saved ...
-    row_action(&browser, &first, "relogin").await;
     let before = app.sim.qr_logins().len();
+    row_action(&browser, &first, "relogin").await;
     browser.wait_for("#add-qr-box:not([hidden]) img[src]").await;
     assert_eq!(app.sim.qr_logins().len(), before + 1);
     let ident = app.sim.qr_logins()[0].ident.clone();
@@ -346,8 +344,8 @@ async fn the_owner_signs_in_and_steers_an_account_from_qr_login_to_removal() {
     assert!(browser.text("#add-status").await.contains("另一个账号"));
     assert_eq!(app.stored_accounts().await.len(), 2, "nothing saved");
     // ... the same account's is, and the row is healthy again.
-    row_action(&browser, &first, "relogin").await;
-    qr_login(&browser, &app, false, Some(first.parse().expect("uin"))).await;
+    let again = format!("{row} button[data-action=relogin]");
+    qr_login(&browser, &app, &again, Some(first.parse().expect("uin"))).await;
     browser
         .wait_for(&format!("{row}[data-health=healthy]"))
         .await;
