@@ -313,7 +313,7 @@
     var key = a.expiresTimestamp ? [
       el('span', { text: t('created', { t: a.createdTimestamp ? formatUnix(a.createdTimestamp) : '—' }) }), el('br'),
       el('span', { text: t('expires', { t: formatUnix(a.expiresTimestamp) }) }), el('br'),
-      el('span', { 'class': 'badge countdown ' + (a.expiresTimestamp > now() ? 'on' : 'off'), 'data-expires': String(a.expiresTimestamp), text: countdown(a.expiresTimestamp) })
+      el('span', { 'class': 'badge countdown ' + (a.expiresTimestamp > now() && state !== 'dead' ? 'on' : 'off'), 'data-expires': String(a.expiresTimestamp), text: countdown(a.expiresTimestamp) })
     ] : [el('span', { 'class': 'muted', text: '—' })];
     var next = a.nextAction
       ? t(a.nextAction === 'check' ? 'nextCheck' : 'nextRefresh', { t: formatUnix(a.nextActionTimestamp) })
