@@ -250,13 +250,8 @@ async fn the_owner_signs_in_and_steers_an_account_from_qr_login_to_removal() {
     let logins = app.logins().await;
     let checks = app.calls(CHECK).await;
     act_and_reload(&browser, &first, "check").await;
-    assert_eq!(
-        browser
-            .text("#action-result .message")
-            .await
-            .contains("key 有效"),
-        true
-    );
+    let said = browser.text("#action-result .message").await;
+    assert!(said.contains("key 有效"), "{said}");
     assert_eq!(app.logins().await, logins, "a check sends no Login");
     assert_eq!(app.calls(CHECK).await, checks + 1);
     let row = format!("#accounts-body tr[data-uin='{first}']");
