@@ -18,7 +18,7 @@ mod timeline;
 pub use check::check_text;
 pub use events::{AccountEvent, EventKind, EventSink, SharedSink};
 pub use logout::{logout_then_remove, LogoutError, Removal};
-pub use pool::{Account, AccountPool, PoolSettings};
+pub use pool::{Account, AccountPool, NextAction, PoolSettings};
 pub use rotate::{is_fatal, RefreshFailure};
 pub use store::{AccountStore, Health, Loaded, Problem, StoreError, StoredAccount, Unreadable};
 

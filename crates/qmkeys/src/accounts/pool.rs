@@ -11,7 +11,7 @@ use crate::clock::SharedClock;
 use crate::domain::{Cookie, Credential, Uin};
 use crate::upstream::{UpstreamClient, APP_LOGIN_TYPE};
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// One account: the in-memory mirror of its stored record.
@@ -22,6 +22,9 @@ pub struct Account {
     /// rotate the key again and waste the first.
     pub(super) refreshing: tokio::sync::Mutex<()>,
     pub(super) schedule: Mutex<Schedule>,
+    /// InitUpload grants obtained with this account's key since this process
+    /// started (or since it last took the account in): the console's count.
+    signed: AtomicU64,
 }
 
 impl Account {
@@ -31,7 +34,18 @@ impl Account {
             schedule: Mutex::new(Schedule::fresh()),
             record: RwLock::new(record),
             refreshing: tokio::sync::Mutex::new(()),
+            signed: AtomicU64::new(0),
         }
+    }
+
+    /// Counts one InitUpload grant obtained with this account's key.
+    pub fn note_signed(&self) {
+        self.signed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// InitUpload grants obtained with this account since this process took it in.
+    pub fn signed(&self) -> u64 {
+        self.signed.load(Ordering::Relaxed)
     }
 
     pub fn uin(&self) -> Uin {
@@ -372,7 +386,9 @@ impl AccountPool {
             if !written {
                 continue;
             }
-            if stored.is_none() {
+            // New, or dead and logged in again (the console's re-login): it
+            // is in use from now on. A caller's re-save of a live account says nothing.
+            if stored.as_ref().is_none_or(|s| s.health != Health::Healthy) {
                 self.emit(AccountEvent::of(
                     EventKind::Added,
                     &record,
@@ -435,6 +451,30 @@ impl AccountPool {
         Ok(removed)
     }
 
+    /// What the keeper will do next for `account`, and when (unix seconds):
+    /// its next key check or its next rotation, whichever comes first;
+    /// nothing for an account out of use, which waits for its owner.
+    pub fn next_action(&self, account: &Account) -> Option<(NextAction, i64)> {
+        let record = account.snapshot();
+        if record.health != Health::Healthy {
+            return None;
+        }
+        let refresh_at = account
+            .schedule
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .due_at(&record, self.settings.refresh_share);
+        let every = i64::try_from(self.settings.key_check_interval.as_secs()).unwrap_or(i64::MAX);
+        let check_at = record
+            .last_check_at
+            .map_or(i64::MIN, |at| at.saturating_add(every));
+        Some(if check_at < refresh_at {
+            (NextAction::Check, check_at.max(self.clock.unix()))
+        } else {
+            (NextAction::Refresh, refresh_at.max(self.clock.unix()))
+        })
+    }
+
     /// Accounts whose key should be refreshed now.
     pub fn due(&self) -> Vec<Arc<Account>> {
         let now = self.clock.unix();
@@ -449,6 +489,24 @@ impl AccountPool {
                         .is_due(&record, now, self.settings.refresh_share)
             })
             .collect()
+    }
+}
+
+/// The keeper's next step for an account ([`AccountPool::next_action`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextAction {
+    /// Ask whether the key is alive (no Login).
+    Check,
+    /// Rotate the key (one Login).
+    Refresh,
+}
+
+impl NextAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NextAction::Check => "check",
+            NextAction::Refresh => "refresh",
+        }
     }
 }
 

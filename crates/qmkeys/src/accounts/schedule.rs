@@ -54,6 +54,22 @@ impl Schedule {
         now as f64 >= due_at
     }
 
+    /// The first second at which [`Schedule::is_due`] holds (the past when
+    /// it already does), for the owner's console.
+    pub(super) fn due_at(&self, record: &StoredAccount, share: f64) -> i64 {
+        let Some(expires) = record.expires_at else {
+            return self.retry_not_before;
+        };
+        let lifetime = record
+            .created_at
+            .map(|c| expires - c)
+            .filter(|l| *l > 0)
+            .unwrap_or(DEFAULT_LIFETIME) as f64;
+        let window = lifetime * share;
+        let due_at = (expires as f64 - window - window * 0.2 * self.jitter).ceil() as i64;
+        due_at.max(self.retry_not_before)
+    }
+
     pub(super) fn failed(&mut self, now: i64) {
         self.failures = self.failures.saturating_add(1);
         let pause = BACKOFF.pause(self.failures).as_secs();
@@ -91,6 +107,26 @@ mod tests {
             "jitter only brings it forward"
         );
         assert!(!early.is_due(&r, 179, 1.0 / 3.0));
+    }
+
+    #[test]
+    fn the_due_time_is_the_first_second_that_is_due() {
+        let r = record(Some(0), Some(300));
+        for jitter in [0.0, 0.5, 1.0] {
+            let s = Schedule {
+                jitter,
+                failures: 0,
+                retry_not_before: 0,
+            };
+            let at = s.due_at(&r, 1.0 / 3.0);
+            assert!(s.is_due(&r, at, 1.0 / 3.0) && !s.is_due(&r, at - 1, 1.0 / 3.0));
+        }
+        let backed_off = Schedule {
+            jitter: 0.0,
+            failures: 1,
+            retry_not_before: 250,
+        };
+        assert_eq!(backed_off.due_at(&r, 1.0 / 3.0), 250);
     }
 
     #[test]

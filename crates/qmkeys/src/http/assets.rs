@@ -7,6 +7,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 /// Every asset the pages load: name, content type, bytes.
 pub const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", JS, include_str!("../../web/app.js")),
+    ("admin.js", JS, include_str!("../../web/admin.js")),
     ("md5.js", JS, include_str!("../../web/md5.js")),
     ("sse.js", JS, include_str!("../../web/sse.js")),
     ("docs.js", JS, include_str!("../../web/docs.js")),

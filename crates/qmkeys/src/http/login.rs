@@ -11,6 +11,8 @@ use super::params::{FastLogin, FastLoginParams, QrParams, QrStart};
 use super::refresh::RefreshData;
 use super::route::{Errors, FORM_BODY, KEY_REFUSED, REFUSED, TRANSIENT};
 use super::AppState;
+use crate::accounts::mask;
+use crate::domain::{ParamError, Uin};
 use crate::login::{LoginResult, QrEvent, QrLogin};
 use crate::refresh::Refreshed;
 use axum::extract::State;
@@ -87,10 +89,10 @@ pub const FAST_POST_ERRORS: Errors =
 pub async fn qrcode(
     State(state): State<AppState>,
     Client(client): Client,
-    QrStart { kind, save }: QrStart,
+    QrStart { kind, save, only }: QrStart,
 ) -> Result<Response, ApiError> {
     let login = state.login.start_qr_for(kind, Some(client)).await?;
-    let stream = events(state, login, save);
+    let stream = events(state, login, save, only);
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
         .into_response())
@@ -108,6 +110,7 @@ fn events(
     state: AppState,
     login: QrLogin,
     save: bool,
+    only: Option<Uin>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     futures::stream::unfold((Step::Image(login), 1u32), move |(step, id)| {
         let state = state.clone();
@@ -134,6 +137,18 @@ fn events(
                     ),
                     Ok(QrEvent::Expired) => (EXPIRED_TEXT.to_owned(), Step::Ended),
                     Ok(QrEvent::Refused) => (status("refused", "已在手机上拒绝登录"), Step::Ended),
+                    Ok(QrEvent::Done(result)) if only.is_some_and(|u| u != result.cookie.uin) => {
+                        drop(login);
+                        tracing::warn!(
+                            account = %mask(result.cookie.uin),
+                            "QR login of another account than the one asked for; not saved"
+                        );
+                        let err = ApiError::Param(ParamError::new(
+                            "uin",
+                            "扫码登录的是另一个账号，不是参数 uin 指定的账号：没有保存，请用该账号扫码",
+                        ));
+                        (failure(&err), Step::Ended)
+                    }
                     Ok(QrEvent::Done(result)) => {
                         drop(login);
                         let data = finish(&state, result, save).await;
@@ -143,13 +158,7 @@ fn events(
                     Err(err) => {
                         let err = ApiError::Login(err);
                         tracing::warn!(error = %Chain(&err), "QR login failed");
-                        let parts = err.parts();
-                        let failure = Failure {
-                            code: parts.code,
-                            message: parts.message,
-                        };
-                        let data = serde_json::to_string(&failure).unwrap_or_default();
-                        (data, Step::Ended)
+                        (failure(&err), Step::Ended)
                     }
                 },
             };
@@ -171,6 +180,16 @@ struct Status<'a> {
 struct Failure {
     code: i32,
     message: String,
+}
+
+/// The last event of a login that failed: the envelope's code and message.
+fn failure(err: &ApiError) -> String {
+    let parts = err.parts();
+    let failure = Failure {
+        code: parts.code,
+        message: parts.message,
+    };
+    serde_json::to_string(&failure).unwrap_or_default()
 }
 
 fn status(status: &str, message: &str) -> String {

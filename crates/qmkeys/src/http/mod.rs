@@ -152,6 +152,7 @@ fn groups() -> [Group; 4] {
             routes: Routes::new()
                 .route(routes!(web::index), Errors::NONE)
                 .route(routes!(web::docs), Errors::NONE)
+                .route(routes!(web::admin), Errors::NONE)
                 .route(routes!(web::asset), web::ASSET_ERRORS)
                 .route(routes!(metrics::metrics), Errors::NONE)
                 .route(routes!(health::healthz), Errors::NONE)

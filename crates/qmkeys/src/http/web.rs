@@ -26,6 +26,10 @@ use axum::response::{IntoResponse, Response};
 
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const DOCS_HTML: &str = include_str!("../../web/docs.html");
+const ADMIN_HTML: &str = include_str!("../../web/admin.html");
+/// Whether the owner's console is on (`admin_token` is set); off, the page
+/// only says how to turn it on.
+const ADMIN_ENABLED_PLACEHOLDER: &str = "{{ADMIN_ENABLED}}";
 const MAX_UPLOAD_PLACEHOLDER: &str = "{{MAX_UPLOAD_BYTES}}";
 /// Whether the login card offers 保存到服务器 (`accounts_allow_save`).
 const ALLOW_SAVE_PLACEHOLDER: &str = "{{ALLOW_SAVE}}";
@@ -43,6 +47,8 @@ pub struct Site {
     index: String,
     index_csp: HeaderValue,
     docs_csp: HeaderValue,
+    admin: String,
+    admin_csp: HeaderValue,
     openapi: String,
 }
 
@@ -56,6 +62,10 @@ impl Site {
         );
         let docs_csp = "default-src 'none'; script-src 'self'; style-src 'self'; \
              img-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+        // The console talks to its own origin only; its QR arrives as a data: image.
+        let admin_csp = "default-src 'none'; script-src 'self'; style-src 'self'; \
+             img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+             frame-ancestors 'none'";
         let document = openapi::document(settings.cos.max_upload_bytes);
         Self {
             cors: settings.http.cors_allowed_origins.clone(),
@@ -77,6 +87,17 @@ impl Site {
             index_csp: HeaderValue::from_str(&index_csp)
                 .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
             docs_csp: HeaderValue::from_static(docs_csp),
+            admin: ADMIN_HTML
+                .replace(
+                    ADMIN_ENABLED_PLACEHOLDER,
+                    if settings.http.admin_token.is_some() {
+                        "true"
+                    } else {
+                        "false"
+                    },
+                )
+                .replace(LOGIN_KINDS_PLACEHOLDER, &attribute(&login_kinds())),
+            admin_csp: HeaderValue::from_static(admin_csp),
             openapi: serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{}".to_owned()),
         }
     }
@@ -189,6 +210,22 @@ pub async fn index(State(state): State<AppState>) -> Response {
 )]
 pub async fn docs(State(state): State<AppState>) -> Response {
     page(DOCS_HTML, &state.site.docs_csp)
+}
+
+/// The owner's console: the kept accounts, their actions and timeline.
+///
+/// Asks for the admin token once and keeps it in the tab's sessionStorage;
+/// every call it makes carries `Authorization: Bearer`. Without `admin_token`
+/// on the server it only says how to set it.
+#[utoipa::path(
+    get,
+    path = "/admin",
+    tag = "web",
+    operation_id = "adminPage",
+    responses((status = 200, description = "管理页 / the owner's console", body = String, content_type = "text/html")),
+)]
+pub async fn admin(State(state): State<AppState>) -> Response {
+    page(&state.site.admin, &state.site.admin_csp)
 }
 
 /// A script, style sheet or icon of the pages.
@@ -324,8 +361,35 @@ mod tests {
     }
 
     #[test]
+    fn the_console_knows_whether_the_admin_token_is_set_and_talks_to_its_origin_only() {
+        for (token, content) in [(Some("t0ken-for-the-test"), "true"), (None, "false")] {
+            let mut settings = Settings::default();
+            settings.http.admin_token = token.map(secrecy::SecretString::from);
+            let site = Site::new(&settings);
+            assert!(
+                site.admin.contains(&format!(
+                    "<meta name=\"qmkeys-admin\" content=\"{content}\">"
+                )),
+                "{content}"
+            );
+            assert!(!site.admin.contains("{{"), "every placeholder filled");
+            if let Some(token) = token {
+                assert!(
+                    !site.admin.contains(token),
+                    "the page never holds the token"
+                );
+            }
+        }
+        let csp = Site::new(&Settings::default()).admin_csp;
+        let csp = csp.to_str().expect("ascii");
+        assert!(csp.contains("connect-src 'self';"), "{csp}");
+        assert!(csp.starts_with("default-src 'none';"), "{csp}");
+        assert!(!csp.contains("unsafe"), "{csp}");
+    }
+
+    #[test]
     fn pages_load_nothing_from_another_host() {
-        for html in [INDEX_HTML, DOCS_HTML] {
+        for html in [INDEX_HTML, DOCS_HTML, ADMIN_HTML] {
             for attr in ["src=\"", "href=\""] {
                 for (i, _) in html.match_indices(attr) {
                     let value = &html[i + attr.len()..];

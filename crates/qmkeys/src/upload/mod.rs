@@ -254,7 +254,10 @@ impl UploadService {
         let mut last = SignError::NoHealthyAccount;
         for account in accounts {
             match self.init_upload_as(&account, file).await {
-                Ok(grant) => return Ok(grant),
+                Ok(grant) => {
+                    account.note_signed();
+                    return Ok(grant);
+                }
                 Err(err) => {
                     tracing::warn!(account = %mask(account.uin()), error = %err, "upload account failed; trying the next");
                     last = err;

@@ -8,6 +8,7 @@ mod check;
 mod check_cli;
 mod cli;
 mod connections;
+mod console;
 mod cors;
 mod cos_property;
 mod cos_sign;

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+mod admin;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;

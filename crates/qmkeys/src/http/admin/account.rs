@@ -2,7 +2,7 @@
 //! rotation), rotate it now, and remove it (optionally logging it out
 //! upstream first). None of them answers a key.
 
-use super::{AccountView, Admin};
+use super::{view, AccountView, Admin};
 use crate::accounts::{Account, LogoutError, RefreshFailure, StoreError};
 use crate::domain::Uin;
 use crate::http::envelope::Envelope;
@@ -49,7 +49,7 @@ pub async fn account(
     Segment(uin): Segment<Uin>,
 ) -> Result<Response, ApiError> {
     let account = kept(&state, uin).await?;
-    Ok(state.stamp.ok(AccountView::from(&account.snapshot())))
+    Ok(state.stamp.ok(view(&state, &account).await))
 }
 
 /// Asks QQ Music whether the account's key is alive, now, without rotating it.
@@ -75,7 +75,7 @@ pub async fn check(
     let alive = state.accounts.check_now(&account).await? == KeyCheck::Alive;
     Ok(state.stamp.ok(CheckedAccount {
         alive,
-        account: AccountView::from(&account.snapshot()),
+        account: view(&state, &account).await,
     }))
 }
 
@@ -104,7 +104,7 @@ pub async fn refresh(
             RefreshFailure::Dead(e) | RefreshFailure::Transient(e) => ApiError::Upstream(e),
             RefreshFailure::Store(e) => ApiError::StoreRead(StoreError::Backend(e.to_string())),
         })?;
-    Ok(state.stamp.ok(AccountView::from(&account.snapshot())))
+    Ok(state.stamp.ok(view(&state, &account).await))
 }
 
 /// Removes a kept account, after logging it out upstream when asked.

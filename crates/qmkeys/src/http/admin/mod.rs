@@ -10,10 +10,10 @@ pub mod account;
 
 use super::params::{CookieFormat, CookieParams, EventsParams, EventsQuery};
 use super::path::Segment;
-use super::refresh::RefreshData;
+use super::refresh::{InfoView, RefreshData};
 use super::route::Errors;
 use super::AppState;
-use crate::accounts::mask;
+use crate::accounts::{mask, Account, Health};
 use crate::beijing;
 use crate::domain::Uin;
 use crate::refresh::Refreshed;
@@ -86,13 +86,37 @@ pub async fn events(
     responses((status = 200, description = "上传账号列表 / the upload accounts (`code` 200)", body = Envelope<AdminAccounts>)),
 )]
 pub async fn accounts(State(state): State<AppState>, _: Admin) -> Response {
-    let accounts: Vec<AccountView> = state
-        .accounts
-        .all()
-        .iter()
-        .map(|a| AccountView::from(&a.snapshot()))
-        .collect();
+    // Take in what another instance or the CLI changed; if the store cannot
+    // be read, the accounts in memory are still worth showing.
+    if let Err(err) = state.accounts.sync().await {
+        tracing::warn!(error = %err, "account store unreadable; listing the accounts in memory");
+    }
+    let all = state.accounts.all();
+    let accounts = futures::future::join_all(all.iter().map(|a| view(&state, a))).await;
     state.stamp.ok(AdminAccounts { accounts })
+}
+
+/// An account as the owner's console shows it: its record, what the keeper
+/// will do next, the uploads it signed, and its membership (cached by the
+/// refresh service for 30 minutes; asked only of a healthy account).
+pub async fn view(state: &AppState, account: &Account) -> AccountView {
+    let record = account.snapshot();
+    let mut view = AccountView::from(&record);
+    if let Some((action, at)) = state.accounts.next_action(account) {
+        view.next_action = Some(action.as_str());
+        view.next_action_timestamp = Some(at);
+        view.next_action_time = Some(beijing::format_unix(at));
+    }
+    view.uploads_signed = account.signed();
+    if record.health == Health::Healthy {
+        let cookie = record.cookie();
+        view.membership = state
+            .refresh
+            .membership(&cookie)
+            .await
+            .map(|info| InfoView::new(&info, state.stamp_now()));
+    }
+    view
 }
 
 /// The live cookie of an account the server keeps alive.
@@ -196,8 +220,19 @@ pub struct AdminAccounts {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
+    /// Masked, as shown (`12****89`).
     pub uin: String,
+    /// The whole uin, for the per-account routes' paths (not a secret: it is
+    /// the account's number, not its key).
+    pub id: String,
+    /// The key's kind: `qq` or `wx`.
     pub kind: &'static str,
+    /// The QR login that logs it in again (`type` of the QR login route):
+    /// `qq`, `wx`, or `app` for a key issued to the QQ Music app.
+    pub login: &'static str,
+    /// When the current key was made (upstream's `musickeyCreateTime`).
+    pub created_timestamp: Option<i64>,
+    pub created_time: Option<String>,
     pub expires_timestamp: Option<i64>,
     pub expires_time: Option<String>,
     pub last_refresh_timestamp: Option<i64>,
@@ -208,14 +243,34 @@ pub struct AccountView {
     pub last_check_timestamp: Option<i64>,
     pub last_check_time: Option<String>,
     pub last_check: Option<String>,
+    /// `healthy`, or `unhealthy`: out of use until its owner logs it in again.
     pub health: &'static str,
+    /// What the keeper does next, `check` (no Login) or `refresh` (one
+    /// Login), and when; absent for an account out of use.
+    pub next_action: Option<&'static str>,
+    pub next_action_timestamp: Option<i64>,
+    pub next_action_time: Option<String>,
+    /// InitUpload grants obtained with this account's key since this server
+    /// process started (kept in memory, not stored).
+    pub uploads_signed: u64,
+    /// VIP and SVIP with their ends; absent for an account out of use or
+    /// when QQ Music would not say.
+    pub membership: Option<InfoView>,
 }
 
 impl From<&crate::accounts::StoredAccount> for AccountView {
     fn from(a: &crate::accounts::StoredAccount) -> Self {
         Self {
             uin: mask(a.uin()),
+            id: a.uin().to_string(),
             kind: a.cred.kind().as_str(),
+            login: if a.login_type == Some(crate::upstream::APP_LOGIN_TYPE) {
+                "app"
+            } else {
+                a.cred.kind().as_str()
+            },
+            created_timestamp: a.created_at,
+            created_time: a.created_at.map(beijing::format_unix),
             expires_timestamp: a.expires_at,
             expires_time: a.expires_at.map(beijing::format_unix),
             last_refresh_timestamp: a.last_refresh_at,
@@ -225,6 +280,11 @@ impl From<&crate::accounts::StoredAccount> for AccountView {
             last_check_time: a.last_check_at.map(beijing::format_unix),
             last_check: a.last_check.clone(),
             health: a.health.as_str(),
+            next_action: None,
+            next_action_timestamp: None,
+            next_action_time: None,
+            uploads_signed: 0,
+            membership: None,
         }
     }
 }

@@ -26,6 +26,10 @@ pub struct QrParams {
     /// / keep the account for uploads (403 unless the server enables it or the request carries the admin token)
     #[param(schema_with = save_schema)]
     pub save: Option<String>,
+    /// 只接受这个账号的登录：扫码的是另一个账号时，最后一个事件是错误（40001），不保存也不给出 key（管理页重新登录用）
+    /// / accept only a login of this account: when another account scans, the last event is an error (40001) and nothing is saved or handed out (the owner's console logs a dead account in again with it)
+    #[param(pattern = r"^[1-9][0-9]{0,18}$", example = "1152921504")]
+    pub uin: Option<String>,
 }
 
 /// `type`'s schema, from the registry of QR login kinds: its values, the
@@ -69,6 +73,8 @@ fn one_of(names: &[&str]) -> String {
 pub struct QrStart {
     pub kind: QrKind,
     pub save: bool,
+    /// Only a login of this account counts.
+    pub only: Option<Uin>,
 }
 
 impl QrParams {
@@ -80,6 +86,7 @@ impl QrParams {
         Ok(QrStart {
             kind,
             save: parse_save(self.save.as_deref())?,
+            only: self.uin.as_deref().map(Uin::parse).transpose()?,
         })
     }
 }
