@@ -13,7 +13,8 @@ mod refresh;
 mod sign;
 
 pub use admin::{
-    CookieFormat, CookieParams, EventsParams, EventsQuery, RemoveParams, RemoveQuery,
+    CookieFormat, CookieParams, EventsParams, EventsQuery, NewKey, NewKeyParams, RemoveParams,
+    RemoveQuery,
     DEFAULT_EVENTS,
 };
 pub use check::{Check, CheckParams};
