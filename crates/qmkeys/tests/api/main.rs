@@ -16,6 +16,7 @@ mod envelopes;
 mod healthcheck;
 mod helpers;
 mod keeper_checks;
+mod keys;
 mod lease;
 mod log_capture;
 mod login_app;
