@@ -132,7 +132,9 @@ pub(super) fn sqlite_insert(conn: &Connection, key: &ApiKeyRecord) -> Result<(),
 
 pub(super) fn sqlite_list(conn: &Connection) -> Result<Vec<ApiKeyRecord>, StoreError> {
     let mut stmt = conn
-        .prepare(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY created_at, id"))
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM api_keys ORDER BY created_at, id"
+        ))
         .map_err(|e| sqlite_error(&e))?;
     let rows = stmt
         .query_map([], sqlite_row)
@@ -157,9 +159,7 @@ pub(super) fn sqlite_by_hash(
         .optional()
         .map_err(|e| sqlite_error(&e))?;
     // The row must be the one asked for, hash included.
-    Ok(row
-        .and_then(read_sqlite)
-        .filter(|k| &k.hash == hash))
+    Ok(row.and_then(read_sqlite).filter(|k| &k.hash == hash))
 }
 
 pub(super) fn sqlite_revoke(conn: &Connection, id: &ApiKeyId) -> Result<bool, StoreError> {
@@ -168,7 +168,10 @@ pub(super) fn sqlite_revoke(conn: &Connection, id: &ApiKeyId) -> Result<bool, St
         .map_err(|e| sqlite_error(&e))
 }
 
-pub(super) fn sqlite_touch(conn: &mut Connection, used: &[(ApiKeyId, i64)]) -> Result<(), StoreError> {
+pub(super) fn sqlite_touch(
+    conn: &mut Connection,
+    used: &[(ApiKeyId, i64)],
+) -> Result<(), StoreError> {
     let tx = conn.transaction().map_err(|e| sqlite_error(&e))?;
     for (id, at) in used {
         // Never backwards: two instances may write behind out of order.
@@ -275,9 +278,7 @@ pub(super) async fn redis_revoke(redis: &Redis, id: &ApiKeyId) -> Result<bool, R
         .await?;
     let fields: Vec<String> = records
         .into_iter()
-        .filter(|(_, body)| {
-            serde_json::from_str::<Raw>(body).is_ok_and(|r| r.id == id.as_str())
-        })
+        .filter(|(_, body)| serde_json::from_str::<Raw>(body).is_ok_and(|r| r.id == id.as_str()))
         .map(|(field, _)| field)
         .collect();
     if fields.is_empty() {

@@ -744,7 +744,10 @@ mod tests {
         async fn revoke_key(&self, id: &crate::domain::ApiKeyId) -> Result<bool, StoreError> {
             self.inner.revoke_key(id).await
         }
-        async fn touch_keys(&self, used: &[(crate::domain::ApiKeyId, i64)]) -> Result<(), StoreError> {
+        async fn touch_keys(
+            &self,
+            used: &[(crate::domain::ApiKeyId, i64)],
+        ) -> Result<(), StoreError> {
             self.inner.touch_keys(used).await
         }
         async fn ping(&self) -> Result<(), StoreError> {

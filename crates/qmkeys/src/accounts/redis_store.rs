@@ -5,12 +5,12 @@
 //! `appendonly yes` so a committed rotation survives a Redis restart.
 
 use super::events::AccountEvent;
+use super::keys::{self, ApiKeyRecord};
 use super::record::{self, Failure, FIELDS};
 use super::store::{AccountStore, Health, Loaded, StoreError, StoredAccount};
-use super::keys::{self, ApiKeyRecord};
 use super::timeline;
-use crate::domain::{ApiKeyHash, ApiKeyId};
 use crate::domain::Uin;
+use crate::domain::{ApiKeyHash, ApiKeyId};
 use crate::redis::{last_key, Lease, Redis, RedisError, PREFIX, STILL_OURS};
 use crate::secrets::Sealer;
 use redis::{AsyncCommands, Script};
@@ -354,7 +354,9 @@ impl AccountStore for RedisStore {
         match keys::redis_insert(&self.redis, key).await.map_err(shared)? {
             true => Ok(()),
             // 190 random bits do not collide; a planted field would.
-            false => Err(StoreError::Backend("a caller key with this hash exists".into())),
+            false => Err(StoreError::Backend(
+                "a caller key with this hash exists".into(),
+            )),
         }
     }
 

@@ -3,12 +3,12 @@
 //! `-wal` and `-shm` companions are readable by their owner alone.
 
 use super::events::AccountEvent;
+use super::keys::{self, ApiKeyRecord};
 use super::record::{self, Failure, FIELDS};
 use super::store::{AccountStore, Health, Loaded, StoreError, StoredAccount};
-use super::keys::{self, ApiKeyRecord};
 use super::timeline;
-use crate::domain::{ApiKeyHash, ApiKeyId};
 use crate::domain::Uin;
+use crate::domain::{ApiKeyHash, ApiKeyId};
 use crate::secrets::Sealer;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};

@@ -29,7 +29,12 @@ pub struct KeysArgs {
     server: Option<Url>,
     /// The server's admin token (with --server); better given as
     /// QMKEYS_ADMIN_TOKEN, which other users cannot read from the process list.
-    #[arg(long, env = "QMKEYS_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "QMKEYS_ADMIN_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
     token: Option<String>,
     /// Print the admin route's JSON envelope instead of a summary.
     #[arg(long, global = true)]
@@ -78,11 +83,20 @@ async fn local(args: &KeysArgs) -> ExitCode {
     let settings = match Settings::load(args.config.as_deref()) {
         Ok(settings) => settings,
         Err(err) => {
-            return client::fail(COMMAND, exit::USAGE, &format!("invalid configuration: {err}"))
+            return client::fail(
+                COMMAND,
+                exit::USAGE,
+                &format!("invalid configuration: {err}"),
+            )
         }
     };
-    let secret = settings.accounts.secret_key.as_ref().map(|k| k.expose_secret());
-    let store = match SqliteStore::open(&settings.accounts.db, Sealer::new(secret, "account-store")) {
+    let secret = settings
+        .accounts
+        .secret_key
+        .as_ref()
+        .map(|k| k.expose_secret());
+    let store = match SqliteStore::open(&settings.accounts.db, Sealer::new(secret, "account-store"))
+    {
         Ok(store) => store,
         Err(err) => return client::fail(COMMAND, exit::UNAVAILABLE, &err.to_string()),
     };
@@ -94,12 +108,18 @@ async fn local(args: &KeysArgs) -> ExitCode {
         KeysCommand::Create { name, rate_limit } => {
             let name = match ApiKeyName::parse(name) {
                 Ok(name) => name,
-                Err(e) => return client::fail(COMMAND, exit::USAGE, &format!("--name: {}", e.message)),
+                Err(e) => {
+                    return client::fail(COMMAND, exit::USAGE, &format!("--name: {}", e.message))
+                }
             };
             let rate_limit = match rate_limit.map(parse_rate_limit).transpose() {
                 Ok(rate) => rate.unwrap_or(DEFAULT_RATE_LIMIT),
                 Err(e) => {
-                    return client::fail(COMMAND, exit::USAGE, &format!("--rate-limit: {}", e.message))
+                    return client::fail(
+                        COMMAND,
+                        exit::USAGE,
+                        &format!("--rate-limit: {}", e.message),
+                    )
                 }
             };
             let (id, secret) = ApiKeySecret::generate();
@@ -180,7 +200,11 @@ async fn remote(server: &Url, args: &KeysArgs) -> ExitCode {
             if let Err(e) = ApiKeyId::parse(id) {
                 return client::fail(COMMAND, exit::USAGE, &format!("ID: {}", e.message));
             }
-            (reqwest::Method::DELETE, format!("/admin/keys/{id}"), Vec::new())
+            (
+                reqwest::Method::DELETE,
+                format!("/admin/keys/{id}"),
+                Vec::new(),
+            )
         }
     };
     let answer = match admin_request(COMMAND, server, token, method, &path, &form).await {
@@ -196,10 +220,20 @@ async fn remote(server: &Url, args: &KeysArgs) -> ExitCode {
     if !args.json {
         let data = &answer.body["data"];
         match &args.command {
-            KeysCommand::Create { .. } => match serde_json::from_value::<ViewIn>(data["key"].clone()) {
-                Ok(key) => print_created(&key.into(), data["secret"].as_str().unwrap_or_default()),
-                Err(_) => return client::fail(COMMAND, exit::UNAVAILABLE, "the server's answer does not read"),
-            },
+            KeysCommand::Create { .. } => {
+                match serde_json::from_value::<ViewIn>(data["key"].clone()) {
+                    Ok(key) => {
+                        print_created(&key.into(), data["secret"].as_str().unwrap_or_default())
+                    }
+                    Err(_) => {
+                        return client::fail(
+                            COMMAND,
+                            exit::UNAVAILABLE,
+                            "the server's answer does not read",
+                        )
+                    }
+                }
+            }
             KeysCommand::List => {
                 let keys: Vec<KeyView> = data["keys"]
                     .as_array()

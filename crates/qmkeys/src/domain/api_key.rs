@@ -23,9 +23,9 @@ pub struct ApiKeyId(String);
 
 impl ApiKeyId {
     pub fn parse(raw: &str) -> Result<Self, ParamError> {
-        let ok = raw
-            .strip_prefix(ID_PREFIX)
-            .is_some_and(|rest| rest.len() == ID_CHARS && rest.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let ok = raw.strip_prefix(ID_PREFIX).is_some_and(|rest| {
+            rest.len() == ID_CHARS && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
@@ -82,7 +82,10 @@ impl ApiKeySecret {
     /// are about 190 bits, so a hash without salt or stretching is enough.
     pub fn generate() -> (ApiKeyId, Self) {
         let mut rng = rand::thread_rng();
-        let id = format!("{ID_PREFIX}{}", Alphanumeric.sample_string(&mut rng, ID_CHARS));
+        let id = format!(
+            "{ID_PREFIX}{}",
+            Alphanumeric.sample_string(&mut rng, ID_CHARS)
+        );
         let secret = format!(
             "{SECRET_PREFIX}{}",
             Alphanumeric.sample_string(&mut rng, SECRET_CHARS)
@@ -103,8 +106,9 @@ impl ApiKeySecret {
 /// Whether a presented value could be a secret at all: refused before any
 /// lookup when it is not, so junk never reaches the store.
 pub fn looks_like_secret(raw: &str) -> bool {
-    raw.strip_prefix(SECRET_PREFIX)
-        .is_some_and(|rest| rest.len() == SECRET_CHARS && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+    raw.strip_prefix(SECRET_PREFIX).is_some_and(|rest| {
+        rest.len() == SECRET_CHARS && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
 }
 
 /// A key's name: 1 to 64 characters, no control characters.
@@ -115,7 +119,10 @@ impl ApiKeyName {
     pub fn parse(raw: &str) -> Result<Self, ParamError> {
         let name = raw.trim();
         if name.is_empty() {
-            return Err(ParamError::new("name", "缺少参数 name / name must not be empty"));
+            return Err(ParamError::new(
+                "name",
+                "缺少参数 name / name must not be empty",
+            ));
         }
         if name.chars().count() > MAX_NAME_CHARS {
             return Err(ParamError::new(
@@ -168,7 +175,10 @@ mod tests {
     #[test]
     fn names_and_limits_are_refused_by_field() {
         assert_eq!(ApiKeyName::parse(" ").unwrap_err().param, "name");
-        assert_eq!(ApiKeyName::parse(&"x".repeat(65)).unwrap_err().param, "name");
+        assert_eq!(
+            ApiKeyName::parse(&"x".repeat(65)).unwrap_err().param,
+            "name"
+        );
         assert_eq!(ApiKeyName::parse("a\u{7}b").unwrap_err().param, "name");
         assert_eq!(ApiKeyName::parse(" 播放器 ").unwrap().as_str(), "播放器");
         assert_eq!(parse_rate_limit(0).unwrap_err().param, "rate_limit");

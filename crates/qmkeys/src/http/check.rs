@@ -5,9 +5,9 @@
 use super::envelope::Envelope;
 use super::error::ApiError;
 use super::error::{ErrorCode, ErrorCode as C};
-use super::params::{Check, CheckParams};
 use super::keys::Caller;
-use super::route::{Errors, KEYED, FORM_BODY, REFUSED, TRANSIENT};
+use super::params::{Check, CheckParams};
+use super::route::{Errors, FORM_BODY, KEYED, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::beijing;
 use crate::refresh::Checked;

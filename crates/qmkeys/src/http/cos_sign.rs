@@ -3,8 +3,8 @@
 use super::envelope::Envelope;
 use super::error::ApiError;
 use super::error::ErrorCode as C;
-use super::params::{Sign, SignParams};
 use super::keys::Caller;
+use super::params::{Sign, SignParams};
 use super::route::{Errors, KEYED, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::upload::SignedUpload;

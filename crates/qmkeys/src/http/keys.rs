@@ -94,7 +94,11 @@ impl CallerKeys {
     }
 
     async fn load(&self, hash: ApiKeyHash) -> Result<Option<Arc<KeyState>>, StoreError> {
-        Ok(self.store.key_by_hash(&hash).await?.map(|k| self.state_of(&k)))
+        Ok(self
+            .store
+            .key_by_hash(&hash)
+            .await?
+            .map(|k| self.state_of(&k)))
     }
 
     fn state_of(&self, key: &ApiKeyRecord) -> Arc<KeyState> {

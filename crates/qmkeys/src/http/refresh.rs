@@ -3,9 +3,9 @@
 use super::envelope::Envelope;
 use super::error::ApiError;
 use super::error::{ErrorCode, ErrorCode as C};
-use super::params::{Refresh, RefreshParams};
 use super::keys::Caller;
-use super::route::{Errors, KEYED, FORM_BODY, KEY_REFUSED, REFUSED, TRANSIENT};
+use super::params::{Refresh, RefreshParams};
+use super::route::{Errors, FORM_BODY, KEYED, KEY_REFUSED, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::beijing;
 use crate::refresh::{Cookie, Refreshed};
@@ -24,7 +24,8 @@ const OWN: &[ErrorCode] = &[C::BadParam, C::SaveDisabled, C::SaveFailed];
 pub const GET_ERRORS: Errors = Errors::of(&[OWN, KEYED, KEY_REFUSED, REFUSED, TRANSIENT]);
 
 /// What [`refresh_post`] can answer: a GET's errors and a form body's.
-pub const POST_ERRORS: Errors = Errors::of(&[OWN, KEYED, KEY_REFUSED, REFUSED, TRANSIENT, FORM_BODY]);
+pub const POST_ERRORS: Errors =
+    Errors::of(&[OWN, KEYED, KEY_REFUSED, REFUSED, TRANSIENT, FORM_BODY]);
 
 /// Refresh a music key (parameters in the query string).
 ///

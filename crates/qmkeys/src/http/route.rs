@@ -63,7 +63,7 @@ pub const KEY_REFUSED: &[ErrorCode] = &[
 
 /// A route behind `require_api_key` ([`super::keys::Caller`]): a missing or
 /// refused key, or a store that cannot be asked about it.
-pub const KEYED: &[ErrorCode] = &[C::ApiKeyRequired, C::StoreFailed];
+pub const KEYED: &[ErrorCode] = &[C::ApiKeyMissing, C::ApiKeyRefused, C::StoreFailed];
 
 /// A route that reads a form body (`params::MAX_FORM_BYTES`).
 pub const FORM_BODY: &[ErrorCode] = &[C::BadBody, C::BodyTooLarge, C::UnsupportedMediaType];

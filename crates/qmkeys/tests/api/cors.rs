@@ -194,7 +194,10 @@ async fn a_page_of_another_origin_may_send_a_caller_key_header() {
     let app = spawn_app().await;
     let answer = app
         .http
-        .request(Method::OPTIONS, format!("{}/music/tencent/cookie/refresh", app.base))
+        .request(
+            Method::OPTIONS,
+            format!("{}/music/tencent/cookie/refresh", app.base),
+        )
         .header("Origin", PAGE)
         .header("Access-Control-Request-Method", "GET")
         .header("Access-Control-Request-Headers", "x-api-key")

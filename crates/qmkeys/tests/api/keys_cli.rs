@@ -36,7 +36,9 @@ async fn keyed_app() -> TestApp {
 /// The binary on the app's own database (SQLite allows both at once).
 fn local(app: &TestApp, args: &[&str]) -> Command {
     let mut cmd = qmkeys();
-    cmd.env("QMKEYS_DB", &app.settings.accounts.db).args(["keys"]).args(args);
+    cmd.env("QMKEYS_DB", &app.settings.accounts.db)
+        .args(["keys"])
+        .args(args);
     cmd
 }
 
@@ -65,13 +67,33 @@ async fn refresh_with(app: &TestApp, secret: &str) -> u16 {
 #[tokio::test]
 async fn keys_made_listed_and_revoked_on_the_store_are_the_servers_keys() {
     let app = keyed_app().await;
-    let out = run(local(&app, &["create", "--name", "cli bot", "--rate-limit", "30", "--json"])).await;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(local(
+        &app,
+        &[
+            "create",
+            "--name",
+            "cli bot",
+            "--rate-limit",
+            "30",
+            "--json",
+        ],
+    ))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let made = json(&out);
     let id = made["data"]["key"]["id"].as_str().expect("id").to_owned();
     let secret = made["data"]["secret"].as_str().expect("secret").to_owned();
     assert_eq!(made["data"]["key"]["rateLimit"], 30);
-    assert_eq!(refresh_with(&app, &secret).await, 200, "the server knows it");
+    assert_eq!(
+        refresh_with(&app, &secret).await,
+        200,
+        "the server knows it"
+    );
 
     let out = run(local(&app, &["list"])).await;
     let table = String::from_utf8_lossy(&out.stdout);
@@ -93,8 +115,18 @@ async fn keys_made_listed_and_revoked_on_the_store_are_the_servers_keys() {
 #[tokio::test]
 async fn keys_made_listed_and_revoked_through_a_server_with_the_token_from_the_environment() {
     let app = keyed_app().await;
-    let out = run(remote(&app, Some(TOKEN), &["create", "--name", "remote", "--json"])).await;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(remote(
+        &app,
+        Some(TOKEN),
+        &["create", "--name", "remote", "--json"],
+    ))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let made = json(&out);
     let id = made["data"]["key"]["id"].as_str().expect("id").to_owned();
     let secret = made["data"]["secret"].as_str().expect("secret").to_owned();
@@ -114,7 +146,12 @@ async fn keys_made_listed_and_revoked_through_a_server_with_the_token_from_the_e
     assert_eq!(out.status.code(), Some(3), "a wrong token is refused");
     let out = run(remote(&app, None, &["list"])).await;
     assert_eq!(out.status.code(), Some(2), "no token at all");
-    let out = run(remote(&app, Some(TOKEN), &["create", "--name", "x", "--rate-limit", "0"])).await;
+    let out = run(remote(
+        &app,
+        Some(TOKEN),
+        &["create", "--name", "x", "--rate-limit", "0"],
+    ))
+    .await;
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rate_limit"));
 }

@@ -21,7 +21,12 @@ use serde::Serialize;
 pub const LIST_ERRORS: Errors = Errors::of(&[&[C::NotFound, C::AdminUnauthorized, C::StoreFailed]]);
 /// What [`create`] can answer besides success.
 pub const CREATE_ERRORS: Errors = Errors::of(&[
-    &[C::NotFound, C::AdminUnauthorized, C::BadParam, C::StoreFailed],
+    &[
+        C::NotFound,
+        C::AdminUnauthorized,
+        C::BadParam,
+        C::StoreFailed,
+    ],
     FORM_BODY,
 ]);
 /// What [`revoke`] can answer besides success.

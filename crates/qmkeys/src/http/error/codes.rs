@@ -43,8 +43,10 @@ error_codes! {
     ClientKeyRefused = 40104,
     /// 验证码错误（QQ音乐 20271）/ a wrong verification code (QQ Music 20271)
     WrongCode = 40105,
-    /// 本服务器要求调用者密钥：缺少 X-Api-Key（或 api_key），或密钥未知、已吊销 / this server wants a caller key: X-Api-Key (or api_key) is missing, unknown or revoked
-    ApiKeyRequired = 40106,
+    /// 本服务器要求调用者密钥，请求中没有 X-Api-Key（或 api_key）/ this server wants a caller key and the request has no X-Api-Key (or api_key)
+    ApiKeyMissing = 40106,
+    /// 调用者密钥未知或已被吊销 / the caller key is unknown or was revoked
+    ApiKeyRefused = 40107,
     /// 账号被限制（QQ音乐 20277、20278）/ the account is restricted (QQ Music 20277, 20278)
     Restricted = 40301,
     /// 账号登录的设备过多（QQ音乐 20279）/ too many devices on the account (QQ Music 20279)

@@ -168,6 +168,9 @@ pub(crate) mod tests {
         all.push(ApiError::Login(LoginError::ClientBusy));
         all.push(ApiError::Login(LoginError::ClientKeyRefused));
         all.push(ApiError::NoSuchAccount);
+        all.push(ApiError::NoSuchKey);
+        all.push(ApiError::ApiKeyMissing);
+        all.push(ApiError::ApiKeyRefused);
         all
     }
 

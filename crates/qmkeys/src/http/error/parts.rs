@@ -75,11 +75,11 @@ impl ApiError {
                 ..ErrorParts::new(C::ClientRateLimited, "请求过于频繁，请按 Retry-After 等待后重试")
             },
             ApiError::ApiKeyMissing => ErrorParts::new(
-                C::ApiKeyRequired,
+                C::ApiKeyMissing,
                 "本服务器要求调用者密钥：请在 X-Api-Key 请求头（或 api_key 查询参数）中提供向管理员申请的密钥",
             ),
             ApiError::ApiKeyRefused => ErrorParts::new(
-                C::ApiKeyRequired,
+                C::ApiKeyRefused,
                 "调用者密钥无效或已被吊销：请向管理员申请新的密钥",
             ),
             ApiError::SaveDisabled => ErrorParts::new(

@@ -50,12 +50,12 @@ pub fn document(max_upload_bytes: u64) -> Value {
         "scheme": "bearer",
         "description": "`Authorization: Bearer <admin_token>`"
     });
-    // Wanted only when the server sets require_api_key (401/40106 then).
+    // Wanted only when the server sets require_api_key.
     doc["components"]["securitySchemes"]["api_key"] = json!({
         "type": "apiKey",
         "in": "header",
         "name": "X-Api-Key",
-        "description": "调用者密钥，仅当服务器开启 require_api_key 时需要 / a caller key, needed only when the server sets require_api_key"
+        "description": "调用者密钥，仅当服务器开启 require_api_key 时需要（缺少 40106，未知或已吊销 40107）/ a caller key, needed only when the server sets require_api_key (missing 40106, unknown or revoked 40107)"
     });
     doc["components"]["securitySchemes"]["api_key_query"] = json!({
         "type": "apiKey",

@@ -140,7 +140,8 @@ mod tests {
         assert!(new_key("").is_err_and(|m| m.contains("name")));
         for bad in ["0", "-1", "x", "100001", "99999999999999999999999"] {
             assert!(
-                new_key(&format!("name=a&rate_limit={bad}")).is_err_and(|m| m.contains("rate_limit")),
+                new_key(&format!("name=a&rate_limit={bad}"))
+                    .is_err_and(|m| m.contains("rate_limit")),
                 "{bad}"
             );
         }

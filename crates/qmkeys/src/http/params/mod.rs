@@ -14,8 +14,7 @@ mod sign;
 
 pub use admin::{
     CookieFormat, CookieParams, EventsParams, EventsQuery, NewKey, NewKeyParams, RemoveParams,
-    RemoveQuery,
-    DEFAULT_EVENTS,
+    RemoveQuery, DEFAULT_EVENTS,
 };
 pub use check::{Check, CheckParams};
 pub use login::{FastLogin, FastLoginParams, QrParams, QrStart};
