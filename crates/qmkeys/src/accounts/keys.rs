@@ -224,8 +224,11 @@ pub(super) async fn redis_insert(redis: &Redis, key: &ApiKeyRecord) -> Result<bo
     Ok(added == 1)
 }
 
+/// A Redis hash's fields and values, as HGETALL answers them.
+type Fields = Vec<(String, String)>;
+
 pub(super) async fn redis_list(redis: &Redis) -> Result<Vec<ApiKeyRecord>, RedisError> {
-    let (records, used): (Vec<(String, String)>, Vec<(String, String)>) = redis
+    let (records, used): (Fields, Fields) = redis
         .run(|mut c| async move {
             ::redis::pipe()
                 .hgetall(redis_records())
