@@ -1,9 +1,10 @@
 //! `qmkeys keys create|list|revoke`: caller keys (`require_api_key`), on the
-//! store this machine's settings name (as `qmkeys accounts` does), or with
+//! store this machine's settings name (Redis or the SQLite file), or with
 //! `--server URL --token T` through a running server's `/admin/keys`.
 
 use super::client::{self, admin_request, AdminAnswer};
 use super::exit;
+use crate::accounts::redis_store::RedisStore;
 use crate::accounts::sqlite::SqliteStore;
 use crate::accounts::{AccountStore, ApiKeyRecord};
 use crate::config::{Settings, CONFIG_ENV};
@@ -90,15 +91,9 @@ async fn local(args: &KeysArgs) -> ExitCode {
             )
         }
     };
-    let secret = settings
-        .accounts
-        .secret_key
-        .as_ref()
-        .map(|k| k.expose_secret());
-    let store = match SqliteStore::open(&settings.accounts.db, Sealer::new(secret, "account-store"))
-    {
+    let store = match open_store(&settings) {
         Ok(store) => store,
-        Err(err) => return client::fail(COMMAND, exit::UNAVAILABLE, &err.to_string()),
+        Err(message) => return client::fail(COMMAND, exit::UNAVAILABLE, &message),
     };
     let stamp = client::stamp(&settings.http.tips);
     let store_failed = |err: crate::accounts::StoreError| {
@@ -178,6 +173,25 @@ async fn local(args: &KeysArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The store the server uses: Redis when `redis_url` is set (keys written
+/// to SQLite would never reach it), else the SQLite file.
+fn open_store(settings: &Settings) -> Result<Box<dyn AccountStore>, String> {
+    let secret = settings
+        .accounts
+        .secret_key
+        .as_ref()
+        .map(|k| k.expose_secret());
+    let sealer = Sealer::new(secret, "account-store");
+    if let Some(url) = &settings.redis.url {
+        let redis = crate::redis::Redis::connect(url.expose_secret(), settings.redis.timeout())
+            .map_err(|e| e.to_string())?;
+        return Ok(Box::new(RedisStore::new(redis, sealer)));
+    }
+    SqliteStore::open(&settings.accounts.db, sealer)
+        .map(|s| Box::new(s) as Box<dyn AccountStore>)
+        .map_err(|e| e.to_string())
 }
 
 async fn remote(server: &Url, args: &KeysArgs) -> ExitCode {
