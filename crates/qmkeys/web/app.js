@@ -7,6 +7,11 @@
   var TEXT = {
     zh: {
       tagline: 'QQ 音乐 key 刷新、扫码登录与歌单封面上传',
+      apiKeyTitle: '调用者密钥',
+      apiKeyHint: '本服务器要求调用者密钥。填写管理员给你的密钥（qmk_…），它只保存在这个浏览器里。',
+      apiKeyLabel: '密钥',
+      apiKeyNeeded: '本服务器要求调用者密钥：请在上方“调用者密钥”中填写管理员给你的密钥（qmk_…）。',
+      apiKeyRefused: '调用者密钥无效或已被吊销：请向管理员申请新的密钥，填在上方。',
       apiDocs: '接口文档',
       refreshTitle: '刷新 music key',
       refreshHint: '填写 uin 和 music_key，得到新的 key。key 只发送到本服务器，不会发往其他地方。',
@@ -82,6 +87,11 @@
       loginUnreachable: '无法连接本服务器：{e}'
     },
     en: {
+      apiKeyTitle: 'Caller key',
+      apiKeyHint: 'This server wants a caller key. Enter the key the owner gave you (qmk_…); it is kept in this browser only.',
+      apiKeyLabel: 'Key',
+      apiKeyNeeded: 'This server wants a caller key: enter the key the owner gave you (qmk_…) under "Caller key" above.',
+      apiKeyRefused: 'The caller key is not valid or was revoked: ask the owner for a new one and enter it above.',
       tagline: 'QQ Music key refresh, QR login and playlist-cover upload',
       apiDocs: 'API docs',
       refreshTitle: 'Refresh a music key',
@@ -333,7 +343,7 @@
     box.setAttribute('data-state', 'busy');
     box.textContent = t('refreshing');
     // POST keeps the key out of access logs; the same origin as this page.
-    fetch('/music/tencent/cookie/refresh', { method: 'POST', body: body })
+    fetch('/music/tencent/cookie/refresh', { method: 'POST', body: body, headers: keyHeaders() })
       .then(function (response) {
         return response.text().then(function (text) {
           var answer;
@@ -344,7 +354,7 @@
             rerender.refresh = function () { renderRefresh(answer.data); };
           } else {
             rerender.refresh = function () {
-              showError(box, answer.message, t('errorDetail', { status: response.status, code: answer.code }));
+              showError(box, refusal(answer), t('errorDetail', { status: response.status, code: answer.code }));
             };
           }
           rerender.refresh();
@@ -376,6 +386,47 @@
     var kinds = [];
     try { kinds = JSON.parse(meta ? meta.getAttribute('content') : '[]'); } catch (e) { /* none offered */ }
     return Array.isArray(kinds) ? kinds.filter(function (k) { return k && /^[a-z]+$/.test(k.name); }) : [];
+  }
+
+  // ---- Caller key (require_api_key) -------------------------------------------
+
+  var KEY_MISSING = 40106;
+  var KEY_REFUSED = 40107;
+  var KEY_STORE = 'qmkeys-api-key';
+
+  function requireKey() {
+    var meta = document.querySelector('meta[name="qmkeys-require-api-key"]');
+    return !!meta && meta.getAttribute('content') === 'true';
+  }
+
+  // Headers for a call to the API: X-Api-Key when the server wants a key.
+  function keyHeaders(headers) {
+    headers = headers || {};
+    var key = requireKey() ? $('api-key').value.trim() : '';
+    if (key) headers['X-Api-Key'] = key;
+    return headers;
+  }
+
+  // The message to show for a refused call: ours, in the page's language,
+  // when the refusal is about the caller key.
+  function refusal(answer) {
+    if (answer.code !== KEY_MISSING && answer.code !== KEY_REFUSED) return answer.message;
+    var card = $('api-key-card');
+    card.hidden = false;
+    card.classList.add('attention');
+    $('api-key').focus();
+    return answer.code === KEY_REFUSED ? t('apiKeyRefused') : t('apiKeyNeeded');
+  }
+
+  function initKey() {
+    if (!requireKey()) return;
+    $('api-key-card').hidden = false;
+    var input = $('api-key');
+    try { input.value = localStorage.getItem(KEY_STORE) || ''; } catch (e) { /* private mode */ }
+    input.addEventListener('input', function () {
+      $('api-key-card').classList.remove('attention');
+      try { localStorage.setItem(KEY_STORE, input.value.trim()); } catch (e) { /* private mode */ }
+    });
   }
 
   function allowSave() {
@@ -432,7 +483,7 @@
     };
     var save = allowSave() && $('login-save').checked;
     var url = '/music/tencent/cookie/qrcode?type=' + encodeURIComponent(login.kind) + (save ? '&save=true' : '');
-    fetch(url, { signal: controller.signal, cache: 'no-store', headers: { Accept: 'text/event-stream' } })
+    fetch(url, { signal: controller.signal, cache: 'no-store', headers: keyHeaders({ Accept: 'text/event-stream' }) })
       .then(function (response) {
         if (!current()) return undefined;
         var type = response.headers.get('content-type') || '';
@@ -443,7 +494,7 @@
             var answer = null;
             try { answer = parseEnvelope(text); } catch (e) { /* shown as unreadable below */ }
             finish('failed', answer && answer.message ? function () {
-              showError(box, answer.message, t('errorDetail', { status: response.status, code: answer.code }));
+              showError(box, refusal(answer), t('errorDetail', { status: response.status, code: answer.code }));
             } : function () { showError(box, t('badAnswer', { status: response.status })); });
           });
         }
@@ -700,12 +751,12 @@
       step = 'sign';
       setStep('sign', 'busy');
       var query = new URLSearchParams({ sha1: sums.sha1, md5: sums.md5, size: String(file.size), ext: ext });
-      return fetch('/tool/cos/sign?' + query.toString()).then(function (response) {
+      return fetch('/tool/cos/sign?' + query.toString(), { headers: keyHeaders() }).then(function (response) {
         return response.text().then(function (text) {
           var answer;
           try { answer = parseEnvelope(text); } catch (e) { throw failure('badAnswer', { status: response.status }); }
           if (answer.code !== 0 || !answer.data) {
-            throw failure('signRefused', { status: response.status, code: answer.code, message: answer.message });
+            throw failure('signRefused', { status: response.status, code: answer.code, message: refusal(answer) });
           }
           return answer.data;
         });
@@ -762,6 +813,7 @@
       if (e.dataTransfer && e.dataTransfer.files.length) choose(e.dataTransfer.files[0]);
     });
     resetSteps();
+    initKey();
     initLogin();
     applyLanguage();
     document.body.setAttribute('data-ready', 'true');

@@ -5,6 +5,7 @@
 mod check;
 pub mod events;
 pub mod keeper;
+mod keys;
 mod logout;
 mod pool;
 mod record;
@@ -17,6 +18,7 @@ mod timeline;
 
 pub use check::check_text;
 pub use events::{AccountEvent, EventKind, EventSink, SharedSink};
+pub use keys::ApiKeyRecord;
 pub use logout::{logout_then_remove, LogoutError, Removal};
 pub use pool::{Account, AccountPool, NextAction, PoolSettings};
 pub use rotate::{is_fatal, RefreshFailure};

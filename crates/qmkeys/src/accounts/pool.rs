@@ -787,6 +787,27 @@ mod tests {
         ) -> Result<Vec<crate::accounts::AccountEvent>, StoreError> {
             self.inner.recent_events(limit).await
         }
+        async fn insert_key(&self, key: &crate::accounts::ApiKeyRecord) -> Result<(), StoreError> {
+            self.inner.insert_key(key).await
+        }
+        async fn keys(&self) -> Result<Vec<crate::accounts::ApiKeyRecord>, StoreError> {
+            self.inner.keys().await
+        }
+        async fn key_by_hash(
+            &self,
+            hash: &crate::domain::ApiKeyHash,
+        ) -> Result<Option<crate::accounts::ApiKeyRecord>, StoreError> {
+            self.inner.key_by_hash(hash).await
+        }
+        async fn revoke_key(&self, id: &crate::domain::ApiKeyId) -> Result<bool, StoreError> {
+            self.inner.revoke_key(id).await
+        }
+        async fn touch_keys(
+            &self,
+            used: &[(crate::domain::ApiKeyId, i64)],
+        ) -> Result<(), StoreError> {
+            self.inner.touch_keys(used).await
+        }
         async fn ping(&self) -> Result<(), StoreError> {
             self.inner.ping().await
         }

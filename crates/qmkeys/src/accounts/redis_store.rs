@@ -5,10 +5,12 @@
 //! `appendonly yes` so a committed rotation survives a Redis restart.
 
 use super::events::AccountEvent;
+use super::keys::{self, ApiKeyRecord};
 use super::record::{self, Failure, FIELDS};
 use super::store::{AccountStore, Health, Loaded, StoreError, StoredAccount};
 use super::timeline;
 use crate::domain::Uin;
+use crate::domain::{ApiKeyHash, ApiKeyId};
 use crate::redis::{last_key, Lease, Redis, RedisError, PREFIX, STILL_OURS};
 use crate::secrets::Sealer;
 use redis::{AsyncCommands, Script};
@@ -346,6 +348,32 @@ impl AccountStore for RedisStore {
         timeline::redis_recent(&self.redis, limit)
             .await
             .map_err(shared)
+    }
+
+    async fn insert_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        match keys::redis_insert(&self.redis, key).await.map_err(shared)? {
+            true => Ok(()),
+            // 190 random bits do not collide; a planted field would.
+            false => Err(StoreError::Backend(
+                "a caller key with this hash exists".into(),
+            )),
+        }
+    }
+
+    async fn keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        keys::redis_list(&self.redis).await.map_err(shared)
+    }
+
+    async fn key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
+        keys::redis_by_hash(&self.redis, hash).await.map_err(shared)
+    }
+
+    async fn revoke_key(&self, id: &ApiKeyId) -> Result<bool, StoreError> {
+        keys::redis_revoke(&self.redis, id).await.map_err(shared)
+    }
+
+    async fn touch_keys(&self, used: &[(ApiKeyId, i64)]) -> Result<(), StoreError> {
+        keys::redis_touch(&self.redis, used).await.map_err(shared)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

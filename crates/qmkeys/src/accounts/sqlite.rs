@@ -3,10 +3,12 @@
 //! `-wal` and `-shm` companions are readable by their owner alone.
 
 use super::events::AccountEvent;
+use super::keys::{self, ApiKeyRecord};
 use super::record::{self, Failure, FIELDS};
 use super::store::{AccountStore, Health, Loaded, StoreError, StoredAccount};
 use super::timeline;
 use crate::domain::Uin;
+use crate::domain::{ApiKeyHash, ApiKeyId};
 use crate::secrets::Sealer;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -57,6 +59,8 @@ impl SqliteStore {
         .map_err(|e| backend(&e))?;
         conn.execute_batch(SCHEMA).map_err(|e| backend(&e))?;
         conn.execute_batch(super::timeline::SQLITE_SCHEMA)
+            .map_err(|e| backend(&e))?;
+        conn.execute_batch(super::keys::SQLITE_SCHEMA)
             .map_err(|e| backend(&e))?;
         add_missing_columns(&conn)?;
         if sealer.is_encrypting() {
@@ -459,6 +463,34 @@ impl AccountStore for SqliteStore {
 
     async fn recent_events(&self, limit: usize) -> Result<Vec<AccountEvent>, StoreError> {
         self.with(move |conn, _| timeline::sqlite_recent(conn, limit))
+            .await
+    }
+
+    async fn insert_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.with(move |conn, _| keys::sqlite_insert(conn, &key))
+            .await
+    }
+
+    async fn keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.with(|conn, _| keys::sqlite_list(conn)).await
+    }
+
+    async fn key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let hash = hash.clone();
+        self.with(move |conn, _| keys::sqlite_by_hash(conn, &hash))
+            .await
+    }
+
+    async fn revoke_key(&self, id: &ApiKeyId) -> Result<bool, StoreError> {
+        let id = id.clone();
+        self.with(move |conn, _| keys::sqlite_revoke(conn, &id))
+            .await
+    }
+
+    async fn touch_keys(&self, used: &[(ApiKeyId, i64)]) -> Result<(), StoreError> {
+        let used = used.to_vec();
+        self.with(move |conn, _| keys::sqlite_touch(conn, &used))
             .await
     }
 

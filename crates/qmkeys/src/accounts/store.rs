@@ -2,6 +2,8 @@
 //! backend (Redis) can replace the embedded one without touching callers.
 
 use super::events::AccountEvent;
+use super::keys::ApiKeyRecord;
+use crate::domain::{ApiKeyHash, ApiKeyId};
 use crate::domain::{Credential, Uin};
 use crate::redis::Lease;
 use crate::secrets::SealError;
@@ -226,6 +228,21 @@ pub trait AccountStore: Send + Sync + 'static {
     /// The newest `limit` events of the timeline, newest first; stored ones
     /// that do not read as events are left out.
     async fn recent_events(&self, limit: usize) -> Result<Vec<AccountEvent>, StoreError>;
+
+    /// Stores a new caller key (only its hash); committed when it returns.
+    async fn insert_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+
+    /// Every caller key that reads back, oldest first.
+    async fn keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+
+    /// The caller key whose secret has this hash.
+    async fn key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Deletes a caller key; `Ok(false)` when there was none with that id.
+    async fn revoke_key(&self, id: &ApiKeyId) -> Result<bool, StoreError>;
+
+    /// Writes keys' last-used times (behind the requests, a batch at a time).
+    async fn touch_keys(&self, used: &[(ApiKeyId, i64)]) -> Result<(), StoreError>;
 
     /// Cheap check that the store answers, for readiness.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -93,6 +93,63 @@ pub fn fail_startup(command: &str, err: &crate::startup::StartupError) -> ExitCo
     fail(command, code, &crate::http::error::Chain(err).to_string())
 }
 
+/// An answer from a server's admin route: its status and body as they came.
+pub struct AdminAnswer {
+    pub status: u16,
+    pub text: String,
+    /// The body as JSON (`Null` if it is not JSON).
+    pub body: serde_json::Value,
+}
+
+impl AdminAnswer {
+    pub fn code(&self) -> i64 {
+        self.body["code"].as_i64().unwrap_or_default()
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+}
+
+/// Calls one of a running server's admin routes with `Authorization: Bearer
+/// <token>`, a form body when `form` is not empty. An unreachable server is
+/// exit 4; an answer, success or not, is the caller's to read.
+pub async fn admin_request(
+    command: &str,
+    server: &url::Url,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    form: &[(&str, String)],
+) -> Result<AdminAnswer, ExitCode> {
+    let url = server_route(command, server, path)?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|err| fail(command, exit::FAILED, &err.to_string()))?;
+    let mut request = http.request(method, url).bearer_auth(token);
+    if !form.is_empty() {
+        request = request.form(form);
+    }
+    let unreachable = |e: reqwest::Error| {
+        fail(
+            command,
+            exit::UNAVAILABLE,
+            &format!("cannot reach {server}: {}", e.without_url()),
+        )
+    };
+    let response = request.send().await.map_err(unreachable)?;
+    let status = response.status().as_u16();
+    let text = response.text().await.map_err(unreachable)?;
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    if body["code"].as_i64().is_none() {
+        let message = format!("{server} did not answer like a qmkeys server (HTTP {status})");
+        return Err(fail(command, exit::UNAVAILABLE, &message));
+    }
+    Ok(AdminAnswer { status, text, body })
+}
+
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -3,8 +3,8 @@
 /// Done.
 pub const OK: u8 = 0;
 /// The command ran but could not do what was asked: the server stopped with
-/// an error, there was no async runtime, or `accounts remove` or `accounts
-/// show` found no such account.
+/// an error, there was no async runtime, `accounts remove` or `accounts
+/// show` found no such account, or `keys revoke` no such key.
 pub const FAILED: u8 = 1;
 /// Bad arguments or settings, or a file that cannot be read: fix the command.
 /// Nothing was sent.

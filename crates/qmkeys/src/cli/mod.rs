@@ -7,6 +7,7 @@ pub mod client;
 pub mod cos_sign;
 pub mod exit;
 pub mod healthcheck;
+pub mod keys;
 pub mod login;
 pub mod refresh;
 
@@ -45,6 +46,12 @@ enum Command {
         #[command(subcommand)]
         command: AccountsCommand,
     },
+    /// Caller keys for `require_api_key`: create (the secret is shown once),
+    /// list, revoke; in the store, or with --server through a running server.
+    /// Exit codes: 0 done, 1 no such key, 2 bad arguments or settings, 3 the
+    /// server refused (a wrong token, a bad parameter), 4 the store or server
+    /// failed or could not be reached.
+    Keys(keys::KeysArgs),
     /// Refresh a music key straight against QQ Music, without a server.
     ///
     /// Exit codes: 0 done, 2 bad arguments or settings, 3 refused (bad
@@ -114,6 +121,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve { config } => serve(config),
         Command::Healthcheck(args) => healthcheck::run(args),
+        Command::Keys(args) => keys::run(args),
         Command::Accounts { config, command } => match Settings::load(config.as_deref()) {
             Ok(settings) => accounts::run(&settings, command),
             Err(err) => {

@@ -1,5 +1,6 @@
 //! Serving the API (`http/`, `serve/`): where it listens, how connections and
-//! requests are bounded, TLS, CORS, the envelope's tips and the admin token.
+//! requests are bounded, TLS, CORS, the envelope's tips, the admin token and
+//! whether callers need a key.
 
 use super::{between, invalid, long_enough, ConfigError};
 use secrecy::SecretString;
@@ -58,6 +59,9 @@ pub struct HttpConfig {
     pub cors_allowed_origins: OriginList,
     /// Enables `GET /admin/accounts` behind `Authorization: Bearer <token>`.
     pub admin_token: Option<SecretString>,
+    /// The refresh, check, sign and login routes want a caller key
+    /// (`X-Api-Key` or `api_key`); off, they stay open to anyone.
+    pub require_api_key: bool,
 }
 
 impl Default for HttpConfig {
@@ -81,6 +85,7 @@ impl Default for HttpConfig {
             tls_key: None,
             cors_allowed_origins: OriginList::any(),
             admin_token: None,
+            require_api_key: false,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Types that parse and validate what callers send, so that the rest of the code
 //! never handles a loose string.
 
+mod api_key;
 mod client;
 mod client_key;
 mod cookie;
@@ -10,6 +11,10 @@ mod music_key;
 mod uin;
 mod upload;
 
+pub use api_key::{
+    looks_like_secret, parse_rate_limit, ApiKeyHash, ApiKeyId, ApiKeyName, ApiKeySecret,
+    DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT,
+};
 pub use client::{canonical, ClientId, DEFAULT_IPV6_PREFIX};
 pub use client_key::{parse_client_uin, ClientKey};
 pub use cookie::{cookie_line, Cookie};

@@ -5,8 +5,9 @@
 use super::envelope::Envelope;
 use super::error::ApiError;
 use super::error::{ErrorCode, ErrorCode as C};
+use super::keys::Caller;
 use super::params::{Check, CheckParams};
-use super::route::{Errors, FORM_BODY, REFUSED, TRANSIENT};
+use super::route::{Errors, FORM_BODY, KEYED, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::beijing;
 use crate::refresh::Checked;
@@ -29,10 +30,10 @@ const OWN: &[ErrorCode] = &[
 ];
 
 /// What [`check_get`] can answer besides success.
-pub const GET_ERRORS: Errors = Errors::of(&[OWN, REFUSED, TRANSIENT]);
+pub const GET_ERRORS: Errors = Errors::of(&[OWN, KEYED, REFUSED, TRANSIENT]);
 
 /// What [`check_post`] can answer: a GET's errors and a form body's.
-pub const POST_ERRORS: Errors = Errors::of(&[OWN, REFUSED, TRANSIENT, FORM_BODY]);
+pub const POST_ERRORS: Errors = Errors::of(&[OWN, KEYED, REFUSED, TRANSIENT, FORM_BODY]);
 
 /// Check whether a music key is alive (parameters in the query string).
 ///
@@ -45,11 +46,13 @@ pub const POST_ERRORS: Errors = Errors::of(&[OWN, REFUSED, TRANSIENT, FORM_BODY]
     path = "/music/tencent/cookie/check",
     tag = "refresh",
     operation_id = "checkGet",
+    security((), ("api_key" = []), ("api_key_query" = [])),
     params(CheckParams),
     responses((status = 200, description = "key 是否有效 / whether the key is alive (`code` 200)", body = Envelope<CheckData>)),
 )]
 pub async fn check_get(
     State(state): State<AppState>,
+    _: Caller,
     request: Check,
 ) -> Result<Response, ApiError> {
     answer(&state, request).await
@@ -64,11 +67,13 @@ pub async fn check_get(
     path = "/music/tencent/cookie/check",
     tag = "refresh",
     operation_id = "checkPost",
+    security((), ("api_key" = []), ("api_key_query" = [])),
     request_body(content = CheckParams, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "key 是否有效 / whether the key is alive (`code` 200)", body = Envelope<CheckData>)),
 )]
 pub async fn check_post(
     State(state): State<AppState>,
+    _: Caller,
     request: Check,
 ) -> Result<Response, ApiError> {
     answer(&state, request).await

@@ -7,7 +7,7 @@
 //! cache never hands one caller's `Access-Control-Allow-Origin` to another.
 
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderName, HeaderValue, Method};
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -36,7 +36,8 @@ pub fn layer(origins: &OriginList) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(allow)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([CONTENT_TYPE])
+            // X-Api-Key: a caller key (`require_api_key`) from another origin's page.
+            .allow_headers([CONTENT_TYPE, HeaderName::from_static(super::keys::HEADER)])
             // A 429 tells when to come back; let scripts read it.
             .expose_headers([RETRY_AFTER])
             .max_age(PREFLIGHT_MAX_AGE),

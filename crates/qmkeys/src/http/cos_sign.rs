@@ -3,8 +3,9 @@
 use super::envelope::Envelope;
 use super::error::ApiError;
 use super::error::ErrorCode as C;
+use super::keys::Caller;
 use super::params::{Sign, SignParams};
-use super::route::{Errors, REFUSED, TRANSIENT};
+use super::route::{Errors, KEYED, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::upload::SignedUpload;
 use axum::extract::State;
@@ -24,6 +25,7 @@ pub const ERRORS: Errors = Errors::of(&[
         C::UploadAccountExpired,
         C::UploadAccountRestricted,
     ],
+    KEYED,
     REFUSED,
     TRANSIENT,
 ]);
@@ -38,11 +40,13 @@ pub const ERRORS: Errors = Errors::of(&[
     path = "/tool/cos/sign",
     tag = "upload",
     operation_id = "cosSign",
+    security((), ("api_key" = []), ("api_key_query" = [])),
     params(SignParams),
     responses((status = 200, description = "已签名的上传请求 / the signed PUT (`code` 0)", body = Envelope<SignData>)),
 )]
 pub async fn sign(
     State(state): State<AppState>,
+    _: Caller,
     Sign { file }: Sign,
 ) -> Result<Response, ApiError> {
     // Boxed for the same reason as the refresh: a large state machine that

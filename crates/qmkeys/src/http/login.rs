@@ -7,9 +7,10 @@ use super::client::Client;
 use super::envelope::Envelope;
 use super::error::{ApiError, Chain};
 use super::error::{ErrorCode, ErrorCode as C};
+use super::keys::Caller;
 use super::params::{FastLogin, FastLoginParams, QrParams, QrStart};
 use super::refresh::RefreshData;
-use super::route::{Errors, FORM_BODY, KEY_REFUSED, REFUSED, TRANSIENT};
+use super::route::{Errors, FORM_BODY, KEYED, KEY_REFUSED, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::accounts::mask;
 use crate::domain::{ParamError, Uin};
@@ -40,6 +41,7 @@ pub const QR_ERRORS: Errors = Errors::of(&[
         C::LoginSessionsFull,
         C::ClientLoginsFull,
     ],
+    KEYED,
     KEY_REFUSED,
     REFUSED,
     TRANSIENT,
@@ -49,11 +51,11 @@ pub const QR_ERRORS: Errors = Errors::of(&[
 const FAST: &[ErrorCode] = &[C::BadParam, C::SaveDisabled, C::ClientKeyRefused];
 
 /// What [`fastlogin_get`] can answer besides success.
-pub const FAST_GET_ERRORS: Errors = Errors::of(&[FAST, KEY_REFUSED, REFUSED, TRANSIENT]);
+pub const FAST_GET_ERRORS: Errors = Errors::of(&[FAST, KEYED, KEY_REFUSED, REFUSED, TRANSIENT]);
 
 /// What [`fastlogin_post`] can answer: a GET's errors and a form body's.
 pub const FAST_POST_ERRORS: Errors =
-    Errors::of(&[FAST, KEY_REFUSED, REFUSED, TRANSIENT, FORM_BODY]);
+    Errors::of(&[FAST, KEYED, KEY_REFUSED, REFUSED, TRANSIENT, FORM_BODY]);
 
 /// Log in by scanning a QR code (Server-Sent Events).
 ///
@@ -83,11 +85,13 @@ pub const FAST_POST_ERRORS: Errors =
     path = "/music/tencent/cookie/qrcode",
     tag = "login",
     operation_id = "qrLogin",
+    security((), ("api_key" = []), ("api_key_query" = [])),
     params(QrParams),
     responses((status = 200, description = "事件流：id 1 为二维码图片（data URI），之后是状态变化，最后一个事件是结果 / the event stream: id 1 is the QR image as a data URI, then state changes, then the result", content_type = "text/event-stream", body = String)),
 )]
 pub async fn qrcode(
     State(state): State<AppState>,
+    _: Caller,
     Client(client): Client,
     QrStart { kind, save, only }: QrStart,
 ) -> Result<Response, ApiError> {
@@ -227,11 +231,13 @@ async fn finish(state: &AppState, result: LoginResult, save: bool) -> RefreshDat
     path = "/music/tencent/cookie/fastlogin",
     tag = "login",
     operation_id = "fastLoginGet",
+    security((), ("api_key" = []), ("api_key_query" = [])),
     params(FastLoginParams),
     responses((status = 200, description = "新的 key 和会员信息 / the new key and VIP state (`code` 200)", body = Envelope<RefreshData>)),
 )]
 pub async fn fastlogin_get(
     State(state): State<AppState>,
+    _: Caller,
     request: FastLogin,
 ) -> Result<Response, ApiError> {
     fast(&state, request).await
@@ -243,11 +249,13 @@ pub async fn fastlogin_get(
     path = "/music/tencent/cookie/fastlogin",
     tag = "login",
     operation_id = "fastLoginPost",
+    security((), ("api_key" = []), ("api_key_query" = [])),
     request_body(content = FastLoginParams, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "新的 key 和会员信息 / the new key and VIP state (`code` 200)", body = Envelope<RefreshData>)),
 )]
 pub async fn fastlogin_post(
     State(state): State<AppState>,
+    _: Caller,
     request: FastLogin,
 ) -> Result<Response, ApiError> {
     fast(&state, request).await

@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod error;
 pub mod front;
 pub mod health;
+pub mod keys;
 pub mod limit;
 pub mod login;
 pub mod metrics;
@@ -83,6 +84,9 @@ pub struct AppParts {
     pub clients: client::ClientResolver,
     /// QR login and desktop fast login.
     pub login: Arc<crate::login::LoginService>,
+    /// Caller keys, when `require_api_key` is on; `None` keeps the keyed
+    /// routes open and their check free.
+    pub keys: Option<Arc<keys::CallerKeys>>,
 }
 
 impl AppState {
@@ -139,7 +143,10 @@ fn groups() -> [Group; 4] {
                 .route(
                     routes!(admin::account::refresh),
                     admin::account::CHANGE_ERRORS,
-                ),
+                )
+                .route(routes!(admin::keys::list), admin::keys::LIST_ERRORS)
+                .route(routes!(admin::keys::create), admin::keys::CREATE_ERRORS)
+                .route(routes!(admin::keys::revoke), admin::keys::REVOKE_ERRORS),
         },
         Group {
             limited: false,

@@ -61,3 +61,11 @@ impl FromSegment for AssetName {
         Ok(Self(decoded))
     }
 }
+
+impl FromSegment for crate::domain::ApiKeyId {
+    const PARAM: &'static str = "id";
+
+    fn from_segment(decoded: String) -> Result<Self, ParamError> {
+        Self::parse(&decoded)
+    }
+}

@@ -3,8 +3,9 @@
 use super::envelope::Envelope;
 use super::error::ApiError;
 use super::error::{ErrorCode, ErrorCode as C};
+use super::keys::Caller;
 use super::params::{Refresh, RefreshParams};
-use super::route::{Errors, FORM_BODY, KEY_REFUSED, REFUSED, TRANSIENT};
+use super::route::{Errors, FORM_BODY, KEYED, KEY_REFUSED, REFUSED, TRANSIENT};
 use super::AppState;
 use crate::beijing;
 use crate::refresh::{Cookie, Refreshed};
@@ -20,10 +21,11 @@ pub const PATH: &str = "/music/tencent/cookie/refresh";
 const OWN: &[ErrorCode] = &[C::BadParam, C::SaveDisabled, C::SaveFailed];
 
 /// What [`refresh_get`] can answer besides success.
-pub const GET_ERRORS: Errors = Errors::of(&[OWN, KEY_REFUSED, REFUSED, TRANSIENT]);
+pub const GET_ERRORS: Errors = Errors::of(&[OWN, KEYED, KEY_REFUSED, REFUSED, TRANSIENT]);
 
 /// What [`refresh_post`] can answer: a GET's errors and a form body's.
-pub const POST_ERRORS: Errors = Errors::of(&[OWN, KEY_REFUSED, REFUSED, TRANSIENT, FORM_BODY]);
+pub const POST_ERRORS: Errors =
+    Errors::of(&[OWN, KEYED, KEY_REFUSED, REFUSED, TRANSIENT, FORM_BODY]);
 
 /// Refresh a music key (parameters in the query string).
 ///
@@ -38,11 +40,13 @@ pub const POST_ERRORS: Errors = Errors::of(&[OWN, KEY_REFUSED, REFUSED, TRANSIEN
     path = "/music/tencent/cookie/refresh",
     tag = "refresh",
     operation_id = "refreshGet",
+    security((), ("api_key" = []), ("api_key_query" = [])),
     params(RefreshParams),
     responses((status = 200, description = "新的 key 和会员信息 / the new key and VIP state (`code` 200)", body = Envelope<RefreshData>)),
 )]
 pub async fn refresh_get(
     State(state): State<AppState>,
+    _: Caller,
     request: Refresh,
 ) -> Result<Response, ApiError> {
     answer(&state, request).await
@@ -57,11 +61,13 @@ pub async fn refresh_get(
     path = "/music/tencent/cookie/refresh",
     tag = "refresh",
     operation_id = "refreshPost",
+    security((), ("api_key" = []), ("api_key_query" = [])),
     request_body(content = RefreshParams, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "新的 key 和会员信息 / the new key and VIP state (`code` 200)", body = Envelope<RefreshData>)),
 )]
 pub async fn refresh_post(
     State(state): State<AppState>,
+    _: Caller,
     request: Refresh,
 ) -> Result<Response, ApiError> {
     answer(&state, request).await

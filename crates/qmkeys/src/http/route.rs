@@ -61,6 +61,10 @@ pub const KEY_REFUSED: &[ErrorCode] = &[
     C::BindingMissing,
 ];
 
+/// A route behind `require_api_key` ([`super::keys::Caller`]): a missing or
+/// refused key, or a store that cannot be asked about it.
+pub const KEYED: &[ErrorCode] = &[C::ApiKeyMissing, C::ApiKeyRefused, C::StoreFailed];
+
 /// A route that reads a form body (`params::MAX_FORM_BYTES`).
 pub const FORM_BODY: &[ErrorCode] = &[C::BadBody, C::BodyTooLarge, C::UnsupportedMediaType];
 

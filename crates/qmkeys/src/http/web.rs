@@ -35,6 +35,8 @@ const MAX_UPLOAD_PLACEHOLDER: &str = "{{MAX_UPLOAD_BYTES}}";
 const ALLOW_SAVE_PLACEHOLDER: &str = "{{ALLOW_SAVE}}";
 /// The login card's tabs: the registry's QR login kinds.
 const LOGIN_KINDS_PLACEHOLDER: &str = "{{LOGIN_KINDS}}";
+/// Whether the page asks for a caller key (`require_api_key`).
+const REQUIRE_API_KEY_PLACEHOLDER: &str = "{{REQUIRE_API_KEY}}";
 
 /// What [`asset`] can answer besides success: a name that does not decode
 /// (40001) or names no asset (40401).
@@ -82,7 +84,15 @@ impl Site {
                         "false"
                     },
                 )
-                .replace(LOGIN_KINDS_PLACEHOLDER, &attribute(&login_kinds())),
+                .replace(LOGIN_KINDS_PLACEHOLDER, &attribute(&login_kinds()))
+                .replace(
+                    REQUIRE_API_KEY_PLACEHOLDER,
+                    if settings.http.require_api_key {
+                        "true"
+                    } else {
+                        "false"
+                    },
+                ),
             // Built from a template with a URL's host in it: always a valid value.
             index_csp: HeaderValue::from_str(&index_csp)
                 .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
@@ -332,6 +342,7 @@ mod tests {
                 "{allowed}"
             );
             assert!(!site.index.contains(ALLOW_SAVE_PLACEHOLDER));
+            assert!(!site.index.contains(REQUIRE_API_KEY_PLACEHOLDER));
         }
     }
 

@@ -134,6 +134,12 @@ impl Application {
             settings.http.trusted_proxies.clone(),
             settings.http.ipv6_client_prefix,
         );
+        let keys = settings.http.require_api_key.then(|| {
+            Arc::new(http::keys::CallerKeys::new(
+                accounts.store().clone(),
+                clock.clone(),
+            ))
+        });
         let state = AppState::new(AppParts {
             refresh: Arc::new(refresh),
             uploads: Arc::new(uploads),
@@ -154,6 +160,7 @@ impl Application {
             .map(Arc::new),
             clients: clients.clone(),
             login: Arc::new(login),
+            keys,
         });
         let listener = TcpListener::bind(settings.http.listen)
             .await

@@ -188,3 +188,27 @@ async fn an_answer_without_origin_has_no_cors_headers_but_still_varies_on_origin
         assert!(varies_on_origin(h), "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_page_of_another_origin_may_send_a_caller_key_header() {
+    let app = spawn_app().await;
+    let answer = app
+        .http
+        .request(
+            Method::OPTIONS,
+            format!("{}/music/tencent/cookie/refresh", app.base),
+        )
+        .header("Origin", PAGE)
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "x-api-key")
+        .send()
+        .await
+        .expect("preflight sent");
+    assert!(answer.status().is_success(), "{}", answer.status());
+    assert!(
+        header(answer.headers(), "access-control-allow-headers")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("x-api-key")),
+        "{:?}",
+        answer.headers()
+    );
+}

@@ -17,6 +17,8 @@ mod envelopes;
 mod healthcheck;
 mod helpers;
 mod keeper_checks;
+mod keys;
+mod keys_cli;
 mod lease;
 mod log_capture;
 mod login_app;

@@ -111,6 +111,68 @@ async fn a_refused_refresh_shows_the_apis_own_message() {
 }
 
 #[tokio::test]
+async fn a_server_that_wants_a_caller_key_asks_for_one_and_the_page_refreshes_with_it() {
+    let token = "admin-token-for-the-browser-key-test";
+    let (app, _) = spawn_app_with_accounts(0, |s| {
+        s.http.admin_token = Some(secrecy::SecretString::from(token));
+        s.http.require_api_key = true;
+    })
+    .await;
+    let made: Value = app
+        .http
+        .post(format!("{}/admin/keys", app.base))
+        .bearer_auth(token)
+        .form(&[("name", "browser")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let secret = made["data"]["secret"].as_str().expect("secret").to_owned();
+    let account = app.sim_account("qq").await;
+    let browser = page(&app).await;
+    assert_eq!(
+        browser
+            .run(
+                "return document.getElementById('api-key-card').hidden;",
+                vec![]
+            )
+            .await,
+        json!(false),
+        "the key field is shown"
+    );
+
+    browser.type_into("#uin", &account.uin).await;
+    browser.type_into("#music_key", &account.musickey).await;
+    browser.click("#refresh-submit").await;
+    browser.wait_for("#refresh-result[data-state=error]").await;
+    let message = browser.text("#refresh-result .error-message").await;
+    assert!(message.contains("调用者密钥"), "{message}");
+    assert!(browser
+        .text("#refresh-result .error-detail")
+        .await
+        .contains("40106"));
+    assert_eq!(app.logins().await, 0);
+
+    browser.type_into("#api-key", &secret).await;
+    browser.click("#refresh-submit").await;
+    browser.wait_for("#refresh-result[data-state=done]").await;
+    assert!(browser.text("#new-musickey").await.starts_with("Q_H_L_"));
+
+    // Kept in this browser for the next visit.
+    browser.goto(&format!("{}/", app.base)).await;
+    browser.wait_for("body[data-ready=true]").await;
+    assert_eq!(
+        browser
+            .run("return document.getElementById('api-key').value;", vec![])
+            .await,
+        json!(secret)
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn a_person_uploads_a_png_and_sees_it_served_back_from_the_bucket() {
     let (app, _) = spawn_app_with_accounts(1, |_| {}).await;
     let dir = tempfile::tempdir().expect("dir");

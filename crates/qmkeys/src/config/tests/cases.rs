@@ -241,6 +241,11 @@ fn cases() -> Vec<Case> {
             "60000"
         ),
         case!(
+            "require_api_key" = "true",
+            |s| s.http.require_api_key.to_string(),
+            "true"
+        ),
+        case!(
             "accounts_allow_save" = "true",
             |s| s.accounts.allow_save.to_string(),
             "true"

@@ -7,6 +7,7 @@ use super::envelope::Envelope;
 use super::error::ApiError;
 use super::error::ErrorCode as C;
 pub mod account;
+pub mod keys;
 
 use super::params::{CookieFormat, CookieParams, EventsParams, EventsQuery};
 use super::path::Segment;

@@ -43,6 +43,10 @@ error_codes! {
     ClientKeyRefused = 40104,
     /// 验证码错误（QQ音乐 20271）/ a wrong verification code (QQ Music 20271)
     WrongCode = 40105,
+    /// 本服务器要求调用者密钥，请求中没有 X-Api-Key（或 api_key）/ this server wants a caller key and the request has no X-Api-Key (or api_key)
+    ApiKeyMissing = 40106,
+    /// 调用者密钥未知或已被吊销 / the caller key is unknown or was revoked
+    ApiKeyRefused = 40107,
     /// 账号被限制（QQ音乐 20277、20278）/ the account is restricted (QQ Music 20277, 20278)
     Restricted = 40301,
     /// 账号登录的设备过多（QQ音乐 20279）/ too many devices on the account (QQ Music 20279)
@@ -61,6 +65,8 @@ error_codes! {
     NotFound = 40401,
     /// 服务器没有保存这个账号 / the server keeps no such account
     NoSuchAccount = 40402,
+    /// 没有这个调用者密钥 / no such caller key
+    NoSuchKey = 40403,
     /// 不支持该请求方法 / method not allowed
     MethodNotAllowed = 40501,
     /// 请求体超过 16 KiB / the body is larger than 16 KiB

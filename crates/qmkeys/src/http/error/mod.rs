@@ -50,6 +50,12 @@ pub enum ApiError {
     SaveDisabled,
     #[error("admin token missing or wrong")]
     AdminUnauthorized,
+    /// `require_api_key` is on and the request carries no key.
+    #[error("caller key missing")]
+    ApiKeyMissing,
+    /// A key that is not one: unknown, revoked or malformed (never quoted).
+    #[error("caller key unknown or revoked")]
+    ApiKeyRefused,
     /// The key rotated but could not be saved as the caller asked.
     #[error("refreshed, but saving the account failed")]
     SaveFailed(#[source] StoreError),
@@ -61,6 +67,9 @@ pub enum ApiError {
     /// `/admin/accounts/{uin}/cookie` for an account the store does not keep.
     #[error("no such stored account")]
     NoSuchAccount,
+    /// `DELETE /admin/keys/{id}` for a key the store does not hold.
+    #[error("no such caller key")]
+    NoSuchKey,
 }
 
 /// middleware, which alone holds the envelope's stamp (time, pid, tips).
@@ -159,6 +168,9 @@ pub(crate) mod tests {
         all.push(ApiError::Login(LoginError::ClientBusy));
         all.push(ApiError::Login(LoginError::ClientKeyRefused));
         all.push(ApiError::NoSuchAccount);
+        all.push(ApiError::NoSuchKey);
+        all.push(ApiError::ApiKeyMissing);
+        all.push(ApiError::ApiKeyRefused);
         all
     }
 

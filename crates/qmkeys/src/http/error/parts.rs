@@ -74,6 +74,14 @@ impl ApiError {
                 retry_after: Some(*retry_after),
                 ..ErrorParts::new(C::ClientRateLimited, "请求过于频繁，请按 Retry-After 等待后重试")
             },
+            ApiError::ApiKeyMissing => ErrorParts::new(
+                C::ApiKeyMissing,
+                "本服务器要求调用者密钥：请在 X-Api-Key 请求头（或 api_key 查询参数）中提供向管理员申请的密钥",
+            ),
+            ApiError::ApiKeyRefused => ErrorParts::new(
+                C::ApiKeyRefused,
+                "调用者密钥无效或已被吊销：请向管理员申请新的密钥",
+            ),
             ApiError::SaveDisabled => ErrorParts::new(
                 C::SaveDisabled,
                 "本服务器未开启 save 功能（accounts_allow_save），请去掉 save=true 或联系管理员开启",
@@ -84,6 +92,7 @@ impl ApiError {
             ),
             ApiError::Sign(SignError::Account(e)) => upload_account_parts(e),
             ApiError::Login(e) => login_parts(e),
+            ApiError::NoSuchKey => ErrorParts::new(C::NoSuchKey, "没有这个调用者密钥（可能已被吊销）"),
             ApiError::NoSuchAccount => ErrorParts::new(
                 C::NoSuchAccount,
                 "服务器没有保存这个账号：用 qmkeys accounts list 查看已保存的账号",

@@ -50,6 +50,19 @@ pub fn document(max_upload_bytes: u64) -> Value {
         "scheme": "bearer",
         "description": "`Authorization: Bearer <admin_token>`"
     });
+    // Wanted only when the server sets require_api_key.
+    doc["components"]["securitySchemes"]["api_key"] = json!({
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+        "description": "调用者密钥，仅当服务器开启 require_api_key 时需要（缺少 40106，未知或已吊销 40107）/ a caller key, needed only when the server sets require_api_key (missing 40106, unknown or revoked 40107)"
+    });
+    doc["components"]["securitySchemes"]["api_key_query"] = json!({
+        "type": "apiKey",
+        "in": "query",
+        "name": "api_key",
+        "description": "同 X-Api-Key，供无法设置请求头的工具和 EventSource 使用 / the same as X-Api-Key, for tools that cannot set headers and for EventSource"
+    });
     pair_uin_with_key(&mut doc);
     describe_login_events(&mut doc);
     // Each route's errors, as it was registered with them (`super::groups`).

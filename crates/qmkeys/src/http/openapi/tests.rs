@@ -119,6 +119,8 @@ fn the_rate_limit_covers_the_api_and_admin_routes_only() {
             "/admin/accounts/{uin}/cookie",
             "/admin/accounts/{uin}/refresh",
             "/admin/events",
+            "/admin/keys",
+            "/admin/keys/{id}",
             "/music/tencent/cookie/check",
             "/music/tencent/cookie/fastlogin",
             "/music/tencent/cookie/qrcode",

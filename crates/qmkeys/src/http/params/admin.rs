@@ -1,7 +1,7 @@
 //! The owner's routes' parameters.
 
-use super::read::read;
-use crate::domain::ParamError;
+use super::read::{form_ref, read, read_request};
+use crate::domain::{parse_rate_limit, ApiKeyName, ParamError, DEFAULT_RATE_LIMIT};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use axum::extract::FromRequestParts;
@@ -53,6 +53,51 @@ impl EventsParams {
     }
 }
 
+/// `POST /admin/keys`' parameters (query or form body). [`NewKey`] fills
+/// and checks them.
+#[derive(Debug, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct NewKeyParams {
+    /// 密钥的名称，1–64 个字符，不含控制字符 / the key's name, 1 to 64 characters, no control characters
+    #[param(min_length = 1, max_length = 64, example = "播放器")]
+    #[schema(min_length = 1, max_length = 64, example = "播放器")]
+    pub name: Option<String>,
+    /// 每分钟最多请求数，默认 60 / requests per minute, 60 when absent
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100000, example = 60)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100000, example = 60)]
+    pub rate_limit: Option<String>,
+}
+
+/// A new caller key's name and rate limit, checked.
+#[derive(Debug)]
+pub struct NewKey {
+    pub name: ApiKeyName,
+    pub rate_limit: u32,
+}
+
+impl axum::extract::FromRequest<AppState> for NewKey {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, ApiError> {
+        let (query, form) = read_request(req, state).await?;
+        read::<NewKeyParams>(query.as_deref(), form_ref(&form))?.check()
+    }
+}
+
+impl NewKeyParams {
+    fn check(self) -> Result<NewKey, ApiError> {
+        let name = ApiKeyName::parse(self.name.as_deref().unwrap_or_default())?;
+        let rate_limit = match self.rate_limit.as_deref() {
+            None | Some("") => DEFAULT_RATE_LIMIT,
+            Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => {
+                parse_rate_limit(text.parse::<u64>().unwrap_or(u64::MAX))?
+            }
+            Some(_) => parse_rate_limit(0)?,
+        };
+        Ok(NewKey { name, rate_limit })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +124,27 @@ mod tests {
             assert!(limit(bad).is_err_and(|m| m.contains("limit")), "{bad}");
         }
         assert!(limit("limit=1&limit=2").is_err_and(|m| m.contains("重复")));
+    }
+
+    fn new_key(query: &str) -> Result<(String, u32), String> {
+        read::<NewKeyParams>(Some(query), None)
+            .and_then(NewKeyParams::check)
+            .map(|k| (k.name.as_str().to_owned(), k.rate_limit))
+            .map_err(|e| e.parts().message)
+    }
+
+    #[test]
+    fn a_new_key_wants_a_name_and_a_sane_rate_limit() {
+        assert_eq!(new_key("name=bot"), Ok(("bot".into(), DEFAULT_RATE_LIMIT)));
+        assert_eq!(new_key("name=bot&rate_limit=5"), Ok(("bot".into(), 5)));
+        assert!(new_key("").is_err_and(|m| m.contains("name")));
+        for bad in ["0", "-1", "x", "100001", "99999999999999999999999"] {
+            assert!(
+                new_key(&format!("name=a&rate_limit={bad}"))
+                    .is_err_and(|m| m.contains("rate_limit")),
+                "{bad}"
+            );
+        }
     }
 }
 

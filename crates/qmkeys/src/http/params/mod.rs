@@ -13,8 +13,8 @@ mod refresh;
 mod sign;
 
 pub use admin::{
-    CookieFormat, CookieParams, EventsParams, EventsQuery, RemoveParams, RemoveQuery,
-    DEFAULT_EVENTS,
+    CookieFormat, CookieParams, EventsParams, EventsQuery, NewKey, NewKeyParams, RemoveParams,
+    RemoveQuery, DEFAULT_EVENTS,
 };
 pub use check::{Check, CheckParams};
 pub use login::{FastLogin, FastLoginParams, QrParams, QrStart};
