@@ -56,7 +56,14 @@
       qrExpired: '二维码已失效', qrRefused: '已在手机上拒绝登录', qrLost: '连接已断开',
       qrSaved: '登录成功，已保存 {uin}', qrFailed: '{message}（错误码 {code}）',
       fastSaved: '快速登录成功，已保存 {uin}',
-      evAdded: '添加', evChecked: '检查', evRefreshed: '轮换', evFailing: '出错', evDead: '失效', evRemoved: '删除'
+      evAdded: '添加', evChecked: '检查', evRefreshed: '轮换', evFailing: '出错', evDead: '失效', evRemoved: '删除',
+      keysTitle: '调用者密钥', keyName: '名称', keyLimit: '每分钟最多请求数', keyCreate: '创建密钥',
+      keysOn: '服务器要求调用者密钥（require_api_key 已开启）：刷新、检查、签名和登录接口需要 X-Api-Key 请求头或 api_key 参数。',
+      keysOff: '服务器没有要求调用者密钥（require_api_key 未开启）：这里创建的密钥在开启后才生效。',
+      keySecretOnce: '密钥只显示这一次，请现在复制保存：', keyCopy: '复制密钥',
+      colKeyName: '名称', colKeyLimit: '限额/分钟', colKeyUsed: '最后使用', noKeys: '还没有密钥。',
+      keyCreated: '已创建密钥 {name}（{id}）。', keyRevoked: '已吊销密钥 {name}（{id}）。', keySecretCopied: '密钥已复制。',
+      actRevoke: '吊销'
     },
     en: {
       tagline: 'Console: kept accounts',
@@ -108,7 +115,14 @@
       qrExpired: 'The QR code expired', qrRefused: 'Refused on the phone', qrLost: 'Connection lost',
       qrSaved: 'Logged in; {uin} saved', qrFailed: '{message} (code {code})',
       fastSaved: 'Fast login done; {uin} saved',
-      evAdded: 'added', evChecked: 'checked', evRefreshed: 'rotated', evFailing: 'failing', evDead: 'dead', evRemoved: 'removed'
+      evAdded: 'added', evChecked: 'checked', evRefreshed: 'rotated', evFailing: 'failing', evDead: 'dead', evRemoved: 'removed',
+      keysTitle: 'Caller keys', keyName: 'Name', keyLimit: 'Requests per minute', keyCreate: 'Create a key',
+      keysOn: 'The server wants a caller key (require_api_key is on): the refresh, check, sign and login routes need an X-Api-Key header or an api_key parameter.',
+      keysOff: 'The server does not ask for caller keys (require_api_key is off): keys made here count once it is on.',
+      keySecretOnce: 'The key is shown only this once; copy it now:', keyCopy: 'Copy the key',
+      colKeyName: 'Name', colKeyLimit: 'Per minute', colKeyUsed: 'Last used', noKeys: 'No keys yet.',
+      keyCreated: 'Key {name} ({id}) created.', keyRevoked: 'Key {name} ({id}) revoked.', keySecretCopied: 'Key copied.',
+      actRevoke: 'Revoke'
     }
   };
 
@@ -116,7 +130,7 @@
   var DAY = 86400;
   var lang = 'zh';
   try { lang = localStorage.getItem('qmkeys-lang') === 'en' ? 'en' : 'zh'; } catch (e) { /* private mode */ }
-  var accounts = [], events = [], kinds = [], kind = 'qq', login = null, relogin = null, removing = null;
+  var accounts = [], events = [], keys = [], kinds = [], kind = 'qq', login = null, relogin = null, removing = null;
 
   function t(key, params) {
     var text = TEXT[lang][key] || TEXT.zh[key] || key;
@@ -246,6 +260,8 @@
   function signIn(message, answer) {
     setToken('');
     stopLogin();
+    $('key-secret-box').hidden = true;
+    $('key-secret').textContent = '';
     show('signin');
     var box = $('signin-result');
     if (message) {
@@ -371,13 +387,76 @@
   }
 
   function load() {
-    return Promise.all([api('GET', '/admin/accounts'), api('GET', '/admin/events?limit=50')]).then(function (answers) {
+    return Promise.all([
+      api('GET', '/admin/accounts'), api('GET', '/admin/events?limit=50'), api('GET', '/admin/keys')
+    ]).then(function (answers) {
       accounts = answers[0].body.data.accounts;
       events = answers[1].body.data.events;
+      keys = answers[2].body.data.keys;
       show('console');
       renderAccounts();
       renderTimeline();
+      renderKeys();
       document.body.setAttribute('data-loaded', String(Number(document.body.getAttribute('data-loaded') || 0) + 1));
+    });
+  }
+
+  // ---- Caller keys ------------------------------------------------------------
+
+  function keysRequired() {
+    var meta = document.querySelector('meta[name="qmkeys-require-api-key"]');
+    return Boolean(meta && meta.getAttribute('content') === 'true');
+  }
+
+  function renderKeys() {
+    $('keys-hint').textContent = t(keysRequired() ? 'keysOn' : 'keysOff');
+    var body = $('keys-body');
+    body.textContent = '';
+    keys.forEach(function (k) {
+      body.appendChild(el('tr', { 'data-key': k.id }, [
+        el('td', {}, [el('span', { text: k.name }), el('br'), el('code', { 'class': 'muted', text: k.id })]),
+        el('td', { text: String(k.rateLimit) }),
+        el('td', { text: k.lastUsedTimestamp ? formatUnix(k.lastUsedTimestamp) : t('never') }),
+        el('td', {}, [el('button', { type: 'button', 'class': 'copy danger-link', 'data-revoke': k.id, text: t('actRevoke') })])
+      ]));
+    });
+    $('keys-empty').hidden = keys.length > 0;
+    $('keys').hidden = keys.length === 0;
+  }
+
+  // The secret comes back once, in the creation's answer: shown in its own
+  // box until the owner copies it or the page is left, never stored.
+  function onCreateKey(event) {
+    event.preventDefault();
+    var box = $('key-result');
+    var body = new URLSearchParams();
+    body.set('name', $('key-name').value.trim());
+    body.set('rate_limit', $('key-limit').value.trim());
+    say(box, 'busy', '…');
+    api('POST', '/admin/keys', body.toString()).then(function (r) {
+      var created = r.body.data;
+      $('key-secret').textContent = created.secret;
+      $('key-secret-box').hidden = false;
+      $('key-name').value = '';
+      say(box, 'done', t('keyCreated', { name: created.key.name, id: created.key.id }));
+      return load();
+    }).catch(function (err) {
+      if (signedOut(err)) return;
+      var e = errorText(err);
+      say(box, 'error', e.message, e.detail);
+    });
+  }
+
+  function onRevokeKey(id) {
+    var box = $('key-result');
+    var k = keys.filter(function (x) { return x.id === id; })[0] || { name: id, id: id };
+    api('DELETE', '/admin/keys/' + encodeURIComponent(id)).then(function () {
+      say(box, 'done', t('keyRevoked', { name: k.name, id: k.id }));
+      return load();
+    }).catch(function (err) {
+      if (signedOut(err)) return;
+      var e = errorText(err);
+      say(box, 'error', e.message, e.detail);
     });
   }
 
@@ -622,6 +701,7 @@
     if (!$('console').hidden) {
       renderAccounts();
       renderTimeline();
+      renderKeys();
     }
   }
 
@@ -676,6 +756,14 @@
       qrStatus('idle', '');
     });
     $('fast-form').addEventListener('submit', onFastLogin);
+    $('key-form').addEventListener('submit', onCreateKey);
+    $('keys-body').addEventListener('click', function (event) {
+      var target = event.target.closest('button[data-revoke]');
+      if (target) onRevokeKey(target.getAttribute('data-revoke'));
+    });
+    $('key-secret-copy').addEventListener('click', function () {
+      copy($('key-secret').textContent).then(function () { say($('key-result'), 'done', t('keySecretCopied')); });
+    });
     // Countdowns move on without asking the server.
     setInterval(function () {
       document.querySelectorAll('.countdown[data-expires]').forEach(function (node) {

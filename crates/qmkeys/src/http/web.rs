@@ -106,7 +106,15 @@ impl Site {
                         "false"
                     },
                 )
-                .replace(LOGIN_KINDS_PLACEHOLDER, &attribute(&login_kinds())),
+                .replace(LOGIN_KINDS_PLACEHOLDER, &attribute(&login_kinds()))
+                .replace(
+                    REQUIRE_API_KEY_PLACEHOLDER,
+                    if settings.http.require_api_key {
+                        "true"
+                    } else {
+                        "false"
+                    },
+                ),
             admin_csp: HeaderValue::from_static(admin_csp),
             openapi: serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{}".to_owned()),
         }
