@@ -8,9 +8,11 @@
 use crate::clock::SystemClock;
 use crate::http::envelope::Stamp;
 use crate::http::error::ApiError;
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::exit;
 
@@ -27,6 +29,63 @@ pub fn server_route(command: &str, server: &url::Url, path: &str) -> Result<url:
     let mut url = server.clone();
     url.set_path(&format!("{}{path}", server.path().trim_end_matches('/')));
     Ok(url)
+}
+
+/// A running server's answer: its HTTP status, the body as it came (for
+/// `--json`, which prints it unchanged) and the envelope read from it.
+#[derive(Debug)]
+pub struct Answer<T> {
+    pub status: u16,
+    pub text: String,
+    pub envelope: Envelope<T>,
+}
+
+/// The envelope every qmkeys route answers, `data` read as `T`.
+#[derive(Debug, Deserialize)]
+pub struct Envelope<T> {
+    pub code: i64,
+    #[serde(default)]
+    pub message: String,
+    pub data: Option<T>,
+}
+
+/// The HTTP client for `--server`: a short connect timeout, so a wrong
+/// address fails fast.
+pub fn http_client(command: &str) -> Result<reqwest::Client, ExitCode> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|err| fail(command, exit::FAILED, &err.to_string()))
+}
+
+/// Sends `request` to the running server `server` and reads its envelope:
+/// an unreachable server, or one that answers something else, is
+/// `exit::UNAVAILABLE` with a message on stderr.
+pub async fn call_server<T: DeserializeOwned>(
+    command: &str,
+    server: &url::Url,
+    request: reqwest::RequestBuilder,
+) -> Result<Answer<T>, ExitCode> {
+    let unreachable = |e: reqwest::Error| {
+        let message = format!("cannot reach {server}: {e}");
+        fail(command, exit::UNAVAILABLE, &message)
+    };
+    let response = request
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let status = response.status().as_u16();
+    let text = response.text().await.map_err(unreachable)?;
+    let envelope = serde_json::from_str(&text).map_err(|_| {
+        let message = format!("{server} did not answer like a qmkeys server (HTTP {status})");
+        fail(command, exit::UNAVAILABLE, &message)
+    })?;
+    Ok(Answer {
+        status,
+        text,
+        envelope,
+    })
 }
 
 /// The exit code for an error answer with this HTTP status.
