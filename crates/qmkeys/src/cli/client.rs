@@ -88,6 +88,26 @@ pub async fn call_server<T: DeserializeOwned>(
     })
 }
 
+/// Calls an admin route of the running server `server` with the owner's
+/// token as `Authorization: Bearer`: the HTTP status and the envelope, read
+/// as JSON whatever the route's `data`. The token goes in the header only,
+/// never in a message.
+pub async fn admin_request(
+    command: &str,
+    server: &url::Url,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+) -> Result<Answer<serde_json::Value>, ExitCode> {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut url = server_route(command, server, path)?;
+    url.set_query(Some(query).filter(|q| !q.is_empty()));
+    let request = http_client(command)?
+        .request(method, url)
+        .bearer_auth(token);
+    call_server(command, server, request).await
+}
+
 /// The exit code for an error answer with this HTTP status.
 pub fn exit_for_status(status: u16) -> u8 {
     if (400..500).contains(&status) && status != 429 {
