@@ -2,23 +2,11 @@
 //! user runs them: on the store, and with `--server` through a running
 //! server's admin routes. Both print the admin route's envelope with `--json`.
 
+use crate::admin_accounts::{app_with_one, CHECK, LOGOUT, TOKEN};
 use crate::binary::qmkeys;
-use crate::helpers::{spawn_app_with_accounts, SimAccount, TestApp, LOGIN};
-use secrecy::SecretString;
+use crate::helpers::{TestApp, LOGIN};
 use serde_json::{json, Value};
 use std::process::{Command, Output, Stdio};
-
-const TOKEN: &str = "admin-token-for-the-accounts-cli";
-const CHECK: &str = "music.UserInfo.userInfoServer.GetLoginUserInfo";
-const LOGOUT: &str = "music.login.LoginServer.Logout";
-
-async fn app_with_one() -> (TestApp, SimAccount) {
-    let (app, mut accounts) = spawn_app_with_accounts(1, |s| {
-        s.http.admin_token = Some(SecretString::from(TOKEN));
-    })
-    .await;
-    (app, accounts.remove(0))
-}
 
 /// Runs the command off the async runtime, which serves the sim and the app.
 async fn run(mut cmd: Command) -> Output {
