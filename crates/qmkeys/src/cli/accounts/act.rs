@@ -5,7 +5,7 @@
 
 use super::print::Shown;
 use super::COMMAND;
-use crate::accounts::{AccountEvent, AccountPool, EventSink, RefreshFailure, StoreError};
+use crate::accounts::{AccountEvent, AccountPool, EventSink, StoreError};
 use crate::cli::{client, exit};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
@@ -106,14 +106,7 @@ async fn answer(pool: &AccountPool, uin: Uin, act: Act) -> Result<serde_json::Va
         }
         Act::Refresh => {
             let seen = account.snapshot().generation;
-            pool.refresh(&account, seen)
-                .await
-                .map_err(|failure| match failure {
-                    RefreshFailure::Dead(e) | RefreshFailure::Transient(e) => ApiError::Upstream(e),
-                    RefreshFailure::Store(e) => {
-                        ApiError::StoreRead(StoreError::Backend(e.to_string()))
-                    }
-                })?;
+            pool.refresh(&account, seen).await?;
             serde_json::to_value(AccountView::from(&account.snapshot()))
         }
     };
