@@ -1,7 +1,11 @@
-//! `qmkeys accounts list|show|add|remove|events`: the upload-account store from a shell.
-//! Works on the same database file as the server (SQLite allows both at once);
-//! a running server picks changes up at its next check.
+//! `qmkeys accounts list|show|check|refresh|add|remove|events`: the kept
+//! accounts from a shell. Works on the same database file as the server
+//! (SQLite allows both at once; a running server picks changes up at its next
+//! check), or with `--server` through a running server's admin routes.
 
+mod act;
+mod print;
+pub mod remote;
 mod show;
 
 use super::exit;
@@ -13,6 +17,8 @@ use crate::accounts::{
 use crate::beijing;
 use crate::config::Settings;
 use crate::domain::{Credential, Uin};
+use crate::http::admin::account::Removed;
+use crate::http::admin::{AccountView, AdminAccounts};
 use crate::http::error::ApiError;
 use crate::secrets::Sealer;
 use clap::Subcommand;
@@ -22,7 +28,33 @@ use std::process::ExitCode;
 #[derive(Debug, Subcommand)]
 pub enum AccountsCommand {
     /// List accounts: uin, kind, expiry, last refresh, health, last check, outcome. Never a key.
-    List,
+    List {
+        /// Print `GET /admin/accounts`' JSON envelope instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask QQ Music whether the account's key is alive, without rotating it,
+    /// as `POST /admin/accounts/{uin}/check` does. Exit codes: 0 alive, 6
+    /// dead, 1 no such account, 2 bad uin or settings, 3 refused, 4 the store
+    /// or QQ Music failed.
+    Check {
+        /// The account's uin.
+        uin: String,
+        /// Print the admin route's JSON envelope instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rotate the account's key now (one Login), as
+    /// `POST /admin/accounts/{uin}/refresh` does. Exit codes: 0 done, 1 no
+    /// such account, 2 bad uin or settings, 3 refused, 4 the store or QQ
+    /// Music failed.
+    Refresh {
+        /// The account's uin.
+        uin: String,
+        /// Print the admin route's JSON envelope instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add an account, or replace its credential if the uin is already stored.
     Add {
         #[arg(long)]
@@ -61,6 +93,9 @@ pub enum AccountsCommand {
         /// With --logout: remove the account even if the Logout fails.
         #[arg(long, requires = "logout")]
         force: bool,
+        /// Print the admin route's JSON envelope instead of a line.
+        #[arg(long)]
+        json: bool,
     },
     /// The newest account events (added, refreshed, failing, dead, removed),
     /// newest first, as `GET /admin/events` answers them. Never a key.
@@ -73,6 +108,9 @@ pub enum AccountsCommand {
         json: bool,
     },
 }
+
+/// The name in messages.
+const COMMAND: &str = "accounts";
 
 pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -99,7 +137,15 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
     };
     runtime.block_on(async move {
         match command {
-            AccountsCommand::List => list(&store).await,
+            AccountsCommand::List { json } => list(settings, &store, json).await,
+            AccountsCommand::Check { uin, json } => match Uin::parse(&uin) {
+                Ok(uin) => act::run(settings, uin, act::Act::Check, json).await,
+                Err(e) => fail(exit::USAGE, &format!("UIN: {}", e.message)),
+            },
+            AccountsCommand::Refresh { uin, json } => match Uin::parse(&uin) {
+                Ok(uin) => act::run(settings, uin, act::Act::Refresh, json).await,
+                Err(e) => fail(exit::USAGE, &format!("UIN: {}", e.message)),
+            },
             AccountsCommand::Add {
                 uin,
                 key,
@@ -124,9 +170,14 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
                 Ok(uin) => show::run(settings, &store, uin, json).await,
                 Err(e) => fail(exit::USAGE, &format!("UIN: {}", e.message)),
             },
-            AccountsCommand::Remove { uin, logout, force } => match Uin::parse(&uin) {
-                Ok(uin) if logout => remove_logged_out(settings, &store, uin, force).await,
-                Ok(uin) => remove(settings, &store, uin).await,
+            AccountsCommand::Remove {
+                uin,
+                logout,
+                force,
+                json,
+            } => match Uin::parse(&uin) {
+                Ok(uin) if logout => remove_logged_out(settings, &store, uin, force, json).await,
+                Ok(uin) => remove(settings, &store, uin, json).await,
                 Err(e) => fail(exit::USAGE, &format!("--uin: {}", e.message)),
             },
             AccountsCommand::Events { limit, json } => {
@@ -137,13 +188,18 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
     })
 }
 
-async fn list(store: &SqliteStore) -> ExitCode {
+async fn list(settings: &Settings, store: &SqliteStore, json: bool) -> ExitCode {
     let (accounts, unreadable) = match store.load().await {
         Ok(loaded) => (loaded.accounts, loaded.unreadable),
         Err(err) => return fail(exit::UNAVAILABLE, &err.to_string()),
     };
     for u in &unreadable {
         eprintln!("qmkeys accounts: warning: left out, its record cannot be read: {u}");
+    }
+    if json {
+        let accounts = accounts.iter().map(AccountView::from).collect();
+        print_ok(settings, AdminAccounts { accounts });
+        return ExitCode::SUCCESS;
     }
     let time = |t: Option<i64>| t.map(beijing::format_unix).unwrap_or_else(|| "-".into());
     // The check's time and answer (alive, dead, error: …), as /admin/accounts shows them.
@@ -178,9 +234,7 @@ async fn events(settings: &Settings, store: &SqliteStore, limit: usize, json: bo
     };
     let views: Vec<crate::http::admin::EventView> = events.iter().map(Into::into).collect();
     if json {
-        let data = crate::http::admin::AdminEvents { events: views };
-        let stamp = super::client::stamp(&settings.http.tips);
-        super::client::print_json(&stamp, 200, "请求成功！", data);
+        print_ok(settings, crate::http::admin::AdminEvents { events: views });
         return ExitCode::SUCCESS;
     }
     println!(
@@ -287,7 +341,7 @@ async fn added(
     ExitCode::SUCCESS
 }
 
-async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode {
+async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin, json: bool) -> ExitCode {
     let record = match store.get(uin).await {
         Ok(record) => record,
         // Removing is how an unreadable record is cleared.
@@ -296,7 +350,7 @@ async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode 
     };
     match store.remove(uin).await {
         Ok(true) => {
-            println!("removed account {uin}");
+            removed(settings, json, false, &format!("removed account {uin}"));
             if let Some(record) = record {
                 notify(
                     settings,
@@ -307,7 +361,7 @@ async fn remove(settings: &Settings, store: &SqliteStore, uin: Uin) -> ExitCode 
             }
             ExitCode::SUCCESS
         }
-        Ok(false) => fail(exit::FAILED, &format!("no account with uin {uin}")),
+        Ok(false) => no_such(settings, uin, json),
         Err(err) => fail(exit::UNAVAILABLE, &err.to_string()),
     }
 }
@@ -318,6 +372,7 @@ async fn remove_logged_out(
     store: &SqliteStore,
     uin: Uin,
     force: bool,
+    json: bool,
 ) -> ExitCode {
     let upstream = match crate::startup::upstream_client(settings) {
         Ok(upstream) => upstream,
@@ -326,10 +381,16 @@ async fn remove_logged_out(
     match logout_then_remove(store, &upstream, uin, force).await {
         Ok(removal) => {
             match &removal.logout_failed {
-                None => println!("logged out and removed account {uin}"),
+                None => removed(
+                    settings,
+                    json,
+                    true,
+                    &format!("logged out and removed account {uin}"),
+                ),
                 Some(err) => {
                     eprintln!("qmkeys accounts: warning: {}", logout_message(err));
-                    println!("removed account {uin} without logging it out (--force)");
+                    let line = format!("removed account {uin} without logging it out (--force)");
+                    removed(settings, json, false, &line);
                 }
             }
             if let Some(record) = removal.record {
@@ -342,7 +403,7 @@ async fn remove_logged_out(
             }
             ExitCode::SUCCESS
         }
-        Err(LogoutError::NotFound(_)) => fail(exit::FAILED, &format!("no account with uin {uin}")),
+        Err(LogoutError::NotFound(_)) => no_such(settings, uin, json),
         Err(LogoutError::Store(err)) => fail(exit::UNAVAILABLE, &err.to_string()),
         Err(err) => {
             let code = match &err {
@@ -383,6 +444,37 @@ async fn notify(settings: &Settings, store: &SqliteStore, event: AccountEvent) {
     if crate::startup::notify_now(settings, &event).await == Some(crate::webhook::Outcome::Failed) {
         eprintln!("qmkeys accounts: warning: the webhook did not take the {name} notice");
     }
+}
+
+/// A success envelope as the admin route answers it.
+fn print_ok<T: serde::Serialize>(settings: &Settings, data: T) {
+    let stamp = super::client::stamp(&settings.http.tips);
+    super::client::print_json(&stamp, 200, "请求成功！", data);
+}
+
+/// What `DELETE /admin/accounts/{uin}` answers with `--json`, else `line`.
+fn removed(settings: &Settings, json: bool, logged_out: bool, line: &str) {
+    if json {
+        print_ok(
+            settings,
+            Removed {
+                removed: true,
+                logged_out,
+            },
+        );
+    } else {
+        println!("{line}");
+    }
+}
+
+/// No such account: exit 1, with the route's envelope under `--json`.
+fn no_such(settings: &Settings, uin: Uin, json: bool) -> ExitCode {
+    if json {
+        let stamp = super::client::stamp(&settings.http.tips);
+        let _ = super::client::fail_api(COMMAND, &stamp, true, &ApiError::NoSuchAccount);
+        return ExitCode::from(exit::FAILED);
+    }
+    fail(exit::FAILED, &format!("no account with uin {uin}"))
 }
 
 fn now() -> i64 {

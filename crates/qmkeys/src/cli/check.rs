@@ -11,10 +11,8 @@ use crate::http::check::CheckData;
 use crate::http::error::ApiError;
 use crate::startup;
 use clap::Args;
-use serde::Deserialize;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 use url::Url;
 
 const COMMAND: &str = "check";
@@ -35,15 +33,6 @@ pub struct CheckArgs {
     /// Print the endpoint's JSON envelope instead of a summary.
     #[arg(long)]
     pub json: bool,
-}
-
-/// The check endpoint's envelope, as read back from a server.
-#[derive(Debug, Deserialize)]
-struct Answer {
-    code: i64,
-    #[serde(default)]
-    message: String,
-    data: Option<CheckData>,
 }
 
 pub fn run(settings: Option<&Settings>, args: CheckArgs) -> ExitCode {
@@ -120,34 +109,16 @@ async fn directly(
 /// answer is printed with `--json` as it came.
 async fn from_server(server: &Url, cred: &Credential, json: bool) -> Result<CheckData, ExitCode> {
     let url = client::server_route(COMMAND, server, crate::http::check::PATH)?;
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|err| client::fail(COMMAND, exit::FAILED, &err.to_string()))?;
-    let unreachable = |e: reqwest::Error| {
-        let message = format!("cannot reach {server}: {e}");
-        client::fail(COMMAND, exit::UNAVAILABLE, &message)
-    };
     let form = [
         ("uin", cred.uin.to_string()),
         ("music_key", cred.key.expose().to_owned()),
     ];
-    let response = http
-        .post(url)
-        .form(&form)
-        .timeout(Duration::from_secs(60))
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let status = response.status().as_u16();
-    let text = response.text().await.map_err(unreachable)?;
-    let answer: Answer = serde_json::from_str(&text).map_err(|_| {
-        let message = format!("{server} did not answer like a qmkeys server (HTTP {status})");
-        client::fail(COMMAND, exit::UNAVAILABLE, &message)
-    })?;
+    let request = client::http_client(COMMAND)?.post(url).form(&form);
+    let answer = client::call_server::<CheckData>(COMMAND, server, request).await?;
     if json {
-        println!("{text}");
+        println!("{}", answer.text);
     }
+    let (status, answer) = (answer.status, answer.envelope);
     match answer.data {
         Some(data) if answer.code == 200 => Ok(data),
         _ => Err(client::fail_answer(

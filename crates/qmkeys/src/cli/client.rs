@@ -8,9 +8,11 @@
 use crate::clock::SystemClock;
 use crate::http::envelope::Stamp;
 use crate::http::error::ApiError;
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::exit;
 
@@ -27,6 +29,87 @@ pub fn server_route(command: &str, server: &url::Url, path: &str) -> Result<url:
     let mut url = server.clone();
     url.set_path(&format!("{}{path}", server.path().trim_end_matches('/')));
     Ok(url)
+}
+
+/// A running server's answer: its HTTP status, the body as it came (for
+/// `--json`, which prints it unchanged) and the envelope read from it.
+#[derive(Debug)]
+pub struct Answer<T> {
+    pub status: u16,
+    pub text: String,
+    pub envelope: Envelope<T>,
+}
+
+/// The envelope every qmkeys route answers, `data` read as `T`.
+#[derive(Debug, Deserialize)]
+pub struct Envelope<T> {
+    pub code: i64,
+    #[serde(default)]
+    pub message: String,
+    pub data: Option<T>,
+}
+
+/// The HTTP client for `--server`: a short connect timeout, so a wrong
+/// address fails fast.
+pub fn http_client(command: &str) -> Result<reqwest::Client, ExitCode> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|err| fail(command, exit::FAILED, &err.to_string()))
+}
+
+/// Sends `request` to the running server `server` and reads its envelope:
+/// an unreachable server, or one that answers something else, is
+/// `exit::UNAVAILABLE` with a message on stderr.
+pub async fn call_server<T: DeserializeOwned>(
+    command: &str,
+    server: &url::Url,
+    request: reqwest::RequestBuilder,
+) -> Result<Answer<T>, ExitCode> {
+    let unreachable = |e: reqwest::Error| {
+        let message = format!("cannot reach {server}: {e}");
+        fail(command, exit::UNAVAILABLE, &message)
+    };
+    let response = request
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let status = response.status().as_u16();
+    let text = response.text().await.map_err(unreachable)?;
+    let envelope = serde_json::from_str(&text).map_err(|_| {
+        let message = format!("{server} did not answer like a qmkeys server (HTTP {status})");
+        fail(command, exit::UNAVAILABLE, &message)
+    })?;
+    Ok(Answer {
+        status,
+        text,
+        envelope,
+    })
+}
+
+/// Calls an admin route of the running server `server` with the owner's
+/// token as `Authorization: Bearer`, and `form` as a form body when it is
+/// not empty: the HTTP status and the envelope, read as JSON whatever the
+/// route's `data`. The token goes in the header only, never in a message.
+pub async fn admin_request(
+    command: &str,
+    server: &url::Url,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    form: &[(&str, String)],
+) -> Result<Answer<serde_json::Value>, ExitCode> {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut url = server_route(command, server, path)?;
+    url.set_query(Some(query).filter(|q| !q.is_empty()));
+    let mut request = http_client(command)?
+        .request(method, url)
+        .bearer_auth(token);
+    if !form.is_empty() {
+        request = request.form(form);
+    }
+    call_server(command, server, request).await
 }
 
 /// The exit code for an error answer with this HTTP status.
@@ -91,63 +174,6 @@ pub fn fail_startup(command: &str, err: &crate::startup::StartupError) -> ExitCo
         _ => exit::FAILED,
     };
     fail(command, code, &crate::http::error::Chain(err).to_string())
-}
-
-/// An answer from a server's admin route: its status and body as they came.
-pub struct AdminAnswer {
-    pub status: u16,
-    pub text: String,
-    /// The body as JSON (`Null` if it is not JSON).
-    pub body: serde_json::Value,
-}
-
-impl AdminAnswer {
-    pub fn code(&self) -> i64 {
-        self.body["code"].as_i64().unwrap_or_default()
-    }
-
-    pub fn message(&self) -> &str {
-        self.body["message"].as_str().unwrap_or_default()
-    }
-}
-
-/// Calls one of a running server's admin routes with `Authorization: Bearer
-/// <token>`, a form body when `form` is not empty. An unreachable server is
-/// exit 4; an answer, success or not, is the caller's to read.
-pub async fn admin_request(
-    command: &str,
-    server: &url::Url,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    form: &[(&str, String)],
-) -> Result<AdminAnswer, ExitCode> {
-    let url = server_route(command, server, path)?;
-    let http = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .map_err(|err| fail(command, exit::FAILED, &err.to_string()))?;
-    let mut request = http.request(method, url).bearer_auth(token);
-    if !form.is_empty() {
-        request = request.form(form);
-    }
-    let unreachable = |e: reqwest::Error| {
-        fail(
-            command,
-            exit::UNAVAILABLE,
-            &format!("cannot reach {server}: {}", e.without_url()),
-        )
-    };
-    let response = request.send().await.map_err(unreachable)?;
-    let status = response.status().as_u16();
-    let text = response.text().await.map_err(unreachable)?;
-    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-    if body["code"].as_i64().is_none() {
-        let message = format!("{server} did not answer like a qmkeys server (HTTP {status})");
-        return Err(fail(command, exit::UNAVAILABLE, &message));
-    }
-    Ok(AdminAnswer { status, text, body })
 }
 
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

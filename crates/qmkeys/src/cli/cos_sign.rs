@@ -20,7 +20,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use url::Url;
 
@@ -122,13 +121,7 @@ struct Signed {
     cdn: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct Answer {
-    code: i64,
-    #[serde(default)]
-    message: String,
-    data: Option<Signed>,
-}
+type Answer = client::Envelope<Signed>;
 
 pub fn run(settings: Option<&Settings>, args: CosSignArgs) -> ExitCode {
     let ext = match image_ext(&args.file, args.ext.as_deref()) {
@@ -158,12 +151,9 @@ pub fn run(settings: Option<&Settings>, args: CosSignArgs) -> ExitCode {
         Err(err) => return client::fail(COMMAND, exit::FAILED, &err.to_string()),
     };
     runtime.block_on(async {
-        let http = match reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-        {
+        let http = match client::http_client(COMMAND) {
             Ok(c) => c,
-            Err(err) => return client::fail(COMMAND, exit::FAILED, &err.to_string()),
+            Err(code) => return code,
         };
         let (text, signed) = match (&args.server, settings) {
             (Some(server), _) => match from_server(&http, server, &digests, ext).await {
@@ -263,22 +253,8 @@ async fn from_server(
         .append_pair("md5", &digests.md5)
         .append_pair("size", &digests.size.to_string())
         .append_pair("ext", ext.as_str());
-    let unreachable = |e: reqwest::Error| {
-        let message = format!("cannot reach {server}: {e}");
-        client::fail(COMMAND, exit::UNAVAILABLE, &message)
-    };
-    let response = http
-        .get(url)
-        .timeout(Duration::from_secs(60))
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let status = response.status().as_u16();
-    let text = response.text().await.map_err(unreachable)?;
-    let answer: Answer = serde_json::from_str(&text).map_err(|_| {
-        let message = format!("{server} did not answer like a qmkeys server (HTTP {status})");
-        client::fail(COMMAND, exit::UNAVAILABLE, &message)
-    })?;
+    let answer = client::call_server::<Signed>(COMMAND, server, http.get(url)).await?;
+    let (status, text, answer) = (answer.status, answer.text, answer.envelope);
     match answer.data {
         Some(signed) if answer.code == 0 => Ok((text, signed)),
         _ => {

@@ -2,7 +2,7 @@
 //! store this machine's settings name (Redis or the SQLite file), or with
 //! `--server URL --token T` through a running server's `/admin/keys`.
 
-use super::client::{self, admin_request, AdminAnswer};
+use super::client::{self, admin_request, Answer};
 use super::exit;
 use crate::accounts::redis_store::RedisStore;
 use crate::accounts::sqlite::SqliteStore;
@@ -232,7 +232,7 @@ async fn remote(server: &Url, args: &KeysArgs) -> ExitCode {
         return failed(&answer);
     }
     if !args.json {
-        let data = &answer.body["data"];
+        let data = answer.envelope.data.clone().unwrap_or_default();
         match &args.command {
             KeysCommand::Create { .. } => {
                 match serde_json::from_value::<ViewIn>(data["key"].clone()) {
@@ -265,9 +265,10 @@ async fn remote(server: &Url, args: &KeysArgs) -> ExitCode {
 }
 
 /// An error answer: no such key is exit 1, as locally; the rest by status.
-fn failed(answer: &AdminAnswer) -> ExitCode {
-    let exit = client::fail_answer(COMMAND, answer.status, answer.code(), answer.message());
-    if answer.code() == i64::from(crate::http::error::ErrorCode::NoSuchKey.get()) {
+fn failed(answer: &Answer<serde_json::Value>) -> ExitCode {
+    let code = answer.envelope.code;
+    let exit = client::fail_answer(COMMAND, answer.status, code, &answer.envelope.message);
+    if code == i64::from(crate::http::error::ErrorCode::NoSuchKey.get()) {
         return ExitCode::from(exit::FAILED);
     }
     exit

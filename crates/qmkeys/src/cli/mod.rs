@@ -43,6 +43,20 @@ enum Command {
         /// TOML settings file; `QMKEYS_*` environment variables override it.
         #[arg(long, env = CONFIG_ENV, global = true)]
         config: Option<PathBuf>,
+        /// Work through this running qmkeys server's admin routes (e.g.
+        /// http://127.0.0.1:8080) instead of the local store.
+        #[arg(long, global = true)]
+        server: Option<url::Url>,
+        /// The server's admin token, for --server. Prefer the environment
+        /// variable: arguments are visible to other users of this machine
+        /// while the command runs.
+        #[arg(
+            long,
+            global = true,
+            env = "QMKEYS_ADMIN_TOKEN",
+            hide_env_values = true
+        )]
+        token: Option<String>,
         #[command(subcommand)]
         command: AccountsCommand,
     },
@@ -122,7 +136,16 @@ pub fn main() -> ExitCode {
         Command::Serve { config } => serve(config),
         Command::Healthcheck(args) => healthcheck::run(args),
         Command::Keys(args) => keys::run(args),
-        Command::Accounts { config, command } => match Settings::load(config.as_deref()) {
+        // With --server the settings are not needed: a bad one must not stop it.
+        Command::Accounts {
+            server: Some(server),
+            token,
+            command,
+            ..
+        } => accounts::remote::run(&server, token.as_deref(), command),
+        Command::Accounts {
+            config, command, ..
+        } => match Settings::load(config.as_deref()) {
             Ok(settings) => accounts::run(&settings, command),
             Err(err) => {
                 eprintln!("qmkeys: invalid configuration: {err}");

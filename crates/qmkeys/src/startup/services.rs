@@ -63,8 +63,17 @@ pub struct Backends {
     pub(super) metrics: Arc<crate::metrics::Metrics>,
     keyer: CacheKeyer,
     wait_limit: std::time::Duration,
-    /// Told what happens to upload accounts; only the server sets it.
+    /// Told what happens to upload accounts: the server's webhook, or a
+    /// one-shot command's list of notices to send before it exits.
     pub(super) events: Option<crate::accounts::SharedSink>,
+}
+
+impl Backends {
+    /// The same backends, the account pool telling `sink` its notices.
+    pub fn with_events(mut self, sink: crate::accounts::SharedSink) -> Self {
+        self.events = Some(sink);
+        self
+    }
 }
 
 pub fn backends(settings: &Settings) -> Result<Backends, StartupError> {

@@ -5,11 +5,12 @@ use crate::helpers::{login_app, spawn_app_with_accounts, Answer, SimAccount, Tes
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-const TOKEN: &str = "admin-token-for-account-routes";
-const CHECK: &str = "music.UserInfo.userInfoServer.GetLoginUserInfo";
-const LOGOUT: &str = "music.login.LoginServer.Logout";
+pub const TOKEN: &str = "admin-token-for-account-routes";
+pub const CHECK: &str = "music.UserInfo.userInfoServer.GetLoginUserInfo";
+pub const LOGOUT: &str = "music.login.LoginServer.Logout";
 
-async fn app_with_one() -> (TestApp, SimAccount) {
+/// A server with the owner's token and one kept account.
+pub async fn app_with_one() -> (TestApp, SimAccount) {
     let (app, mut accounts) = spawn_app_with_accounts(1, |s| {
         s.http.admin_token = Some(SecretString::from(TOKEN));
     })

@@ -274,42 +274,9 @@ impl TestApp {
         self.server = server;
     }
 
-    /// The timeline's event names as the server left them, newest first.
-    pub async fn timeline(&self) -> Vec<String> {
-        use qmkeys::accounts::AccountStore;
-        use secrecy::ExposeSecret;
-        let secret = self
-            .settings
-            .accounts
-            .secret_key
-            .as_ref()
-            .map(|k| k.expose_secret());
-        let sealer = qmkeys::secrets::Sealer::new(secret, "account-store");
-        let events = if let Some(url) = &self.settings.redis.url {
-            let redis = qmkeys::redis::Redis::connect(url.expose_secret(), Duration::from_secs(2))
-                .expect("redis");
-            qmkeys::accounts::redis_store::RedisStore::new(redis, sealer)
-                .recent_events(100_000)
-                .await
-        } else {
-            qmkeys::accounts::sqlite::SqliteStore::open(&self.settings.accounts.db, sealer)
-                .expect("open store")
-                .recent_events(100_000)
-                .await
-        };
-        events
-            .expect("the timeline reads")
-            .iter()
-            .map(|e| match &e.detail {
-                Some(detail) => format!("{} {detail}", e.kind.as_str()),
-                None => e.kind.as_str().to_owned(),
-            })
-            .collect()
-    }
-
-    /// The store as the server left it, read with the server's own settings.
-    pub async fn stored_accounts(&self) -> Vec<qmkeys::accounts::StoredAccount> {
-        use qmkeys::accounts::AccountStore;
+    /// The server's account store, opened as the server opens it (SQLite or
+    /// Redis, with its sealing key), for reading what it left behind.
+    fn store(&self) -> Box<dyn qmkeys::accounts::AccountStore> {
         use secrecy::ExposeSecret;
         let secret = self
             .settings
@@ -321,12 +288,33 @@ impl TestApp {
         if let Some(url) = &self.settings.redis.url {
             let redis = qmkeys::redis::Redis::connect(url.expose_secret(), Duration::from_secs(2))
                 .expect("redis");
-            let store = qmkeys::accounts::redis_store::RedisStore::new(redis, sealer);
-            return store.load_all().await.expect("load");
+            return Box::new(qmkeys::accounts::redis_store::RedisStore::new(
+                redis, sealer,
+            ));
         }
-        let store = qmkeys::accounts::sqlite::SqliteStore::open(&self.settings.accounts.db, sealer)
-            .expect("open store");
-        store.load_all().await.expect("load")
+        Box::new(
+            qmkeys::accounts::sqlite::SqliteStore::open(&self.settings.accounts.db, sealer)
+                .expect("open store"),
+        )
+    }
+
+    /// The timeline's event names as the server left them, newest first.
+    pub async fn timeline(&self) -> Vec<String> {
+        self.store()
+            .recent_events(100_000)
+            .await
+            .expect("the timeline reads")
+            .iter()
+            .map(|e| match &e.detail {
+                Some(detail) => format!("{} {detail}", e.kind.as_str()),
+                None => e.kind.as_str().to_owned(),
+            })
+            .collect()
+    }
+
+    /// The store as the server left it, read with the server's own settings.
+    pub async fn stored_accounts(&self) -> Vec<qmkeys::accounts::StoredAccount> {
+        self.store().load_all().await.expect("load")
     }
 
     pub async fn get(&self, path: &str, params: &[(&str, String)]) -> Answer {

@@ -2,6 +2,7 @@
 //! real HTTP. One binary, so the suite links once.
 
 mod accounts;
+mod accounts_cli;
 mod admin_accounts;
 mod binary;
 mod check;

@@ -3,7 +3,7 @@
 //! upstream first). None of them answers a key.
 
 use super::{view, AccountView, Admin};
-use crate::accounts::{Account, LogoutError, RefreshFailure, StoreError};
+use crate::accounts::{Account, LogoutError, StoreError};
 use crate::domain::Uin;
 use crate::http::envelope::Envelope;
 use crate::http::error::ApiError;
@@ -96,14 +96,7 @@ pub async fn refresh(
 ) -> Result<Response, ApiError> {
     let account = kept(&state, uin).await?;
     let seen = account.snapshot().generation;
-    state
-        .accounts
-        .refresh(&account, seen)
-        .await
-        .map_err(|failure| match failure {
-            RefreshFailure::Dead(e) | RefreshFailure::Transient(e) => ApiError::Upstream(e),
-            RefreshFailure::Store(e) => ApiError::StoreRead(StoreError::Backend(e.to_string())),
-        })?;
+    state.accounts.refresh(&account, seen).await?;
     Ok(state.stamp.ok(view(&state, &account).await))
 }
 

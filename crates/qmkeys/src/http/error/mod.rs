@@ -94,6 +94,19 @@ impl std::fmt::Display for Chain<'_> {
     }
 }
 
+/// A rotation the owner asked for, as `POST /admin/accounts/{uin}/refresh`
+/// and `qmkeys accounts refresh` answer it: upstream failures as such, a
+/// store that could not commit as the store's failure.
+impl From<crate::accounts::RefreshFailure> for ApiError {
+    fn from(failure: crate::accounts::RefreshFailure) -> Self {
+        use crate::accounts::{RefreshFailure, StoreError};
+        match failure {
+            RefreshFailure::Dead(e) | RefreshFailure::Transient(e) => ApiError::Upstream(e),
+            RefreshFailure::Store(e) => ApiError::StoreRead(StoreError::Backend(e.to_string())),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let parts = self.parts();

@@ -1,6 +1,7 @@
 //! `GET|POST /music/tencent/cookie/check`'s parameters: a refresh's `uin`
 //! and `music_key`, read and checked the same way; nothing else is needed.
 
+use super::key::key_params;
 use super::read::{form_ref, read, read_request};
 use crate::domain::{Credential, MusicKey, Uin};
 use crate::http::error::ApiError;
@@ -8,29 +9,15 @@ use crate::http::AppState;
 use axum::extract::{FromRequest, Request};
 use serde::Deserialize;
 
-/// The check's parameters, as the OpenAPI document describes them: the
-/// first two of [`RefreshParams`](super::RefreshParams), with the same rules.
-#[derive(Debug, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
-#[into_params(parameter_in = Query)]
-pub struct CheckParams {
-    /// QQ 号（6-11 位，配 `Q_H_L_` key）或微信账号 ID（最多 19 位，配 `W_X_` key）；
-    /// 其他组合返回 400（40001）/ a QQ number (6-11 digits, with a `Q_H_L_` key) or a
-    /// WeChat id (up to 19 digits, with a `W_X_` key); any other pair is 400 (40001)
-    #[param(
-        pattern = r"^[1-9][0-9]{0,18}$",
-        max_length = 19,
-        example = "1569097443"
-    )]
-    #[schema(
-        pattern = r"^[1-9][0-9]{0,18}$",
-        max_length = 19,
-        example = "1569097443"
-    )]
-    pub uin: String,
-    /// 要检查的 key（不会被轮换）/ the musickey to check (it is not rotated)
-    #[param(pattern = r"^(Q_H_L_|W_X_)[!#-+\--:<-\[\]-~]+$", max_length = 1024)]
-    #[schema(pattern = r"^(Q_H_L_|W_X_)[!#-+\--:<-\[\]-~]+$", max_length = 1024)]
-    pub music_key: String,
+key_params! {
+    /// The check's parameters, as the OpenAPI document describes them: the
+    /// first two of [`RefreshParams`](super::RefreshParams), with the same rules.
+    #[derive(Debug, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+    #[into_params(parameter_in = Query)]
+    pub struct CheckParams {
+        /// 要检查的 key（不会被轮换）/ the musickey to check (it is not rotated)
+        music_key,
+    }
 }
 
 /// A check request, checked: the account and its key.

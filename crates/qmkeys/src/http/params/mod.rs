@@ -7,6 +7,7 @@
 
 mod admin;
 mod check;
+mod key;
 mod login;
 mod read;
 mod refresh;

@@ -1,5 +1,6 @@
 //! `GET|POST /music/tencent/cookie/refresh`'s parameters.
 
+use super::key::key_params;
 use super::read::{form_ref, read, read_request};
 use super::{allowed, parse_save, save_schema};
 use crate::domain::Credential;
@@ -9,42 +10,28 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header::AUTHORIZATION;
 use serde::Deserialize;
 
-/// `GET|POST /music/tencent/cookie/refresh`'s parameters, as the OpenAPI
-/// document describes them. [`Refresh`] fills it and checks it.
-#[derive(Debug, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
-#[into_params(parameter_in = Query)]
-pub struct RefreshParams {
-    /// QQ 号（6-11 位，配 `Q_H_L_` key）或微信账号 ID（最多 19 位，配 `W_X_` key）；
-    /// 其他组合返回 400（40001）/ a QQ number (6-11 digits, with a `Q_H_L_` key) or a
-    /// WeChat id (up to 19 digits, with a `W_X_` key); any other pair is 400 (40001)
-    #[param(
-        pattern = r"^[1-9][0-9]{0,18}$",
-        max_length = 19,
-        example = "1569097443"
-    )]
-    #[schema(
-        pattern = r"^[1-9][0-9]{0,18}$",
-        max_length = 19,
-        example = "1569097443"
-    )]
-    pub uin: String,
-    /// `Q_H_L_`（QQ）或 `W_X_`（微信）开头的 key / the musickey
-    #[param(pattern = r"^(Q_H_L_|W_X_)[!#-+\--:<-\[\]-~]+$", max_length = 1024)]
-    #[schema(pattern = r"^(Q_H_L_|W_X_)[!#-+\--:<-\[\]-~]+$", max_length = 1024)]
-    pub music_key: String,
-    /// key 已过期时与 refresh_token 一起提供 / sent with refresh_token when the key has expired
-    #[param(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
-    #[schema(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
-    pub refresh_key: Option<String>,
-    /// 刷新令牌 / the refresh token
-    #[param(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
-    #[schema(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
-    pub refresh_token: Option<String>,
-    /// 刷新成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save` 或带管理员令牌，否则 403）
-    /// / keep the account for uploads (403 unless the server enables it or the request carries the admin token)
-    #[param(schema_with = save_schema)]
-    #[schema(schema_with = save_schema)]
-    pub save: Option<String>,
+key_params! {
+    /// `GET|POST /music/tencent/cookie/refresh`'s parameters, as the OpenAPI
+    /// document describes them. [`Refresh`] fills it and checks it.
+    #[derive(Debug, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+    #[into_params(parameter_in = Query)]
+    pub struct RefreshParams {
+        /// `Q_H_L_`（QQ）或 `W_X_`（微信）开头的 key / the musickey
+        music_key,
+        /// key 已过期时与 refresh_token 一起提供 / sent with refresh_token when the key has expired
+        #[param(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+        #[schema(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+        pub refresh_key: Option<String>,
+        /// 刷新令牌 / the refresh token
+        #[param(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+        #[schema(pattern = r"^[!#-+\--:<-\[\]-~]*$", max_length = 1024)]
+        pub refresh_token: Option<String>,
+        /// 刷新成功后把账号保存为上传账号（服务器需开启 `accounts_allow_save` 或带管理员令牌，否则 403）
+        /// / keep the account for uploads (403 unless the server enables it or the request carries the admin token)
+        #[param(schema_with = save_schema)]
+        #[schema(schema_with = save_schema)]
+        pub save: Option<String>,
+    }
 }
 
 /// A refresh request, checked: the credential and whether to keep the account.

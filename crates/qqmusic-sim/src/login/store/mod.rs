@@ -1,15 +1,22 @@
 //! What the login hosts remember: QR logins and their states, and the
-//! one-use or timed secrets each step hands to the next (ptsigx, p_skey,
-//! codes, client keys).
+//! one-use or timed secrets each step hands to the next. The QQ and WeChat
+//! polls, the app QR with its push host, and the desktop sign-ins each add
+//! their part in a file of their own; the QR table and tickets live here.
+
+mod desktop;
+mod polls;
+mod push;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use sha1::{Digest, Sha1};
 use tokio::sync::Notify;
 
 use super::ids;
 use crate::state::Kind;
+
+use desktop::ClientSession;
+pub use push::Redirect;
 
 /// Login QRs remembered at most; the oldest are forgotten past this.
 pub const QR_CAP: usize = 10_000;
@@ -115,15 +122,6 @@ impl QrKind {
     }
 }
 
-/// A CONNECT the push host will answer with a redirect (`/_sim/push/redirect`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redirect {
-    /// 0x9C (use another server) or 0x9D (server moved).
-    pub reason: u8,
-    /// The Server Reference it names.
-    pub reference: String,
-}
-
 #[derive(Debug)]
 pub struct QrLogin {
     pub ident: String,
@@ -167,12 +165,6 @@ pub enum Refused {
     WrongUin,
 }
 
-#[derive(Debug)]
-struct ClientSession {
-    key: String,
-    expires_at: i64,
-}
-
 /// Why an admin action was not applied.
 #[derive(Debug)]
 pub enum ActionError {
@@ -207,91 +199,7 @@ pub struct Logins {
     issued: Vec<String>,
 }
 
-/// The public QR ident of a qrsig: derived, so the QR text never holds the
-/// qrsig itself.
-fn qq_ident(qrsig: &str) -> String {
-    let digest = Sha1::digest(format!("ptqr:{qrsig}").as_bytes());
-    hex::encode(digest)[..32].to_owned()
-}
-
 impl Logins {
-    /// A new QQ QR: answers (ident, qrsig).
-    pub fn new_qq(&mut self, now: i64, lifetime: i64) -> (String, String) {
-        let mut qrsig = ids::qrsig();
-        while self.qrsigs.contains_key(&qrsig) {
-            qrsig = ids::qrsig();
-        }
-        let ident = qq_ident(&qrsig);
-        self.issued.push(qrsig.clone());
-        self.qrsigs.insert(qrsig.clone(), ident.clone());
-        self.insert(
-            ident.clone(),
-            QrKind::Qq,
-            Some(qrsig.clone()),
-            now,
-            lifetime,
-        );
-        (ident, qrsig)
-    }
-
-    /// A new WeChat QR: answers its uuid (the ident).
-    pub fn new_wx(&mut self, now: i64, lifetime: i64) -> String {
-        let mut uuid = ids::wx_uuid();
-        while self.qr.contains_key(&uuid) {
-            uuid = ids::wx_uuid();
-        }
-        self.insert(uuid.clone(), QrKind::Wx, None, now, lifetime);
-        uuid
-    }
-
-    /// A new app QR (CreateQRCode): answers its qrcodeID.
-    pub fn new_app(&mut self, now: i64, lifetime: i64) -> String {
-        let mut id = ids::app_qrcode_id();
-        while self.qr.contains_key(&id) {
-            id = ids::app_qrcode_id();
-        }
-        self.insert(id.clone(), QrKind::App, None, now, lifetime);
-        id
-    }
-
-    /// Spends the token an app QR's `cookies` message carried, for the
-    /// QR `ident` and the account `uin` it was issued for.
-    pub fn take_app_token(
-        &mut self,
-        ident: &str,
-        token: &str,
-        uin: u64,
-        now: i64,
-    ) -> Result<u64, Refused> {
-        spend(
-            &mut self.app_tokens,
-            &format!("{ident}\n{token}"),
-            Some(uin),
-            now,
-        )
-    }
-
-    /// Makes the next `count` CONNECTs answer `redirect`.
-    pub fn push_redirects(&mut self, redirect: Redirect, count: usize) {
-        self.redirects.clear();
-        self.redirects.extend(std::iter::repeat_n(redirect, count));
-    }
-
-    /// Which `/_sim/push/drop` the push host is at.
-    pub fn push_epoch(&self) -> u64 {
-        self.push_epoch
-    }
-
-    /// Closes every push connection open now (they see it within 100 ms).
-    pub fn drop_push_connections(&mut self) {
-        self.push_epoch += 1;
-    }
-
-    /// The redirect the next CONNECT answers, if one is armed.
-    pub fn take_redirect(&mut self) -> Option<Redirect> {
-        self.redirects.pop_front()
-    }
-
     fn insert(
         &mut self,
         ident: String,
@@ -325,12 +233,6 @@ impl Logins {
                 notify: Arc::new(Notify::new()),
             },
         );
-    }
-
-    /// The login a qrsig polls, its expiry applied.
-    pub fn by_qrsig(&mut self, qrsig: &str, now: i64) -> Option<&mut QrLogin> {
-        let ident = self.qrsigs.get(qrsig)?.clone();
-        self.get(&ident, now)
     }
 
     /// A login by ident, with its expiry applied first.
@@ -426,113 +328,6 @@ impl Logins {
             };
         }
         Ok(())
-    }
-
-    /// A fresh ptsigx for `uin` (desktop fast login).
-    pub fn issue_ptsigx(&mut self, uin: u64, now: i64) -> String {
-        let sig = ids::ptsigx();
-        self.issued.push(sig.clone());
-        self.ptsigx
-            .insert(sig.clone(), ticket(uin, now, PTSIGX_LIFETIME));
-        sig
-    }
-
-    /// Spends a ptsigx issued for `uin`.
-    pub fn take_ptsigx(&mut self, sig: &str, uin: u64, now: i64) -> Result<u64, Refused> {
-        spend(&mut self.ptsigx, sig, Some(uin), now)
-    }
-
-    /// A p_skey for `uin`, with the pt4_token that rides along: (p_skey, pt4_token).
-    pub fn issue_p_skey(&mut self, uin: u64, now: i64) -> (String, String) {
-        let p_skey = ids::p_skey();
-        let pt4 = ids::p_skey();
-        self.issued.push(p_skey.clone());
-        self.issued.push(pt4.clone());
-        self.p_skeys
-            .insert(p_skey.clone(), ticket(uin, now, P_SKEY_LIFETIME));
-        (p_skey, pt4)
-    }
-
-    /// The uin a live p_skey belongs to (it serves many times).
-    pub fn p_skey_uin(&self, p_skey: &str, now: i64) -> Option<u64> {
-        self.p_skeys
-            .get(p_skey)
-            .filter(|t| now < t.expires_at)
-            .map(|t| t.uin)
-    }
-
-    /// A QQ Connect auth code for `uin`.
-    pub fn issue_qq_code(&mut self, uin: u64, now: i64) -> String {
-        let code = ids::qq_code();
-        self.issued.push(code.clone());
-        self.qq_codes
-            .insert(code.clone(), ticket(uin, now, CODE_LIFETIME));
-        code
-    }
-
-    /// Spends a QQ Connect (`Kind::Qq`) or WeChat (`Kind::Wx`) code.
-    pub fn take_code(&mut self, kind: Kind, code: &str, now: i64) -> Result<u64, Refused> {
-        let codes = match kind {
-            Kind::Qq => &mut self.qq_codes,
-            Kind::Wx => &mut self.wx_codes,
-        };
-        spend(codes, code, None, now)
-    }
-
-    /// A new desktop session for `uin`, replacing any older one: its client key.
-    pub fn new_client(&mut self, uin: u64, now: i64, lifetime: i64) -> String {
-        let key = ids::client_key();
-        self.issued.push(key.clone());
-        self.clients.insert(
-            uin,
-            ClientSession {
-                key: key.clone(),
-                expires_at: now.saturating_add(lifetime),
-            },
-        );
-        key
-    }
-
-    /// Ends the desktop session of `uin`; false when it has none.
-    pub fn end_client(&mut self, uin: u64, now: i64) -> bool {
-        match self.clients.get_mut(&uin) {
-            Some(s) => {
-                s.expires_at = s.expires_at.min(now);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Whether `key` is the live client key of `uin`.
-    pub fn client_key_live(&self, uin: u64, key: &str, now: i64) -> bool {
-        self.clients
-            .get(&uin)
-            .is_some_and(|s| s.key == key && now < s.expires_at)
-    }
-
-    /// A new `pt_local_token`, remembered among the newest [`QR_CAP`].
-    pub fn issue_local_token(&mut self) -> String {
-        let token = ids::local_token();
-        self.issued.push(token.clone());
-        if self.local_tokens.len() >= QR_CAP {
-            self.local_tokens.pop_front();
-        }
-        self.local_tokens.push_back(token.clone());
-        token
-    }
-
-    pub fn local_token_known(&self, token: &str) -> bool {
-        self.local_tokens.iter().any(|t| t == token)
-    }
-
-    /// Who is logged in on the desktop from now on.
-    pub fn set_desktop(&mut self, accounts: Vec<(u64, String)>) {
-        self.desktop = accounts;
-    }
-
-    pub fn desktop(&self) -> &[(u64, String)] {
-        &self.desktop
     }
 
     pub fn secrets(&self) -> Vec<String> {
