@@ -451,3 +451,102 @@ async fn without_an_admin_token_the_console_only_says_how_to_set_one() {
     assert!(csp.contains("connect-src 'self';"), "{csp}");
     browser.close().await;
 }
+
+/// Signs in with the right token and waits for the console.
+async fn signed_in(app: &TestApp) -> Browser {
+    let browser = console(app).await;
+    browser.wait_for("body[data-view=signin]").await;
+    browser.type_into("#token", TOKEN).await;
+    browser.click("#token-submit").await;
+    browser.wait_for("body[data-view=console]").await;
+    browser
+}
+
+async fn refresh_with_key(app: &TestApp, params: &[(&str, String)], key: &str) -> (u16, Value) {
+    let response = app
+        .http
+        .get(format!("{}/music/tencent/cookie/refresh", app.base))
+        .query(params)
+        .header("X-Api-Key", key)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_owner_makes_a_caller_key_in_the_console_sees_its_secret_once_and_revokes_it() {
+    let app = login_app(|s| {
+        s.http.admin_token = Some(SecretString::from(TOKEN));
+        s.http.require_api_key = true;
+    })
+    .await;
+    let account = app.sim_account("qq").await;
+    let browser = signed_in(&app).await;
+    assert!(
+        browser.text("#keys-hint").await.contains("require_api_key"),
+        "the card says the server asks for keys"
+    );
+    assert!(
+        browser
+            .find("#keys-empty")
+            .await
+            .is_displayed()
+            .await
+            .expect("state"),
+        "no key yet"
+    );
+
+    browser.type_into("#key-name", "播放器").await;
+    browser
+        .run("document.getElementById('key-limit').value = '30';", vec![])
+        .await;
+    browser.click("#key-create").await;
+    browser.wait_for("#key-result[data-state=done]").await;
+    let secret = browser.text("#key-secret").await;
+    assert!(secret.starts_with("qmk_") && secret.len() > 20, "{secret}");
+    let row = browser.text("#keys-body tr").await;
+    assert!(row.contains("播放器") && row.contains("30"), "{row}");
+    assert!(!row.contains(&secret), "the list never shows the secret");
+
+    // The secret the page showed is a working key, and only the page saw it.
+    let (status, body) = refresh_with_key(&app, &account.params(), &secret).await;
+    assert_eq!(status, 200, "{body}");
+    let listed: Value = app
+        .http
+        .get(format!("{}/admin/keys", app.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert!(!listed.to_string().contains(&secret));
+
+    // Shown once: signing out clears it, and signing in again does not bring it back.
+    browser.click("#sign-out").await;
+    browser.wait_for("body[data-view=signin]").await;
+    browser.type_into("#token", TOKEN).await;
+    browser.click("#token-submit").await;
+    browser.wait_for("body[data-view=console]").await;
+    let shown = browser
+        .run(
+            "return document.getElementById('key-secret').textContent + document.body.innerText;",
+            vec![],
+        )
+        .await;
+    assert!(!shown.to_string().contains(&secret), "{shown}");
+
+    // Revoked from the console: refused at once.
+    browser.click("#keys-body button[data-revoke]").await;
+    browser.wait_for("#keys-empty:not([hidden])").await;
+    let (status, body) = refresh_with_key(&app, &account.params(), &secret).await;
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (401, Some(40107)),
+        "{body}"
+    );
+    browser.close().await;
+}
