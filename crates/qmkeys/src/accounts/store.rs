@@ -107,6 +107,18 @@ impl StoredAccount {
             expires_in,
         }
     }
+
+    /// The `Cookie:` line players and bots paste (`uin`, `qqmusic_uin`,
+    /// `qqmusic_key`, `qm_keyst`, `tmeLoginType`), with the login type the
+    /// account was issued with: what the console copies and
+    /// `qmkeys accounts show --header` prints.
+    pub fn cookie_line(&self) -> String {
+        let login_type = self.login_type.map_or_else(
+            || self.cred.kind().login_type().to_owned(),
+            |t| t.to_string(),
+        );
+        crate::domain::cookie_line(self.cred.uin, &self.cred.key, &login_type)
+    }
 }
 
 /// What is wrong with a field of a stored record. Never carries the value.

@@ -78,6 +78,10 @@ pub enum AccountsCommand {
         /// Print the refresh endpoint's JSON envelope instead of a summary.
         #[arg(long)]
         json: bool,
+        /// Print only the `Cookie:` line players and bots paste, as
+        /// `GET /admin/accounts/{uin}/cookie?format=header` answers it.
+        #[arg(long, conflicts_with = "json")]
+        header: bool,
     },
     /// Remove an account. Exit codes: 0 done, 1 no such account, 2 bad uin
     /// or settings, 3 QQ Music refused the Logout (e.g. the key has already
@@ -166,7 +170,11 @@ pub fn run(settings: &Settings, command: AccountsCommand) -> ExitCode {
                     ),
                 }
             }
-            AccountsCommand::Show { uin, json } => match Uin::parse(&uin) {
+            AccountsCommand::Show { uin, header, .. } if header => match Uin::parse(&uin) {
+                Ok(uin) => show::header(&store, uin).await,
+                Err(e) => fail(exit::USAGE, &format!("UIN: {}", e.message)),
+            },
+            AccountsCommand::Show { uin, json, .. } => match Uin::parse(&uin) {
                 Ok(uin) => show::run(settings, &store, uin, json).await,
                 Err(e) => fail(exit::USAGE, &format!("UIN: {}", e.message)),
             },

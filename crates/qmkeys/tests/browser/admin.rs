@@ -139,6 +139,35 @@ async fn owners_header(app: &TestApp, uin: &str) -> String {
         .expect("text")
 }
 
+/// What `qmkeys accounts show UIN --header` prints, on the store itself and
+/// through the server with the token.
+async fn cli_headers(app: &TestApp, uin: &str) -> [String; 2] {
+    let mut lines = [String::new(), String::new()];
+    for (i, remote) in [false, true].into_iter().enumerate() {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_qmkeys"));
+        cmd.args(["accounts", "show", uin, "--header"])
+            .env_remove("QMKEYS_ADMIN_TOKEN")
+            .env("QMKEYS_DB", &app.settings.accounts.db)
+            .env("QMKEYS_UPSTREAM", app.settings.upstream.base.as_str());
+        if remote {
+            cmd.args(["--server", &app.base])
+                .env("QMKEYS_ADMIN_TOKEN", TOKEN);
+        }
+        // Off the test's runtime: the server answering it runs there.
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .expect("joined")
+            .expect("qmkeys runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lines[i] = String::from_utf8_lossy(&out.stdout).trim_end().to_owned();
+    }
+    lines
+}
+
 /// Replaces the clipboard with a recorder, so the test reads what the page copied.
 async fn record_clipboard(browser: &Browser) {
     browser
@@ -287,6 +316,11 @@ async fn the_owner_signs_in_and_steers_an_account_from_qr_login_to_removal() {
     row_action(&browser, &first, "copy-header").await;
     let line = copied(&browser).await;
     assert_eq!(line, owners_header(&app, &first).await);
+    assert_eq!(
+        cli_headers(&app, &first).await,
+        [line.clone(), line.clone()],
+        "the line the page copies is what `qmkeys accounts show --header` prints, locally and remotely"
+    );
     assert!(line.contains(&format!("qqmusic_key={rotated}")), "{line}");
     row_action(&browser, &first, "copy-json").await;
     let cookie: Value = serde_json::from_str(&copied(&browser).await).expect("JSON");

@@ -18,6 +18,17 @@ pub fn run(server: &Url, token: Option<&str>, command: AccountsCommand) -> ExitC
             "--server needs the admin token: --token or QMKEYS_ADMIN_TOKEN",
         );
     };
+    if let AccountsCommand::Show {
+        uin: raw,
+        header: true,
+        ..
+    } = &command
+    {
+        return match Uin::parse(raw) {
+            Ok(uin) => header(server, token, uin),
+            Err(e) => fail(exit::USAGE, &format!("UIN: {}", e.message)),
+        };
+    }
     let (method, path, json, shown) = match route(&command) {
         Ok(route) => route,
         Err(code) => return code,
@@ -51,6 +62,60 @@ pub fn run(server: &Url, token: Option<&str>, command: AccountsCommand) -> ExitC
     })
 }
 
+/// `show --header`: the route answers the line as text/plain, and its
+/// errors as the usual envelope.
+fn header(server: &Url, token: &str, uin: Uin) -> ExitCode {
+    let runtime = match client::runtime() {
+        Ok(rt) => rt,
+        Err(err) => return fail(exit::FAILED, &err.to_string()),
+    };
+    runtime.block_on(async {
+        let url =
+            match client::server_route(COMMAND, server, &format!("/admin/accounts/{uin}/cookie")) {
+                Ok(url) => url,
+                Err(code) => return code,
+            };
+        let http = match client::http_client(COMMAND) {
+            Ok(http) => http,
+            Err(code) => return code,
+        };
+        let request = http
+            .get(url)
+            .query(&[("format", "header")])
+            .bearer_auth(token)
+            .timeout(std::time::Duration::from_secs(60));
+        let unreachable = |e: reqwest::Error| {
+            fail(
+                exit::UNAVAILABLE,
+                &format!("cannot reach {server}: {}", e.without_url()),
+            )
+        };
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return unreachable(e),
+        };
+        let status = response.status().as_u16();
+        let text = match response.text().await {
+            Ok(text) => text,
+            Err(e) => return unreachable(e),
+        };
+        if status == 200 {
+            println!("{}", text.trim_end());
+            return ExitCode::from(exit::OK);
+        }
+        match serde_json::from_str::<client::Envelope<serde_json::Value>>(&text) {
+            Ok(e) if e.code == i64::from(ErrorCode::NoSuchAccount as i32) => {
+                fail(exit::FAILED, &e.message)
+            }
+            Ok(e) => client::fail_answer(COMMAND, status, e.code, &e.message),
+            Err(_) => fail(
+                exit::UNAVAILABLE,
+                &format!("{server} did not answer like a qmkeys server (HTTP {status})"),
+            ),
+        }
+    })
+}
+
 /// Which admin route a subcommand calls, and how its answer is shown.
 fn route(command: &AccountsCommand) -> Result<(Method, String, bool, print::Shown), ExitCode> {
     let uin =
@@ -62,7 +127,7 @@ fn route(command: &AccountsCommand) -> Result<(Method, String, bool, print::Show
             *json,
             print::Shown::List,
         ),
-        AccountsCommand::Show { uin: raw, json } => (
+        AccountsCommand::Show { uin: raw, json, .. } => (
             Method::GET,
             format!("/admin/accounts/{}/cookie", uin(raw)?),
             *json,

@@ -16,6 +16,19 @@ use crate::startup;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// `--header`: the account's `Cookie:` line alone, built as the admin
+/// route builds it.
+pub async fn header(store: &SqliteStore, uin: Uin) -> ExitCode {
+    match store.get(uin).await {
+        Ok(Some(stored)) => {
+            println!("{}", stored.cookie_line());
+            ExitCode::from(exit::OK)
+        }
+        Ok(None) => fail(exit::FAILED, &format!("no account with uin {uin}")),
+        Err(err) => fail(exit::UNAVAILABLE, &err.to_string()),
+    }
+}
+
 pub async fn run(settings: &Settings, store: &SqliteStore, uin: Uin, json: bool) -> ExitCode {
     let stored = match store.get(uin).await {
         Ok(Some(stored)) => stored,

@@ -155,11 +155,7 @@ pub async fn account_cookie(
         .map_err(ApiError::StoreRead)?
         .ok_or(ApiError::NoSuchAccount)?;
     if format == CookieFormat::Header {
-        let login_type = stored.login_type.map_or_else(
-            || stored.cred.kind().login_type().to_owned(),
-            |t| t.to_string(),
-        );
-        let line = crate::domain::cookie_line(uin, &stored.cred.key, &login_type);
+        let line = stored.cookie_line();
         return Ok((
             [(
                 axum::http::header::CONTENT_TYPE,
