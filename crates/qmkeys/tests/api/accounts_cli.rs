@@ -60,11 +60,23 @@ fn json_of(out: &Output) -> Value {
 }
 
 /// An answer's keys, nested, without its values: what "the same shape" means.
+/// The field names at every level, values left out. `membership` is one
+/// field whatever it holds: the server fills it from its membership cache,
+/// the local command (which asks QQ Music nothing it need not) leaves it null.
 fn shape(v: &Value) -> Value {
     match v {
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect())
-        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let inner = if k == "membership" {
+                        json!("_")
+                    } else {
+                        shape(v)
+                    };
+                    (k.clone(), inner)
+                })
+                .collect(),
+        ),
         Value::Array(items) => Value::Array(items.first().map(shape).into_iter().collect()),
         _ => json!("_"),
     }
