@@ -76,22 +76,11 @@ impl Site {
                     MAX_UPLOAD_PLACEHOLDER,
                     &settings.cos.max_upload_bytes.to_string(),
                 )
-                .replace(
-                    ALLOW_SAVE_PLACEHOLDER,
-                    if settings.accounts.allow_save {
-                        "true"
-                    } else {
-                        "false"
-                    },
-                )
+                .replace(ALLOW_SAVE_PLACEHOLDER, flag(settings.accounts.allow_save))
                 .replace(LOGIN_KINDS_PLACEHOLDER, &attribute(&login_kinds()))
                 .replace(
                     REQUIRE_API_KEY_PLACEHOLDER,
-                    if settings.http.require_api_key {
-                        "true"
-                    } else {
-                        "false"
-                    },
+                    flag(settings.http.require_api_key),
                 ),
             // Built from a template with a URL's host in it: always a valid value.
             index_csp: HeaderValue::from_str(&index_csp)
@@ -100,20 +89,12 @@ impl Site {
             admin: ADMIN_HTML
                 .replace(
                     ADMIN_ENABLED_PLACEHOLDER,
-                    if settings.http.admin_token.is_some() {
-                        "true"
-                    } else {
-                        "false"
-                    },
+                    flag(settings.http.admin_token.is_some()),
                 )
                 .replace(LOGIN_KINDS_PLACEHOLDER, &attribute(&login_kinds()))
                 .replace(
                     REQUIRE_API_KEY_PLACEHOLDER,
-                    if settings.http.require_api_key {
-                        "true"
-                    } else {
-                        "false"
-                    },
+                    flag(settings.http.require_api_key),
                 ),
             admin_csp: HeaderValue::from_static(admin_csp),
             openapi: serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{}".to_owned()),
@@ -152,6 +133,15 @@ fn attribute(text: &str) -> String {
         }
     }
     out
+}
+
+/// A page's yes/no placeholder as its script reads it.
+fn flag(on: bool) -> &'static str {
+    if on {
+        "true"
+    } else {
+        "false"
+    }
 }
 
 /// The CSP source for the bucket URLs the sign endpoint hands out: the
@@ -398,6 +388,13 @@ mod tests {
                     "the page never holds the token"
                 );
             }
+        }
+        for required in [true, false] {
+            let mut settings = Settings::default();
+            settings.http.require_api_key = required;
+            assert!(Site::new(&settings).admin.contains(&format!(
+                "<meta name=\"qmkeys-require-api-key\" content=\"{required}\">"
+            )));
         }
         let csp = Site::new(&Settings::default()).admin_csp;
         let csp = csp.to_str().expect("ascii");
