@@ -72,7 +72,6 @@ pub async fn list(State(state): State<AppState>, _: Admin) -> Result<Response, A
     tag = "admin",
     operation_id = "adminCreateKey",
     security(("admin_token" = [])),
-    params(NewKeyParams),
     request_body(content = NewKeyParams, content_type = "application/x-www-form-urlencoded", description = "或放在查询串里 / or in the query"),
     responses((status = 200, description = "新密钥，secret 只显示这一次 / the new key; its secret is shown only this once (`code` 200)", body = Envelope<CreatedKey>)),
 )]

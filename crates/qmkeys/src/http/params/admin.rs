@@ -59,12 +59,18 @@ impl EventsParams {
 #[into_params(parameter_in = Query)]
 pub struct NewKeyParams {
     /// 密钥的名称，1–64 个字符，不含控制字符 / the key's name, 1 to 64 characters, no control characters
-    #[param(min_length = 1, max_length = 64, example = "播放器")]
-    #[schema(min_length = 1, max_length = 64, example = "播放器")]
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        example = "播放器"
+    )]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$", example = "播放器")]
     pub name: Option<String>,
     /// 每分钟最多请求数，默认 60 / requests per minute, 60 when absent
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100000, example = 60)]
-    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100000, example = 60)]
+    #[schema(value_type = u32, required = false, minimum = 1, maximum = 100000, example = 60)]
     pub rate_limit: Option<String>,
 }
 
