@@ -8,6 +8,7 @@
 
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderName, HeaderValue, Method};
+use axum::response::Response;
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -44,6 +45,51 @@ pub fn layer(origins: &OriginList) -> Option<CorsLayer> {
     )
 }
 
+/// The CORS layer, run only where it can matter: requests that carry an
+/// `Origin` header (every cross-origin call a browser makes) and `OPTIONS`
+/// preflights. Any other answer gets the `Vary` the layer would have added,
+/// so a shared cache still keys answers by `Origin`.
+///
+/// Why: the layer clones its lists and builds a header map for each request
+/// it sees, about a tenth of a cache hit, which bots and scripts that never
+/// send `Origin` would pay.
+pub struct BrowserCors {
+    layer: CorsLayer,
+}
+
+/// What tower-http's `CorsLayer` sends as `Vary` by default.
+const VARY_VALUE: HeaderValue = HeaderValue::from_static(
+    "origin, access-control-request-method, access-control-request-headers",
+);
+
+impl BrowserCors {
+    pub fn new(layer: CorsLayer) -> Self {
+        Self { layer }
+    }
+
+    /// `router`'s answer to `req`, with the policy's headers (or the
+    /// preflight's answer, which never reaches the router).
+    pub async fn answer(&self, router: axum::Router, req: axum::extract::Request) -> Response {
+        use tower::{Layer as _, ServiceExt as _};
+        let from_browser = req.headers().contains_key(axum::http::header::ORIGIN)
+            || req.method() == Method::OPTIONS;
+        let answer = if from_browser {
+            self.layer.layer(router).oneshot(req).await
+        } else {
+            router.oneshot(req).await.map(|mut response| {
+                response
+                    .headers_mut()
+                    .append(axum::http::header::VARY, VARY_VALUE);
+                response
+            })
+        };
+        match answer {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,92 +99,5 @@ mod tests {
         assert!(layer(&OriginList::new(Vec::<String>::new())).is_none());
         assert!(layer(&OriginList::any()).is_some());
         assert!(layer(&OriginList::new(["https://a.example"])).is_some());
-    }
-}
-
-/// The CORS layer, run only where it can matter: requests that carry an
-/// `Origin` header (every cross-origin call a browser makes) and `OPTIONS`
-/// preflights. Any other answer gets the `Vary` the layer would have added,
-/// so a shared cache still keys answers by `Origin`.
-///
-/// Why: axum clones a route's whole service for every request, and cloning
-/// `CorsLayer` (its lists) plus the header map it builds cost about a tenth
-/// of a cache hit, paid by bots and scripts that never send `Origin`.
-#[derive(Clone)]
-pub struct BrowserCors {
-    layer: std::sync::Arc<CorsLayer>,
-}
-
-impl BrowserCors {
-    pub fn new(layer: CorsLayer) -> Self {
-        Self {
-            layer: std::sync::Arc::new(layer),
-        }
-    }
-}
-
-impl<S> tower::Layer<S> for BrowserCors {
-    type Service = BrowserCorsService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        BrowserCorsService {
-            layer: self.layer.clone(),
-            inner,
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct BrowserCorsService<S> {
-    layer: std::sync::Arc<CorsLayer>,
-    inner: S,
-}
-
-/// What tower-http's `CorsLayer` sends as `Vary` by default.
-const VARY_VALUE: HeaderValue = HeaderValue::from_static(
-    "origin, access-control-request-method, access-control-request-headers",
-);
-
-impl<S> tower::Service<axum::extract::Request> for BrowserCorsService<S>
-where
-    S: tower::Service<
-            axum::extract::Request,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = axum::response::Response;
-    type Error = std::convert::Infallible;
-    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
-        use tower::{Layer as _, ServiceExt as _};
-        let from_browser = req.headers().contains_key(axum::http::header::ORIGIN)
-            || req.method() == Method::OPTIONS;
-        if from_browser {
-            let cors = self.layer.layer(self.inner.clone());
-            return Box::pin(async move {
-                let response = cors.oneshot(req).await?;
-                Ok(response.map(axum::body::Body::new))
-            });
-        }
-        let answer = self.inner.call(req);
-        Box::pin(async move {
-            let mut response = answer.await?;
-            response
-                .headers_mut()
-                .append(axum::http::header::VARY, VARY_VALUE);
-            Ok(response)
-        })
     }
 }

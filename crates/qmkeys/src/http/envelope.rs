@@ -2,7 +2,7 @@
 
 use crate::beijing;
 use crate::clock::SharedClock;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,8 +19,8 @@ pub struct Envelope<'a, T> {
     pub message: &'a str,
     pub data: Option<T>,
     /// Beijing time, `YYYY-MM-DD HH:MM:SS`.
-    #[schema(example = "2024-08-03 22:05:59")]
-    pub time: String,
+    #[schema(value_type = String, example = "2024-08-03 22:05:59")]
+    pub time: beijing::Time,
     /// The server's process id.
     pub pid: u32,
     /// The server's `tips` setting.
@@ -55,7 +55,7 @@ impl Stamp {
             code,
             message,
             data,
-            time: beijing::format(self.clock.now()),
+            time: beijing::Time(self.clock.now()),
             pid: self.pid,
             tips: &self.tips,
         }
@@ -66,9 +66,10 @@ impl Stamp {
     pub fn fill_error(&self, response: &mut Response, pending: &super::error::PendingEnvelope) {
         let envelope = self.envelope::<()>(pending.code, &pending.message, None);
         if let Ok(body) = serde_json::to_vec(&envelope) {
-            response
-                .headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            // The router sized the empty body it answered; hyper sizes this one.
+            headers.remove(CONTENT_LENGTH);
             *response.body_mut() = axum::body::Body::from(body);
         }
     }
@@ -85,10 +86,33 @@ impl Stamp {
         message: &str,
         data: Option<T>,
     ) -> Response {
-        // Sized for a whole refresh answer, so the buffer never grows.
-        let mut body = Vec::with_capacity(1024);
-        match serde_json::to_writer(&mut body, &self.envelope(code, message, data)) {
-            Ok(()) => (
+        thread_local! {
+            // Written here, then copied out at its exact length: one
+            // allocation for the body, not a growing buffer and then a
+            // second one to share it.
+            static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
+        }
+        let envelope = self.envelope(code, message, data);
+        let written = BUFFER.with(|buffer| {
+            // Only a serialiser that answered from inside another could find
+            // it taken; it gets a buffer of its own.
+            let mut own = Vec::new();
+            let mut taken = buffer.try_borrow_mut();
+            let buffer = match &mut taken {
+                Ok(buffer) => &mut **buffer,
+                Err(_) => &mut own,
+            };
+            buffer.clear();
+            let written = serde_json::to_writer(&mut *buffer, &envelope);
+            let body = bytes::Bytes::copy_from_slice(buffer);
+            // A rare huge answer does not stay behind in every thread.
+            if buffer.capacity() > 64 * 1024 {
+                *buffer = Vec::with_capacity(1024);
+            }
+            written.map(|()| body)
+        });
+        match written {
+            Ok(body) => (
                 status,
                 [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
                 body,

@@ -43,15 +43,11 @@ impl ClientLimiter {
     }
 }
 
-/// Refuses a request of a client over its limit, on the limited routes.
-pub fn check(state: &AppState, req: &Request) -> Result<(), ApiError> {
+/// Refuses a request of a client over its limit, on a `limited` route.
+pub fn check(state: &AppState, limited: bool, req: &Request) -> Result<(), ApiError> {
     let Some(limiter) = &state.limiter else {
         return Ok(());
     };
-    let limited = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .is_some_and(|route| super::limited_routes().contains(route.as_str()));
     if !limited {
         return Ok(());
     }

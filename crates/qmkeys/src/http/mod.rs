@@ -27,8 +27,6 @@ use crate::accounts::AccountPool;
 use crate::clock::SharedClock;
 use crate::refresh::RefreshService;
 use crate::upload::UploadService;
-use axum::extract::DefaultBodyLimit;
-use axum::handler::Handler;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use envelope::Stamp;
@@ -205,46 +203,46 @@ pub fn limited_routes() -> &'static std::collections::HashSet<String> {
     static LIMITED: std::sync::OnceLock<std::collections::HashSet<String>> =
         std::sync::OnceLock::new();
     LIMITED.get_or_init(|| {
-        groups()
+        route_table()
             .into_iter()
-            .filter(|g| g.limited)
-            .flat_map(|g| {
-                g.routes
-                    .into_parts()
-                    .0
-                    .into_openapi()
-                    .paths
-                    .paths
-                    .into_keys()
-            })
+            .filter_map(|(template, limited, _)| limited.then_some(template))
             .collect()
     })
 }
 
+/// Every route template with its group's policy: (template, limited, cors).
+/// The front's table, from the same declaration as the router.
+pub fn route_table() -> Vec<(String, bool, bool)> {
+    groups()
+        .into_iter()
+        .flat_map(|g| {
+            let (limited, cors) = (g.limited, g.cors);
+            g.routes
+                .into_parts()
+                .0
+                .into_openapi()
+                .paths
+                .paths
+                .into_keys()
+                .map(move |template| (template, limited, cors))
+        })
+        .collect()
+}
+
+/// Every route, with no layer: what runs around them all (the rate limit,
+/// CORS, the caps, metrics) is [`front::Front`], which wraps this router.
 pub fn router(state: AppState) -> Router {
-    let cors = cors::layer(&state.site.cors).map(cors::BrowserCors::new);
     let mut router = Router::new();
     for group in groups() {
         let (routes, _) = group.routes.into_parts().0.split_for_parts();
-        // The envelope's 405, set before any layer so the layer wraps it too.
-        let routes = routes.method_not_allowed_fallback(method_not_allowed);
-        router = router.merge(match &cors {
-            Some(layer) if group.cors => routes.layer(layer.clone()),
-            _ => routes,
-        });
+        // The envelope's 405 for a path whose methods do not include the request's.
+        router = router.merge(routes.method_not_allowed_fallback(method_not_allowed));
     }
-    // Unknown paths answer the envelope's 404, readable cross-origin too.
-    let router = match cors {
-        Some(layer) => router.fallback_service(not_found.layer(layer).with_state(state.clone())),
-        None => router.fallback(not_found),
-    };
+    // Unknown paths answer the envelope's 404 (readable cross-origin: the
+    // front applies CORS to paths no route has).
     router
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(params::MAX_FORM_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            front::front,
-        ))
         .with_state(state)
 }
 

@@ -9,10 +9,10 @@
 
 use super::slots::Slot;
 use super::ServeSettings;
+use crate::http::front::Answer;
 use crate::metrics::Metrics;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::Router;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -27,11 +27,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
-use tower::Service;
 
 /// What every connection of one listener shares.
-pub(super) struct Shared {
-    pub router: Router,
+pub(super) struct Shared<A> {
+    pub app: A,
     pub settings: ServeSettings,
     pub tls: Option<Arc<super::tls::Acceptor>>,
     pub metrics: Arc<Metrics>,
@@ -39,7 +38,12 @@ pub(super) struct Shared {
     pub stop: watch::Receiver<bool>,
 }
 
-pub(super) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, slot: Slot) {
+pub(super) async fn run<A: Answer>(
+    shared: Arc<Shared<A>>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+) {
     // Held for the connection's whole life, handshake included.
     let _slot = slot;
     let _ = stream.set_nodelay(true);
@@ -59,22 +63,22 @@ pub(super) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
     }
 }
 
-async fn serve_io<S>(shared: &Shared, stream: S, peer: SocketAddr, opened: Instant)
+async fn serve_io<A: Answer, S>(shared: &Shared<A>, stream: S, peer: SocketAddr, opened: Instant)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let activity = Arc::new(Activity::since(opened));
     let io = Watched::new(stream, activity.clone());
     let settings = &shared.settings;
-    let router = shared.router.clone();
+    let app = shared.app.clone();
     let service = {
         let activity = activity.clone();
         hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             let guard = InFlight::start(activity.clone());
             req.extensions_mut().insert(ConnectInfo(peer));
-            let answer = router.clone().call(req);
+            let answer = app.answer(req);
             async move {
-                let response = answer.await?;
+                let response = answer.await;
                 // A body of known length is written at once: the request
                 // ends here (and a client too slow to read it is then held to
                 // the idle timeout). A stream (a QR login) holds the request

@@ -24,8 +24,8 @@ pub mod tls;
 
 use crate::backoff::Backoff;
 use crate::http::client::ClientResolver;
+use crate::http::front::Answer;
 use crate::metrics::Metrics;
-use axum::Router;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,9 +46,9 @@ pub struct ServeSettings {
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets open
 /// connections finish their requests (the caller bounds how long).
-pub async fn serve(
+pub async fn serve<A: Answer>(
     listener: TcpListener,
-    router: Router,
+    app: A,
     settings: ServeSettings,
     clients: ClientResolver,
     tls: Option<Arc<tls::Acceptor>>,
@@ -61,7 +61,7 @@ pub async fn serve(
     ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(conn::Shared {
-        router,
+        app,
         settings,
         tls,
         metrics: metrics.clone(),

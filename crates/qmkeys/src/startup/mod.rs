@@ -42,7 +42,7 @@ pub enum StartupError {
 
 pub struct Application {
     listener: TcpListener,
-    router: axum::Router,
+    app: http::front::Front,
     addr: SocketAddr,
     /// The background refresher; stops when this is dropped.
     keeper: keeper::Keeper,
@@ -205,7 +205,7 @@ impl Application {
             clients,
             tls,
             metrics_registry: backends.metrics.clone(),
-            router: http::router(state),
+            app: http::front::Front::new(state),
             addr,
             keeper,
             grace: settings.http.shutdown_grace(),
@@ -251,7 +251,7 @@ impl Application {
         };
         let serve = crate::serve::serve(
             self.listener,
-            self.router,
+            self.app,
             self.serve,
             self.clients,
             self.tls,

@@ -84,9 +84,9 @@ pub struct NewKey {
 impl axum::extract::FromRequest<AppState> for NewKey {
     type Rejection = ApiError;
 
-    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, ApiError> {
-        let (query, form) = read_request(req, state).await?;
-        read::<NewKeyParams>(query.as_deref(), form_ref(&form))?.check()
+    async fn from_request(req: axum::extract::Request, _: &AppState) -> Result<Self, ApiError> {
+        let (uri, form) = read_request(req).await?;
+        read::<NewKeyParams>(uri.query(), form_ref(&form))?.check()
     }
 }
 

@@ -51,8 +51,8 @@ impl Check {
 impl FromRequest<AppState> for Check {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let (query, form) = read_request(req, state).await?;
-        Self::from_parts(query.as_deref(), form_ref(&form))
+    async fn from_request(req: Request, _: &AppState) -> Result<Self, ApiError> {
+        let (uri, form) = read_request(req).await?;
+        Self::from_parts(uri.query(), form_ref(&form))
     }
 }

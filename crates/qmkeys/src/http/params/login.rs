@@ -145,8 +145,8 @@ impl FromRequest<AppState> for FastLogin {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         // Only the owner's token is kept: it may allow save=true.
         let authorization = req.headers().get(AUTHORIZATION).cloned();
-        let (query, form) = read_request(req, state).await?;
-        let request = read::<FastLoginParams>(query.as_deref(), form_ref(&form))?.check()?;
+        let (uri, form) = read_request(req).await?;
+        let request = read::<FastLoginParams>(uri.query(), form_ref(&form))?.check()?;
         allowed(request.save, authorization.as_ref(), state)?;
         Ok(request)
     }

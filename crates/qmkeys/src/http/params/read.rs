@@ -3,10 +3,10 @@
 
 use crate::domain::ParamError;
 use crate::http::error::ApiError;
-use crate::http::AppState;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
-use axum::http::{header::CONTENT_TYPE, Method, StatusCode};
+use axum::extract::Request;
+use axum::http::{header::CONTENT_TYPE, Method};
+use http_body_util::BodyExt;
 use serde::de::value::{MapDeserializer, StringDeserializer};
 use serde::de::{DeserializeOwned, Deserializer, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
@@ -17,7 +17,18 @@ use std::borrow::Cow;
 /// struct's fields once: a field given twice is refused by name, an absent
 /// one reads as `None` (or `""` for a `String`, which its parser refuses
 /// as missing), and names the struct does not have are ignored.
-struct Pairs<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+/// Read as they are deserialised: nothing is collected first.
+struct Pairs<'a> {
+    query: &'a [u8],
+    form: Option<&'a [u8]>,
+}
+
+impl<'a> Pairs<'a> {
+    fn iter(&self) -> impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)> + 'a {
+        form_urlencoded::parse(self.query)
+            .chain(self.form.into_iter().flat_map(form_urlencoded::parse))
+    }
+}
 
 /// Why [`Pairs`] could not fill a struct.
 #[derive(Debug)]
@@ -66,7 +77,7 @@ impl<'de> Deserializer<'de> for Pairs<'_> {
         visitor: V,
     ) -> Result<V::Value, ReadError> {
         let mut values: Vec<Option<String>> = vec![None; fields.len()];
-        for (name, value) in self.0 {
+        for (name, value) in self.iter() {
             let Some(i) = fields.iter().position(|known| *known == name) else {
                 continue;
             };
@@ -129,20 +140,21 @@ pub(super) fn read<T: DeserializeOwned>(
     query: Option<&str>,
     form: Option<(Option<&str>, &[u8])>,
 ) -> Result<T, ApiError> {
-    let mut pairs: Vec<_> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).collect();
+    let query = query.unwrap_or_default().as_bytes();
+    let mut pairs = Pairs { query, form: None };
     if let Some((content_type, body)) = form.filter(|(_, body)| !body.is_empty()) {
         if !content_type.is_some_and(is_form_type) {
             // The query is read first: a parameter repeated there is refused first.
-            T::deserialize(Pairs(pairs))?;
+            T::deserialize(pairs)?;
             return Err(ApiError::UnsupportedMediaType);
         }
-        pairs.extend(form_urlencoded::parse(body));
+        pairs.form = Some(body);
     }
-    Ok(T::deserialize(Pairs(pairs))?)
+    Ok(T::deserialize(pairs)?)
 }
 
-/// A request's query and, for POST, its body with its `Content-Type`.
-pub(super) type Read = (Option<String>, Option<(Option<String>, Bytes)>);
+/// A request's URI (for its query) and, for POST, its body with its `Content-Type`.
+pub(super) type Read = (axum::http::Uri, Option<(Option<String>, Bytes)>);
 
 pub(super) fn form_ref(form: &Option<(Option<String>, Bytes)>) -> Option<(Option<&str>, &[u8])> {
     form.as_ref()
@@ -150,24 +162,27 @@ pub(super) fn form_ref(form: &Option<(Option<String>, Bytes)>) -> Option<(Option
 }
 
 /// The query, and for POST the body (too large is 413, unreadable 400).
-pub(super) async fn read_request(req: Request, state: &AppState) -> Result<Read, ApiError> {
-    let query = req.uri().query().map(str::to_owned);
+pub(super) async fn read_request(req: Request) -> Result<Read, ApiError> {
+    // A clone of the URI shares its bytes: no copy of the query.
+    let uri = req.uri().clone();
     if req.method() != Method::POST {
-        return Ok((query, None));
+        return Ok((uri, None));
     }
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::BodyTooLarge
-        } else {
-            ApiError::BadBody
+    // Capped here, where it is read: no layer on the router has to say so.
+    let limited = http_body_util::Limited::new(req.into_body(), super::MAX_FORM_BYTES);
+    let body = match limited.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+            return Err(ApiError::BodyTooLarge)
         }
-    })?;
-    Ok((query, Some((content_type, body))))
+        Err(_) => return Err(ApiError::BadBody),
+    };
+    Ok((uri, Some((content_type, body))))
 }
 
 fn is_form_type(content_type: &str) -> bool {

@@ -71,8 +71,8 @@ impl FromRequest<AppState> for Refresh {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         // Only the owner's token is kept: it may allow save=true.
         let authorization = req.headers().get(AUTHORIZATION).cloned();
-        let (query, form) = read_request(req, state).await?;
-        let request = Self::from_parts(query.as_deref(), form_ref(&form))?;
+        let (uri, form) = read_request(req).await?;
+        let request = Self::from_parts(uri.query(), form_ref(&form))?;
         allowed(request.save, authorization.as_ref(), state)?;
         Ok(request)
     }
