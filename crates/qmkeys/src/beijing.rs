@@ -20,33 +20,80 @@ pub fn format_unix(ts: i64) -> String {
 }
 
 pub fn format(t: DateTime<Utc>) -> String {
+    Time(t).to_string()
+}
+
+/// A time written as Beijing wall time when it is displayed or serialised:
+/// an answer carries its dates without a `String` each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Time(pub DateTime<Utc>);
+
+impl Time {
+    /// A unix timestamp; `None` outside chrono's range.
+    pub fn unix(ts: i64) -> Option<Self> {
+        DateTime::from_timestamp(ts, 0).map(Self)
+    }
+
+    /// As [`Time::fmt`], remembering the last second formatted on this
+    /// thread: for "now", which every answer carries, that is once a second.
+    pub fn with_text<R>(self, f: impl FnOnce(&str) -> R) -> R {
+        thread_local! {
+            static LAST: std::cell::Cell<(i64, [u8; 19])> = const { std::cell::Cell::new((i64::MIN, [0; 19])) };
+        }
+        let second = self.0.timestamp();
+        let cached = LAST.with(|last| {
+            let (at, text) = last.get();
+            if at == second {
+                return Some(text);
+            }
+            let text = digits(self.0)?;
+            last.set((second, text));
+            Some(text)
+        });
+        match cached.as_ref().and_then(|d| std::str::from_utf8(d).ok()) {
+            Some(text) => f(text),
+            None => f(&self.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Time {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match digits(self.0) {
+            Some(d) => f.write_str(std::str::from_utf8(&d).map_err(|_| std::fmt::Error)?),
+            None => write!(f, "{}", self.0.with_timezone(&BEIJING).format(FORMAT)),
+        }
+    }
+}
+
+impl serde::Serialize for Time {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.with_text(|text| serializer.serialize_str(text))
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in Beijing time, for years 0-9999 (others take
+/// chrono's path, so every output is as it always was). Written by hand:
+/// chrono parses its format string on every call, and an answer has five dates.
+fn digits(t: DateTime<Utc>) -> Option<[u8; 19]> {
     use chrono::{Datelike, Timelike};
     let local = t.with_timezone(&BEIJING);
-    let year = local.year();
-    // Written by hand: chrono parses the format string on every call, and
-    // this runs four times in every refresh answer. Years outside 0-9999
-    // take chrono's path, so every output is the same as before.
-    if !(0..=9999).contains(&year) {
-        return local.format(FORMAT).to_string();
-    }
-    let mut out = String::with_capacity(19);
-    let mut push = |n: u32, width: u32, sep: Option<char>| {
-        let mut div = 10u32.pow(width - 1);
-        while div > 0 {
-            out.push(char::from(b'0' + ((n / div) % 10) as u8));
-            div /= 10;
-        }
-        if let Some(c) = sep {
-            out.push(c);
+    let year = u32::try_from(local.year()).ok().filter(|y| *y <= 9999)?;
+    let mut out = *b"0000-00-00 00:00:00";
+    let mut put = |at: usize, n: u32, width: usize| {
+        let mut n = n;
+        for i in (0..width).rev() {
+            out[at + i] = b'0' + (n % 10) as u8;
+            n /= 10;
         }
     };
-    push(year.unsigned_abs(), 4, Some('-'));
-    push(local.month(), 2, Some('-'));
-    push(local.day(), 2, Some(' '));
-    push(local.hour(), 2, Some(':'));
-    push(local.minute(), 2, Some(':'));
-    push(local.second(), 2, None);
-    out
+    put(0, year, 4);
+    put(5, local.month(), 2);
+    put(8, local.day(), 2);
+    put(11, local.hour(), 2);
+    put(14, local.minute(), 2);
+    put(17, local.second(), 2);
+    Some(out)
 }
 
 /// Parses `YYYY-MM-DD HH:MM:SS` or a bare `YYYY-MM-DD` (midnight) in Beijing time.
@@ -96,6 +143,16 @@ mod tests {
             if let Some(t) = DateTime::from_timestamp(ts, 0) {
                 let chrono = t.with_timezone(&BEIJING).format(FORMAT).to_string();
                 assert_eq!(format(t), chrono, "at {ts}");
+                // Serialised, through the per-thread memo, twice: the same.
+                let json = format!("\"{chrono}\"");
+                assert_eq!(
+                    serde_json::to_string(&Time(t)).ok().as_deref(),
+                    Some(&*json)
+                );
+                assert_eq!(
+                    serde_json::to_string(&Time(t)).ok().as_deref(),
+                    Some(&*json)
+                );
                 checked += 1;
             }
             ts += step;

@@ -73,14 +73,7 @@ pub async fn refresh_post(
     answer(&state, request).await
 }
 
-async fn answer(state: &AppState, request: Refresh) -> Result<Response, ApiError> {
-    // Boxed: the refresh's state machine is kilobytes (caches, Redis, Login),
-    // and every layer between hyper and here would otherwise move it by value.
-    let data = Box::pin(run(state, request)).await?;
-    Ok(state.stamp.ok(data))
-}
-
-async fn run(state: &AppState, Refresh { cred, save }: Refresh) -> Result<RefreshData, ApiError> {
+async fn answer(state: &AppState, Refresh { cred, save }: Refresh) -> Result<Response, ApiError> {
     // `save=true` is allowed here: the extractor refused it otherwise.
     let refreshed = state.refresh.refresh(&cred).await?;
     if save {
@@ -91,7 +84,102 @@ async fn run(state: &AppState, Refresh { cred, save }: Refresh) -> Result<Refres
             .await
             .map_err(ApiError::SaveFailed)?;
     }
-    Ok(RefreshData::new(&refreshed, state.stamp_now()))
+    Ok(state.stamp.ok(DataRef::new(&refreshed, state.stamp_now())))
+}
+
+/// [`RefreshData`] as JSON, written straight from the cached cookie: no
+/// `String` per field and no date kept as text (a test holds both to the
+/// same bytes). [`RefreshData`] stays the documented, readable type.
+pub struct DataRef<'a> {
+    cookie: &'a Cookie,
+    info: Option<&'a VipStatus>,
+    now: DateTime<Utc>,
+}
+
+impl<'a> DataRef<'a> {
+    pub fn new(refreshed: &'a Refreshed, now: DateTime<Utc>) -> Self {
+        Self {
+            cookie: &refreshed.cookie,
+            info: refreshed.info.as_ref(),
+            now,
+        }
+    }
+}
+
+impl Serialize for DataRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = self.cookie;
+        let mut data = s.serialize_struct("RefreshData", 2)?;
+        data.serialize_field("cookie", &CookieRef(c))?;
+        data.serialize_field("info", &self.info.map(|info| InfoRef(info, self.now)))?;
+        data.end()
+    }
+}
+
+struct CookieRef<'a>(&'a Cookie);
+
+impl Serialize for CookieRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = self.0;
+        let mut v = s.serialize_struct("CookieView", 9)?;
+        v.serialize_field("uin", &c.uin.get())?;
+        v.serialize_field("musickey", c.key.expose())?;
+        v.serialize_field(
+            "refresh_token",
+            c.refresh_token.as_ref().map_or("", |s| s.expose()),
+        )?;
+        v.serialize_field(
+            "refresh_key",
+            c.refresh_key.as_ref().map_or("", |s| s.expose()),
+        )?;
+        v.serialize_field("musickeyCreateTimestamp", &c.created_at)?;
+        v.serialize_field(
+            "musickeyCreateTime",
+            &When(beijing::Time::unix(c.created_at)),
+        )?;
+        v.serialize_field("keyExpiresIn", &c.expires_in)?;
+        v.serialize_field("musickeyLastTimestamp", &c.expires_at())?;
+        v.serialize_field(
+            "musickeyLastTime",
+            &When(beijing::Time::unix(c.expires_at())),
+        )?;
+        v.end()
+    }
+}
+
+struct InfoRef<'a>(&'a VipStatus, DateTime<Utc>);
+
+impl Serialize for InfoRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (info, now) = (self.0, self.1);
+        let (vip_at, vip_end, vip_diff) = end_parts(info.vip_end, now);
+        let (svip_at, svip_end, svip_diff) = end_parts(info.svip_end, now);
+        let mut v = s.serialize_struct("InfoView", 8)?;
+        v.serialize_field("vip", &info.vip)?;
+        v.serialize_field("vipEndTimestamp", &vip_at)?;
+        v.serialize_field("vipEndTime", &When(vip_end))?;
+        v.serialize_field("vipDateDiff", &vip_diff)?;
+        v.serialize_field("svip", &info.svip)?;
+        v.serialize_field("svipEndTimestamp", &svip_at)?;
+        v.serialize_field("svipEndTime", &When(svip_end))?;
+        v.serialize_field("svipDateDiff", &svip_diff)?;
+        v.end()
+    }
+}
+
+/// A date, or `""` where the public API leaves one blank.
+struct When(Option<beijing::Time>);
+
+impl Serialize for When {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(time) => time.serialize(s),
+            None => s.serialize_str(""),
+        }
+    }
 }
 
 // Deserialize: `qmkeys login --server` reads it back from the event stream.
@@ -192,16 +280,21 @@ impl InfoView {
 /// whether the membership still runs is what `vip`/`svip` say. No end time
 /// gives 0, "" and 0.
 pub fn end_fields(end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (i64, String, i64) {
+    let (at, time, diff) = end_parts(end, now);
+    (at, time.map(|t| t.to_string()).unwrap_or_default(), diff)
+}
+
+fn end_parts(end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (i64, Option<beijing::Time>, i64) {
     match end {
         Some(end) => {
             let secs = (end.timestamp() - now.timestamp()).unsigned_abs();
             (
                 end.timestamp(),
-                beijing::format(end),
+                Some(beijing::Time(end)),
                 i64::try_from(secs / 86_400).unwrap_or(i64::MAX),
             )
         }
-        None => (0, String::new(), 0),
+        None => (0, None, 0),
     }
 }
 
@@ -209,6 +302,45 @@ pub fn end_fields(end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (i64, Strin
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_written_answer_is_byte_for_byte_the_documented_one() {
+        use crate::domain::{MusicKey, RefreshSecret, Uin};
+        let now = Utc.timestamp_opt(1_700_000_000, 0).single().expect("valid");
+        let cookie = |tokens: bool, created_at: i64| Cookie {
+            uin: Uin::parse("123456").expect("uin"),
+            key: MusicKey::parse("Q_H_L_5a/b+c=").expect("key"),
+            refresh_key: RefreshSecret::parse_optional("rk", tokens.then_some("rk/x")).expect("rk"),
+            refresh_token: RefreshSecret::parse_optional("rt", tokens.then_some("rt+y="))
+                .expect("rt"),
+            created_at,
+            expires_in: 259_200,
+        };
+        let info = |vip_end, svip_end| VipStatus {
+            vip: true,
+            vip_end,
+            svip: false,
+            svip_end,
+        };
+        let at = |secs: i64| Some(now + chrono::Duration::seconds(secs));
+        for (cookie, info) in [
+            (
+                cookie(true, 1_699_990_000),
+                Some(info(at(10 * 86_400 + 5), at(-86_400))),
+            ),
+            (cookie(false, 1_699_990_000), Some(info(None, None))),
+            (cookie(true, i64::MAX / 2), None),
+        ] {
+            let refreshed = Refreshed {
+                cookie: std::sync::Arc::new(cookie),
+                info,
+            };
+            let documented =
+                serde_json::to_string(&RefreshData::new(&refreshed, now)).expect("json");
+            let written = serde_json::to_string(&DataRef::new(&refreshed, now)).expect("json");
+            assert_eq!(written, documented);
+        }
+    }
 
     #[test]
     fn date_diff_is_whole_days_either_side_of_now_and_never_negative() {

@@ -27,9 +27,13 @@ pub fn of(req: &Request) -> HeaderValue {
     if let Some(id) = incoming {
         return id.clone();
     }
-    // Hex digits, so always a valid header value.
-    HeaderValue::from_str(&hex::encode(rand::random::<[u8; 8]>()))
-        .unwrap_or(HeaderValue::from_static("-"))
+    // Hex digits, so always a valid header value; written on the stack, so
+    // the header value is the one allocation.
+    let mut hex = [0u8; 16];
+    match hex::encode_to_slice(rand::random::<[u8; 8]>(), &mut hex) {
+        Ok(()) => HeaderValue::from_bytes(&hex).unwrap_or(HeaderValue::from_static("-")),
+        Err(_) => HeaderValue::from_static("-"),
+    }
 }
 
 #[cfg(test)]
