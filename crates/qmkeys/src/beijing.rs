@@ -34,8 +34,9 @@ impl Time {
         DateTime::from_timestamp(ts, 0).map(Self)
     }
 
-    /// As [`Time::fmt`], remembering the last second formatted on this
-    /// thread: for "now", which every answer carries, that is once a second.
+    /// Its text, remembering the last second formatted on this thread: for
+    /// "now", which every answer carries, that is once a second. (Other
+    /// dates go straight to [`Time::fmt`]: they would only evict it.)
     pub fn with_text<R>(self, f: impl FnOnce(&str) -> R) -> R {
         thread_local! {
             static LAST: std::cell::Cell<(i64, [u8; 19])> = const { std::cell::Cell::new((i64::MIN, [0; 19])) };
@@ -68,7 +69,21 @@ impl std::fmt::Display for Time {
 
 impl serde::Serialize for Time {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.with_text(|text| serializer.serialize_str(text))
+        match digits(self.0) {
+            Some(d) => serializer.serialize_str(std::str::from_utf8(&d).unwrap_or_default()),
+            None => serializer.collect_str(self),
+        }
+    }
+}
+
+/// The time an answer is written, serialised as [`Time`] is, through the
+/// per-thread memo of [`Time::with_text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now(pub DateTime<Utc>);
+
+impl serde::Serialize for Now {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Time(self.0).with_text(|text| serializer.serialize_str(text))
     }
 }
 
@@ -143,16 +158,15 @@ mod tests {
             if let Some(t) = DateTime::from_timestamp(ts, 0) {
                 let chrono = t.with_timezone(&BEIJING).format(FORMAT).to_string();
                 assert_eq!(format(t), chrono, "at {ts}");
-                // Serialised, through the per-thread memo, twice: the same.
+                // Serialised, and as "now" through the per-thread memo twice: the same.
                 let json = format!("\"{chrono}\"");
-                assert_eq!(
-                    serde_json::to_string(&Time(t)).ok().as_deref(),
-                    Some(&*json)
-                );
-                assert_eq!(
-                    serde_json::to_string(&Time(t)).ok().as_deref(),
-                    Some(&*json)
-                );
+                for written in [
+                    serde_json::to_string(&Time(t)),
+                    serde_json::to_string(&Now(t)),
+                    serde_json::to_string(&Now(t)),
+                ] {
+                    assert_eq!(written.ok().as_deref(), Some(&*json));
+                }
                 checked += 1;
             }
             ts += step;

@@ -12,8 +12,11 @@ use crate::refresh::{Cookie, Refreshed};
 use crate::upstream::VipStatus;
 use axum::extract::State;
 use axum::response::Response;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 pub const PATH: &str = "/music/tencent/cookie/refresh";
 
@@ -84,7 +87,69 @@ async fn answer(state: &AppState, Refresh { cred, save }: Refresh) -> Result<Res
             .await
             .map_err(ApiError::SaveFailed)?;
     }
-    Ok(state.stamp.ok(DataRef::new(&refreshed, state.stamp_now())))
+    let now = state.stamp_now();
+    Ok(match data_json(&refreshed, now) {
+        Some(json) => state.stamp.ok_json(&json),
+        None => state.stamp.ok(DataRef::new(&refreshed, now)),
+    })
+}
+
+/// Answers kept per worker thread (see [`data_json`]).
+const RENDERED_PER_THREAD: usize = 8;
+
+/// One answer's `data`, as JSON, and what it was made of.
+struct Rendered {
+    /// The cached cookie itself: held here, its address cannot be reused.
+    cookie: Arc<Cookie>,
+    info: Option<VipStatus>,
+    /// The two `*DateDiff`, the only part that moves with the clock.
+    days: (i64, i64),
+    json: Bytes,
+}
+
+thread_local! {
+    static RENDERED: RefCell<(usize, [Option<Rendered>; RENDERED_PER_THREAD])> =
+        const { RefCell::new((0, [const { None }; RENDERED_PER_THREAD])) };
+}
+
+/// The answer's `data` as JSON. A credential asked for again while its
+/// cookie is cached gets the bytes written the last time (the same cookie,
+/// VIP state and day counts), so a cache hit writes only the envelope's
+/// time. A few answers per thread: memory stays flat however many
+/// credentials are cached. `None` only if serde refuses (then `ok` says why).
+fn data_json(refreshed: &Refreshed, now: DateTime<Utc>) -> Option<Bytes> {
+    let days = refreshed.info.as_ref().map_or((0, 0), |info| {
+        (
+            end_parts(info.vip_end, now).2,
+            end_parts(info.svip_end, now).2,
+        )
+    });
+    let render = || -> Option<Bytes> {
+        let mut json = Vec::with_capacity(768);
+        serde_json::to_writer(&mut json, &DataRef::new(refreshed, now)).ok()?;
+        Some(Bytes::from(json))
+    };
+    RENDERED.with(|memo| {
+        let Ok(mut memo) = memo.try_borrow_mut() else {
+            return render();
+        };
+        let (next, slots) = &mut *memo;
+        let same = |r: &&Rendered| {
+            Arc::ptr_eq(&r.cookie, &refreshed.cookie) && r.info == refreshed.info && r.days == days
+        };
+        if let Some(hit) = slots.iter().flatten().find(same) {
+            return Some(hit.json.clone());
+        }
+        let json = render()?;
+        slots[*next] = Some(Rendered {
+            cookie: refreshed.cookie.clone(),
+            info: refreshed.info.clone(),
+            days,
+            json: json.clone(),
+        });
+        *next = (*next + 1) % RENDERED_PER_THREAD;
+        Some(json)
+    })
 }
 
 /// [`RefreshData`] as JSON, written straight from the cached cookie: no
@@ -339,6 +404,60 @@ mod tests {
                 serde_json::to_string(&RefreshData::new(&refreshed, now)).expect("json");
             let written = serde_json::to_string(&DataRef::new(&refreshed, now)).expect("json");
             assert_eq!(written, documented);
+        }
+    }
+
+    #[test]
+    fn a_kept_answer_is_used_only_for_the_same_cookie_vip_state_and_day_counts() {
+        use crate::domain::{MusicKey, Uin};
+        let now = Utc.timestamp_opt(1_700_000_000, 0).single().expect("valid");
+        let cookie = |key: &str| {
+            std::sync::Arc::new(Cookie {
+                uin: Uin::parse("123456").expect("uin"),
+                key: MusicKey::parse(key).expect("key"),
+                refresh_key: None,
+                refresh_token: None,
+                created_at: 1_699_990_000,
+                expires_in: 259_200,
+            })
+        };
+        let vip = |days: i64| {
+            Some(VipStatus {
+                vip: true,
+                vip_end: Some(now + chrono::Duration::seconds(days * 86_400 + 5)),
+                svip: false,
+                svip_end: None,
+            })
+        };
+        let fresh = |r: &Refreshed, now| serde_json::to_vec(&DataRef::new(r, now)).expect("json");
+        let first = Refreshed {
+            cookie: cookie("Q_H_L_first"),
+            info: vip(10),
+        };
+        for (refreshed, at) in [
+            (first.clone(), now),
+            // Kept: the same bytes again.
+            (first.clone(), now + chrono::Duration::seconds(30)),
+            // A day later the day count moved.
+            (first.clone(), now + chrono::Duration::days(1)),
+            // Another VIP state, another cookie with another key.
+            (
+                Refreshed {
+                    info: vip(40),
+                    ..first.clone()
+                },
+                now,
+            ),
+            (
+                Refreshed {
+                    cookie: cookie("Q_H_L_second"),
+                    ..first.clone()
+                },
+                now,
+            ),
+        ] {
+            let answered = data_json(&refreshed, at).expect("rendered");
+            assert_eq!(answered.as_ref(), fresh(&refreshed, at).as_slice());
         }
     }
 
