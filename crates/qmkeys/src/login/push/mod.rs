@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 use tokio::time::{timeout, timeout_at, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{header, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use url::Url;
@@ -30,6 +31,8 @@ const KEEP_ALIVE: u16 = 45;
 const MAX_REDIRECTS: usize = 3;
 /// The largest packet read; the push host's messages are small JSON.
 const MAX_PACKET: u32 = 256 * 1024;
+/// The push connection's read buffer (see `PushHost::open`).
+const PUSH_READ_BUFFER: usize = 4 * 1024;
 
 /// A message the push host published for this QR (`type` user property).
 #[derive(Debug)]
@@ -154,8 +157,17 @@ impl PushHost {
             HeaderValue::from_static(super::wire::USER_AGENT),
         );
         let connector = Connector::Rustls(self.tls.clone());
-        let connecting =
-            tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector));
+        // tungstenite zero-fills its read buffer up to this size before each
+        // read: at its default (128 KiB) every open app login held that much
+        // resident. The push host's packets are a few hundred bytes; a larger
+        // frame still grows the buffer as far as it needs.
+        let config = WebSocketConfig::default().read_buffer_size(PUSH_READ_BUFFER);
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            false,
+            Some(connector),
+        );
         let (ws, _) = timeout(self.connect_timeout, connecting)
             .await
             .map_err(|_| LoginError::Timeout {
