@@ -20,7 +20,7 @@
 # read 3 s later.
 #
 # qmkeys gives up on a QR 125 s after making it, so opening and the window
-# must fit in that: WINDOW is 5 to 90 s. About 2 minutes for both kinds once
+# must fit in that: WINDOW is 5 to 90 s. About 3 minutes for the three kinds once
 # built. The open-files limit is raised to 65536 (or the hard limit) for
 # everything started: each stream is a connection to qmkeys, and each WeChat
 # long poll one more to the simulator.
@@ -29,18 +29,20 @@
 # memory for the streams is over the target. Stops everything it started.
 #
 # Settings, from the environment:
-#   COUNT=1000  KINDS="qq wx"  QR_LIFETIME=600  TARGET_MIB=30
+#   COUNT=1000  KINDS="qq wx app"  QR_LIFETIME=600  TARGET_MIB=30
 #   BUILD=1     BUILD=0 uses the binaries already in target/release
+#   QMKEYS=target/release/qmkeys   the qmkeys binary measured (another build, to compare)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WINDOW=${1:-30}
 COUNT=${COUNT:-1000}
-KINDS=${KINDS:-qq wx}
+KINDS=${KINDS:-qq wx app}
 QR_LIFETIME=${QR_LIFETIME:-600}
 TARGET_MIB=${TARGET_MIB:-30}
 BUILD=${BUILD:-1}
 BIN=target/release
+QMKEYS=${QMKEYS:-$BIN/qmkeys}
 
 SCRIPT=bench-login.sh
 # shellcheck source=scripts/lib.sh
@@ -50,7 +52,7 @@ trap 'exit 130' INT TERM
 check_seconds "$WINDOW" 5 90 "the window"
 case $COUNT in '' | *[!0-9]* | 0) die "COUNT is a whole number of streams, not '$COUNT'" ;; esac
 for kind in $KINDS; do
-  case $kind in qq | wx) ;; *) die "KINDS are qq and wx, not '$kind'" ;; esac
+  case $kind in qq | wx | app) ;; *) die "KINDS are qq, wx and app, not '$kind'" ;; esac
 done
 for tool in curl python3; do command -v "$tool" >/dev/null 2>&1 || die "needs $tool"; done
 # 65536, or the hard limit when that is lower; a stream needs up to three
@@ -79,7 +81,8 @@ start_qmkeys() {
     QMKEYS_MAX_CONNECTIONS=$((COUNT + 100)) QMKEYS_MAX_CONNECTIONS_PER_CLIENT=$((COUNT + 100)) \
     QMKEYS_PTLOGIN_BASE=$SIM QMKEYS_PTLOGIN_GRAPH_BASE=$SIM QMKEYS_GRAPH_BASE=$SIM \
     QMKEYS_WX_OPEN_BASE=$SIM QMKEYS_WX_LP_BASE=$SIM \
-    "$BIN/qmkeys" serve 2>"$work/qmkeys-$1.log" &
+    QMKEYS_APP_QR_PUSH_URL="ws://${SIM#http://}/ws/handshake" \
+    "$QMKEYS" serve 2>"$work/qmkeys-$1.log" &
   QMK_PID=$!
   PIDS+=("$QMK_PID")
   QMK=http://$api
@@ -156,7 +159,9 @@ import json, os, sys
 E, work = os.environ, sys.argv[1]
 read = lambda kind, what: open(f"{work}/{kind}.{what}").read().strip()
 mib = lambda kib: f"{kib / 1024:.1f} MiB"
-counters = {"qq": ("ptlogin.ptqrlogin", 1.5), "wx": ("wx.lp", None)}
+counters = {"qq": ("ptlogin.ptqrlogin", 1.5), "wx": ("wx.lp", None), "app": ("push.connect", None)}
+notes = {"wx": " (long polls, each held by the simulator up to 30 s)",
+         "app": " (MQTT connections opened: the states are pushed, nothing is polled)"}
 target_kib = int(E["TARGET_MIB"]) * 1024
 failed = False
 print(f"bench-login: {E['COUNT']} QR login streams at once against qmkeys and qqmusic-sim on 127.0.0.1, "
@@ -173,7 +178,7 @@ for kind in E["KINDS"].split():
     key, every = counters[kind]
     polls = s1.get(key, 0) - s0.get(key, 0)
     expect = f" (one per stream every {every} s would be {done['count'] / every:,.0f})" if every else \
-        " (long polls, each held by the simulator up to 30 s)"
+        notes[kind]
     ok = extra <= target_kib and done["errors"] == 0 and done["first_events"] == done["count"]
     failed |= not ok
     print(f"\n[{kind}] {done['opened']:,} of {done['count']:,} streams opened, {done['first_events']:,} QR images "

@@ -1,4 +1,4 @@
-//! `qmkeys-bench-login-streams --base URL [--count N] [--kind qq|wx|mix]
+//! `qmkeys-bench-login-streams --base URL [--count N] [--kind qq|wx|app|mix]
 //! --stop-file PATH [--max-hold-secs N]`: opens N QR login streams
 //! (`GET /music/tencent/cookie/qrcode`) at once and keeps them all open,
 //! reading their events, until PATH exists (or the hold runs out); then
@@ -27,6 +27,8 @@ use tokio::sync::watch;
 enum Kind {
     Qq,
     Wx,
+    /// The QQ Music app's own QR (states pushed over MQTT).
+    App,
     /// Every other stream QQ, the rest WeChat.
     Mix,
 }
@@ -106,6 +108,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let kind = match args.kind {
             Kind::Qq => "qq",
             Kind::Wx => "wx",
+            Kind::App => "app",
             Kind::Mix if i % 2 == 0 => "qq",
             Kind::Mix => "wx",
         };
