@@ -76,11 +76,11 @@ for workload in "refresh, cache hit|$HIT" "cos sign, InitUpload reused|$SIGN"; d
   name=${workload%%|*}
   path=${workload#*|}
   wrk -t1 -c4 -d3s "$QMK$path" >/dev/null
-  callgrind_control -z "$VG_PID" >/dev/null
-  callgrind_control -i on "$VG_PID" >/dev/null
+  callgrind_control -z "$VG_PID" >/dev/null 2>&1
+  callgrind_control -i on "$VG_PID" >/dev/null 2>&1
   wrk -t1 -c4 -d"${DURATION}s" "$QMK$path" >"$work/wrk.txt"
-  callgrind_control -i off "$VG_PID" >/dev/null
-  callgrind_control -d "$VG_PID" >/dev/null
+  callgrind_control -i off "$VG_PID" >/dev/null 2>&1
+  callgrind_control -d "$VG_PID" >/dev/null 2>&1
   dump=$((dump + 1))
   for _ in $(seq 1 100); do [ -s "$work/callgrind.out.$dump" ] && break; sleep 0.1; done
   grep -q "Non-2xx" "$work/wrk.txt" && die "$name: answers other than 200: $(cat "$work/wrk.txt")"

@@ -178,7 +178,7 @@ impl UploadService {
             params: &[],
             headers: &headers,
         };
-        let signed = cos::sign(
+        let authorization = cos::authorization(
             &request,
             &grant.credential.secret_id,
             grant.credential.secret_key(),
@@ -190,7 +190,7 @@ impl UploadService {
             content_length,
             content_md5,
             token: token.to_owned(),
-            authorization: signed.authorization,
+            authorization,
             cdn: prepared.cdn.clone(),
         })
     }
