@@ -6,6 +6,10 @@
 //!   qmkeys and `qmkeys-bench-baseline` (a minimal hyper server answering
 //!   [`baseline_body`]) and drives each with wrk; `qmkeys-bench-fill` fills the
 //!   refresh cache for the memory figure. BENCHMARKS.md records a run.
+//! - `qmkeys-bench-allocs`: heap allocations per cache hit and per sign,
+//!   counted by dhat's allocator against an in-process qmkeys.
+//! - `qmkeys-bench-login-streams`: many QR login streams held open at once,
+//!   for `scripts/bench-login.sh`.
 
 #![forbid(unsafe_code)]
 

@@ -13,6 +13,8 @@
 //! `--sites FILE` writes dhat's per-call-site profile (view it with
 //! dh_view.html from valgrind, or read its JSON) for finding where they are.
 
+#![forbid(unsafe_code)]
+
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use qmkeys::config::Settings;
