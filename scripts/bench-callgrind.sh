@@ -50,11 +50,7 @@ cos_endpoint = "$SIM/cos/{bucket}"
 rate_limit_per_second = 0
 db = "$work/qmkeys.db"
 
-[[accounts]]
-uin = $(echo "$upload" | json 'd["uin"]')
-musickey = "$(echo "$upload" | json 'd["musickey"]')"
-refresh_key = "$(echo "$upload" | json 'd["refresh_key"]')"
-refresh_token = "$(echo "$upload" | json 'd["refresh_token"]')"
+$(account_toml "$upload")
 TOML
 
 addr=127.0.0.1:$(free_port)

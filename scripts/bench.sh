@@ -143,11 +143,7 @@ cos_endpoint = "$SIM/cos/{bucket}"
 rate_limit_per_second = 0
 $CONNECTION_CAPS
 
-[[accounts]]
-uin = $(echo "$upload" | json 'd["uin"]')
-musickey = "$(echo "$upload" | json 'd["musickey"]')"
-refresh_key = "$(echo "$upload" | json 'd["refresh_key"]')"
-refresh_token = "$(echo "$upload" | json 'd["refresh_token"]')"
+$(account_toml "$upload")
 TOML
 
 # start_qmkeys NAME: a qmkeys on a free port with the settings above; sets QMK_PID and QMK.

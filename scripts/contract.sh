@@ -51,11 +51,7 @@ wx_lp_base = "http://$SIM_ADDR"
 app_qr_push_url = "ws://$SIM_ADDR/ws/handshake"
 login_max_sessions = 1000
 
-[[accounts]]
-uin = $(echo "$account" | json 'd["uin"]')
-musickey = "$(echo "$account" | json 'd["musickey"]')"
-refresh_key = "$(echo "$account" | json 'd["refresh_key"]')"
-refresh_token = "$(echo "$account" | json 'd["refresh_token"]')"
+$(account_toml "$account")
 TOML
 $QMKEYS serve --config "$work/qmkeys.toml" 2>"$work/qmkeys.log" &
 PIDS+=($!)

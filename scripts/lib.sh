@@ -45,6 +45,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {"d": d}))' "$1"; }
 wait_for() { for _ in $(seq 1 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; die "no answer from $1"; }
 first_line() { for _ in $(seq 1 300); do [ -s "$1" ] && { head -1 "$1"; return 0; }; sleep 0.1; done; die "nothing in $1"; }
+# account_toml JSON: an [[accounts]] entry for the simulator account JSON describes.
+account_toml() {
+  printf '[[accounts]]\nuin = %s\nmusickey = "%s"\nrefresh_key = "%s"\nrefresh_token = "%s"\n' \
+    "$(echo "$1" | json 'd["uin"]')" "$(echo "$1" | json 'd["musickey"]')" \
+    "$(echo "$1" | json 'd["refresh_key"]')" "$(echo "$1" | json 'd["refresh_token"]')"
+}
 rss_kib() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status"; }
 
 # start_sim LOG [PREFIX...]: qqmusic-sim from target/release on a free

@@ -103,11 +103,7 @@ cache_max_entries = $CACHE_MAX_ENTRIES
 # wrk stands in for a reverse proxy on 127.0.0.1 that forwards many clients.
 trusted_proxies = ["127.0.0.1/32"]
 
-[[accounts]]
-uin = $(echo "$upload" | json 'd["uin"]')
-musickey = "$(echo "$upload" | json 'd["musickey"]')"
-refresh_key = "$(echo "$upload" | json 'd["refresh_key"]')"
-refresh_token = "$(echo "$upload" | json 'd["refresh_token"]')"
+$(account_toml "$upload")
 TOML
 log "starting qmkeys on $API"
 "$BIN/qmkeys" serve --config "$work/qmkeys.toml" 2>"$work/qmkeys.log" &
